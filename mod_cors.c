@@ -1,0 +1,1705 @@
+/* Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * mod_cors.c: Cross-Origin Resource Sharing (the Fetch standard's "CORS
+ * protocol") for Apache httpd 2.4.
+ *
+ * A browser enforces CORS; the server only declares which origins may read
+ * its responses.  This module makes the declaration from per-directory
+ * directives and writes the Access-Control-* response headers itself, once.
+ *
+ *   <Location "/api/">
+ *       CorsAllowOrigin      https://app.example.com https://app2.example.org
+ *       CorsAllowMethods     GET POST PUT DELETE
+ *       CorsAllowHeaders     Content-Type X-Requested-With
+ *       CorsExposeHeaders    ETag
+ *       CorsAllowCredentials On
+ *       CorsMaxAge           600
+ *   </Location>
+ *
+ * Directives (server config, virtual host, <Directory>, <Location>, <Files>
+ * and .htaccess with AllowOverride FileInfo):
+ *
+ *   CorsAllowOrigin origin|pattern|*|null|none ...
+ *   CorsAllowOriginMatch regex          (whole origin, implicitly anchored)
+ *   CorsAllowMethods method ...|*       (GET, HEAD and POST always pass)
+ *   CorsAllowHeaders header ...|*       (* never covers Authorization)
+ *   CorsExposeHeaders header ...|*
+ *   CorsAllowCredentials On|Off
+ *   CorsMaxAge 0..86400
+ *   CorsAllowPrivateNetwork On|Off
+ *   CorsPreflightStatus 204|200
+ *   CorsEngine On|Off
+ *
+ * Merging: a section that sets a directive replaces what it inherited for
+ * that directive and inherits the rest.  Several CorsAllowOrigin lines in one
+ * section add up; "CorsAllowOrigin none" drops the inherited origins (and
+ * inherited CorsAllowOriginMatch expressions).  A request is in CORS scope
+ * when its merged configuration has an origin rule and CorsEngine is not Off;
+ * outside that scope the module changes nothing.
+ *
+ * Where the module acts in httpd's request cycle, and why:
+ *
+ *   header_parser   The per-directory configuration is final here (after the
+ *                   <Location>, <Directory>, <Files>, .htaccess and <If>
+ *                   walks) and authentication, authorization, mod_dir's
+ *                   trailing-slash redirect, per-directory mod_rewrite and
+ *                   mod_alias (fixups) and every handler, including
+ *                   mod_proxy's, are still to come.  Preflights are answered
+ *                   here, completely (the hook returns DONE).  For actual
+ *                   requests the decision is taken here too, so that
+ *                   CORS_RESULT is visible to mod_rewrite, mod_headers and
+ *                   the access log.
+ *   insert_filter,  An AP_FTYPE_CONTENT_SET output filter, inserted after
+ *   insert_error_   mod_headers' and thus running after it, writes the
+ *   filter          headers just before the response head is sent, on the
+ *                   normal path and on the error path (401/403/404/500,
+ *                   ErrorDocument, redirects).  It removes any
+ *                   Access-Control-* header a handler, CGI, backend or
+ *                   mod_headers put in either header table, writes its own
+ *                   once, and merges Vary token-wise.  It runs before
+ *                   mod_cache's CACHE_SAVE (AP_FTYPE_CONTENT_SET + 1), so a
+ *                   cached response already carries Vary: Origin.
+ *
+ * Internal redirects (ErrorDocument, FallbackResource, [PT]) create new
+ * requests: the first request of the chain that is in CORS scope decides,
+ * which is the configuration the browser's preflight was answered with.
+ * Subrequests are never touched.
+ */
+
+#include "apr_strings.h"
+#include "apr_hash.h"
+#include "apr_lib.h"
+#include "apr_atomic.h"
+
+#define APR_WANT_STRFUNC
+#include "apr_want.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+#include "ap_regex.h"
+
+#include <arpa/inet.h>
+
+module AP_MODULE_DECLARE_DATA cors_module;
+
+#define CORS_VERSION "0.1.0"
+
+/* Tri-state and numeric "not set in this section" marker. */
+#define CORS_UNSET (-1)
+
+#define CORS_DEFAULT_PREFLIGHT_STATUS 204
+#define CORS_MAX_AGE_LIMIT 86400
+#define CORS_MAX_HOST 253
+#define CORS_MAX_LABEL 63
+
+/* Problems found only after merging, each logged once per process. */
+#define CORS_WARN_ANY_CREDENTIALS 1u
+#define CORS_WARN_EXPOSE_CREDENTIALS 2u
+#define CORS_WARN_PNA_ANY 4u
+
+static volatile apr_uint32_t cors_warned = 0;
+
+/* Counters for the start-up report, reset in pre_config. */
+static int cors_count_exact = 0;
+static int cors_count_patterns = 0;
+
+static ap_filter_rec_t *cors_filter_handle;
+
+/* The origin rules given by CorsAllowOrigin in one section. */
+typedef struct {
+    apr_hash_t *exact;       /* normalised "scheme://host[:port]" -> "" */
+    apr_hash_t *sub_port;    /* ".domain[:port]" -> array of schemes */
+    apr_hash_t *sub_anyport; /* ".domain" (pattern with ":*") -> schemes */
+    apr_hash_t *any_port;    /* "scheme://host" (pattern "host:*") -> "" */
+    int max_sub_labels;      /* most labels in any ".domain" key */
+    int any;                 /* "*" listed */
+    int null;                /* "null" listed */
+    int rules;               /* number of rules of every kind */
+    const char *http_sub;    /* first http:// subdomain pattern, or NULL */
+} cors_origins;
+
+/* A list of tokens (methods or header names). */
+typedef struct {
+    apr_hash_t *set;         /* methods as given, header names lowercased */
+    int any;                 /* "*" listed */
+    const char *joined;      /* "A, B" as spelled in the config, with "*" */
+    const char *joined_named; /* the same without "*" (NULL if empty) */
+} cors_tokens;
+
+typedef struct {
+    int engine;                  /* CorsEngine: CORS_UNSET, 0, 1 */
+    cors_origins *origins;       /* CorsAllowOrigin; NULL: not set here */
+    int origins_cleared;         /* "none" given in this section */
+    apr_array_header_t *regexes; /* CorsAllowOriginMatch, ap_regex_t *;
+                                  * NULL: not set here */
+    cors_tokens *methods;        /* CorsAllowMethods; NULL: not set */
+    cors_tokens *headers;        /* CorsAllowHeaders; NULL: not set */
+    cors_tokens *expose;         /* CorsExposeHeaders; NULL: not set */
+    int credentials;             /* CorsAllowCredentials: tri-state */
+    int max_age;                 /* CorsMaxAge: CORS_UNSET or 0..86400 */
+    const char *max_age_str;     /* the same, as sent */
+    int pna;                     /* CorsAllowPrivateNetwork: tri-state */
+    int preflight_status;        /* CorsPreflightStatus: CORS_UNSET/204/200 */
+} cors_dir_conf;
+
+/* A request's Origin value, split; see cors_origin_parse(). */
+typedef struct {
+    apr_size_t len;          /* whole value */
+    apr_size_t scheme_len;   /* "https" */
+    apr_size_t host_off;     /* offset of the host */
+    apr_size_t host_len;     /* host, brackets included for IPv6 */
+    int is_null;             /* the literal "null" */
+    int is_ip;               /* IPv4 or IPv6 literal */
+} cors_origin;
+
+/* What the module decided for an actual (non-preflight) request. */
+typedef struct {
+    const cors_dir_conf *conf;   /* NULL: not in CORS scope */
+    const char *acao;            /* Access-Control-Allow-Origin or NULL */
+    int credentials;             /* send Allow-Credentials: true */
+    const char *expose;          /* Access-Control-Expose-Headers or NULL */
+    int vary_origin;             /* add Origin to Vary */
+    const char *result;          /* CORS_RESULT */
+} cors_decision;
+
+/* ------------------------------------------------------------------ */
+/* Pure helpers: no request_rec.                                      */
+/* ------------------------------------------------------------------ */
+
+/* RFC 9110 tchar */
+static int cors_is_tchar(unsigned char c)
+{
+    if (apr_isalnum(c)) {
+        return 1;
+    }
+    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int cors_is_token(const char *s, apr_size_t len)
+{
+    apr_size_t i;
+
+    if (len == 0) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        if (!cors_is_tchar((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int cors_is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Lowercase URI scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). */
+static apr_size_t cors_scheme_len(const char *s)
+{
+    apr_size_t i = 0;
+
+    if (!apr_islower(s[0])) {
+        return 0;
+    }
+    while (apr_islower(s[i]) || apr_isdigit(s[i])
+           || s[i] == '+' || s[i] == '-' || s[i] == '.') {
+        i++;
+    }
+    return i;
+}
+
+static const char *cors_default_port(const char *scheme, apr_size_t len)
+{
+    if ((len == 4 && !memcmp(scheme, "http", 4))
+        || (len == 2 && !memcmp(scheme, "ws", 2))) {
+        return "80";
+    }
+    if ((len == 5 && !memcmp(scheme, "https", 5))
+        || (len == 3 && !memcmp(scheme, "wss", 3))) {
+        return "443";
+    }
+    if (len == 3 && !memcmp(scheme, "ftp", 3)) {
+        return "21";
+    }
+    return NULL;
+}
+
+/*
+ * Serialise 16 bytes of IPv6 address as the URL standard does: lowercase
+ * hex, no leading zeros, the first longest run of two or more zero pieces
+ * compressed, never an embedded IPv4 form.  out must hold 40 bytes.
+ */
+static void cors_ipv6_serialise(const unsigned char *a, char *out)
+{
+    unsigned int piece[8];
+    int i, best = -1, best_len = 1, run = -1, run_len = 0;
+    char *p = out;
+
+    for (i = 0; i < 8; i++) {
+        piece[i] = (a[2 * i] << 8) | a[2 * i + 1];
+    }
+    for (i = 0; i < 8; i++) {
+        if (piece[i] == 0) {
+            if (run < 0) {
+                run = i;
+                run_len = 0;
+            }
+            if (++run_len > best_len) {
+                best = run;
+                best_len = run_len;
+            }
+        }
+        else {
+            run = -1;
+        }
+    }
+    for (i = 0; i < 8; i++) {
+        if (i == best) {
+            *p++ = ':';
+            if (i == 0) {
+                *p++ = ':';
+            }
+            i += best_len - 1;
+            continue;
+        }
+        p += apr_snprintf(p, 6, "%x", piece[i]);
+        if (i != 7) {
+            *p++ = ':';
+        }
+    }
+    *p = '\0';
+}
+
+/* Is [s, s+len) an IPv6 literal (without brackets) in canonical form? */
+static int cors_ipv6_canonical(const char *s, apr_size_t len, char *canon)
+{
+    char buf[64];
+    unsigned char addr[16];
+
+    if (len == 0 || len >= sizeof(buf)) {
+        return 0;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (inet_pton(AF_INET6, buf, addr) != 1) {
+        return 0;
+    }
+    cors_ipv6_serialise(addr, canon);
+    return 1;
+}
+
+/* Canonical dotted-quad IPv4: four decimal parts 0..255, no leading zero. */
+static int cors_ipv4_canonical(const char *s, apr_size_t len)
+{
+    apr_size_t i = 0;
+    int part;
+
+    for (part = 0; part < 4; part++) {
+        apr_size_t start = i;
+        int value = 0;
+
+        while (i < len && apr_isdigit(s[i]) && i - start < 3) {
+            value = value * 10 + (s[i] - '0');
+            i++;
+        }
+        if (i == start || value > 255 || (s[start] == '0' && i - start > 1)) {
+            return 0;
+        }
+        if (part < 3) {
+            if (i >= len || s[i] != '.') {
+                return 0;
+            }
+            i++;
+        }
+    }
+    return i == len;
+}
+
+/*
+ * Check a lowercase DNS name or IPv4 address [s, s+len): labels of
+ * [a-z0-9_-], 1..63 bytes, at most 253 bytes in all.  A name whose last
+ * label is numeric is an IPv4 address and must be canonical.  Sets *is_ip.
+ */
+static int cors_host_ok(const char *s, apr_size_t len, int *is_ip)
+{
+    apr_size_t i, label = 0;
+    int last_numeric = 1;
+
+    *is_ip = 0;
+    if (len == 0 || len > CORS_MAX_HOST) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (c == '.') {
+            if (label == 0) {
+                return 0;
+            }
+            label = 0;
+            last_numeric = 1;
+            continue;
+        }
+        if (!(apr_islower(c) || apr_isdigit(c) || c == '-' || c == '_')) {
+            return 0;
+        }
+        if (!apr_isdigit(c)) {
+            last_numeric = 0;
+        }
+        if (++label > CORS_MAX_LABEL) {
+            return 0;
+        }
+    }
+    if (label == 0) {
+        return 0;
+    }
+    if (last_numeric) {
+        *is_ip = 1;
+        return cors_ipv4_canonical(s, len);
+    }
+    return 1;
+}
+
+/*
+ * Is this Origin request header value exactly one serialised origin as a
+ * browser sends it?  Returns 1 and fills *o if so.  Bounded work: one pass.
+ */
+static int cors_origin_parse(const char *s, cors_origin *o)
+{
+    apr_size_t i, n;
+    const char *dport;
+
+    memset(o, 0, sizeof(*o));
+    if (!strcmp(s, "null")) {
+        o->is_null = 1;
+        o->len = 4;
+        return 1;
+    }
+    n = cors_scheme_len(s);
+    if (n == 0 || strncmp(s + n, "://", 3)) {
+        return 0;
+    }
+    o->scheme_len = n;
+    i = o->host_off = n + 3;
+    if (s[i] == '[') {
+        char canon[48];
+        const char *end = strchr(s + i, ']');
+
+        if (!end || !cors_ipv6_canonical(s + i + 1, end - (s + i + 1), canon)
+            || strlen(canon) != (apr_size_t)(end - (s + i + 1))
+            || memcmp(canon, s + i + 1, strlen(canon))) {
+            return 0;
+        }
+        o->is_ip = 1;
+        i = end - s + 1;
+    }
+    else {
+        while (s[i] && s[i] != ':') {
+            if (i - o->host_off > CORS_MAX_HOST) {
+                return 0;
+            }
+            i++;
+        }
+        if (!cors_host_ok(s + o->host_off, i - o->host_off, &o->is_ip)) {
+            return 0;
+        }
+    }
+    o->host_len = i - o->host_off;
+    if (s[i] == ':') {
+        apr_size_t p = ++i;
+        long port = 0;
+
+        while (apr_isdigit(s[i]) && i - p < 5) {
+            port = port * 10 + (s[i] - '0');
+            i++;
+        }
+        if (i == p || s[i] != '\0' || port > 65535
+            || (s[p] == '0' && i - p > 1)) {
+            return 0;
+        }
+        dport = cors_default_port(s, n);
+        if (dport && strlen(dport) == i - p && !memcmp(dport, s + p, i - p)) {
+            return 0;
+        }
+    }
+    if (s[i] != '\0') {
+        return 0;
+    }
+    o->len = i;
+    return 1;
+}
+
+/* Does any scheme in the array equal [s, s+len)? */
+static int cors_scheme_in(const apr_array_header_t *schemes, const char *s,
+                          apr_size_t len)
+{
+    int i;
+
+    for (i = 0; i < schemes->nelts; i++) {
+        const char *x = APR_ARRAY_IDX(schemes, i, const char *);
+
+        if (strlen(x) == len && !memcmp(x, s, len)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Match a usable, non-null origin against the listed origins.  Cost: one
+ * hash lookup for exact origins, one for port patterns, and two per label
+ * of the host for subdomain patterns (only as many labels as the longest
+ * configured domain has).  Returns a short reason, or NULL.
+ */
+static const char *cors_origins_match(const cors_origins *l, const char *s,
+                                      const cors_origin *o)
+{
+    const apr_array_header_t *schemes;
+    apr_size_t host_end = o->host_off + o->host_len;
+    apr_size_t d;
+    int labels = 1;
+
+    if (apr_hash_count(l->exact)
+        && apr_hash_get(l->exact, s, o->len)) {
+        return "exact origin";
+    }
+    if (apr_hash_count(l->any_port)
+        && apr_hash_get(l->any_port, s, host_end)) {
+        return "port pattern";
+    }
+    if (o->is_ip || l->max_sub_labels == 0) {
+        return NULL;
+    }
+    for (d = host_end - 1; d > o->host_off; d--) {
+        if (s[d] != '.') {
+            continue;
+        }
+        schemes = apr_hash_get(l->sub_port, s + d, o->len - d);
+        if (schemes && cors_scheme_in(schemes, s, o->scheme_len)) {
+            return "subdomain pattern";
+        }
+        schemes = apr_hash_get(l->sub_anyport, s + d, host_end - d);
+        if (schemes && cors_scheme_in(schemes, s, o->scheme_len)) {
+            return "subdomain pattern";
+        }
+        if (++labels > l->max_sub_labels) {
+            break;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Fold the Vary tokens already in [list] and the new ones into one value,
+ * token-wise and without duplicates (case-insensitive).  "*" absorbs all.
+ */
+static const char *cors_vary_merge(apr_pool_t *p, const char *list,
+                                   const char *const *add)
+{
+    apr_array_header_t *tok = apr_array_make(p, 8, sizeof(const char *));
+    const char *s = list;
+    int i, j;
+
+    while (s && *s) {
+        const char *start, *end;
+
+        while (*s == ',' || cors_is_ows(*s)) {
+            s++;
+        }
+        start = s;
+        while (*s && *s != ',') {
+            s++;
+        }
+        end = s;
+        while (end > start && cors_is_ows(end[-1])) {
+            end--;
+        }
+        if (end > start) {
+            const char *t = apr_pstrmemdup(p, start, end - start);
+
+            if (!strcmp(t, "*")) {
+                return "*";
+            }
+            for (j = 0; j < tok->nelts; j++) {
+                if (!strcasecmp(APR_ARRAY_IDX(tok, j, const char *), t)) {
+                    break;
+                }
+            }
+            if (j == tok->nelts) {
+                APR_ARRAY_PUSH(tok, const char *) = t;
+            }
+        }
+    }
+    for (i = 0; add[i]; i++) {
+        for (j = 0; j < tok->nelts; j++) {
+            if (!strcasecmp(APR_ARRAY_IDX(tok, j, const char *), add[i])) {
+                break;
+            }
+        }
+        if (j == tok->nelts) {
+            APR_ARRAY_PUSH(tok, const char *) = add[i];
+        }
+    }
+    {
+        apr_size_t len = 0;
+        char *out, *q;
+
+        for (j = 0; j < tok->nelts; j++) {
+            len += strlen(APR_ARRAY_IDX(tok, j, const char *)) + 2;
+        }
+        q = out = apr_palloc(p, len + 1);
+        for (j = 0; j < tok->nelts; j++) {
+            const char *t = APR_ARRAY_IDX(tok, j, const char *);
+            apr_size_t l = strlen(t);
+
+            if (j) {
+                *q++ = ',';
+                *q++ = ' ';
+            }
+            memcpy(q, t, l);
+            q += l;
+        }
+        *q = '\0';
+        return out;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                      */
+/* ------------------------------------------------------------------ */
+
+static void *cors_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    cors_dir_conf *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)dir;
+    c->engine = CORS_UNSET;
+    c->credentials = CORS_UNSET;
+    c->max_age = CORS_UNSET;
+    c->pna = CORS_UNSET;
+    c->preflight_status = CORS_UNSET;
+    return c;
+}
+
+static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const cors_dir_conf *base = basev, *add = addv;
+    cors_dir_conf *c = apr_palloc(p, sizeof(*c));
+
+    c->engine = add->engine != CORS_UNSET ? add->engine : base->engine;
+    c->origins = add->origins ? add->origins : base->origins;
+    c->origins_cleared = add->origins_cleared;
+    if (add->regexes) {
+        c->regexes = add->regexes;
+    }
+    else {
+        c->regexes = add->origins_cleared ? NULL : base->regexes;
+    }
+    c->methods = add->methods ? add->methods : base->methods;
+    c->headers = add->headers ? add->headers : base->headers;
+    c->expose = add->expose ? add->expose : base->expose;
+    c->credentials = add->credentials != CORS_UNSET ? add->credentials
+                                                     : base->credentials;
+    if (add->max_age != CORS_UNSET) {
+        c->max_age = add->max_age;
+        c->max_age_str = add->max_age_str;
+    }
+    else {
+        c->max_age = base->max_age;
+        c->max_age_str = base->max_age_str;
+    }
+    c->pna = add->pna != CORS_UNSET ? add->pna : base->pna;
+    c->preflight_status = add->preflight_status != CORS_UNSET
+                          ? add->preflight_status : base->preflight_status;
+    return c;
+}
+
+/* In CORS scope: an origin rule, and CorsEngine not Off. */
+static int cors_in_scope(const cors_dir_conf *c)
+{
+    return c->engine != 0
+           && ((c->origins && c->origins->rules > 0)
+               || (c->regexes && c->regexes->nelts > 0));
+}
+
+static int cors_credentials(const cors_dir_conf *c)
+{
+    return c->credentials == 1;
+}
+
+static int cors_preflight_status(const cors_dir_conf *c)
+{
+    return c->preflight_status == CORS_UNSET ? CORS_DEFAULT_PREFLIGHT_STATUS
+                                             : c->preflight_status;
+}
+
+/*
+ * Combinations refused within one section (SPEC 5).  Called after every
+ * directive that takes part, so the order of lines does not matter.
+ */
+static const char *cors_check_section(cmd_parms *cmd, const cors_dir_conf *c)
+{
+    const char *d = cmd->cmd->name;
+
+    if (c->credentials == 1 && c->origins && c->origins->any) {
+        return apr_psprintf(cmd->pool, "%s: 'CorsAllowOrigin *' and "
+                            "'CorsAllowCredentials On' cannot be combined in "
+                            "one section (browsers refuse credentials with "
+                            "'*'; list the allowed origins instead)", d);
+    }
+    if (c->credentials == 1 && c->expose && c->expose->any) {
+        return apr_psprintf(cmd->pool, "%s: 'CorsExposeHeaders *' and "
+                            "'CorsAllowCredentials On' cannot be combined in "
+                            "one section (with credentials browsers read '*' "
+                            "as a header name; list the headers to expose)",
+                            d);
+    }
+    if (c->pna == 1 && c->origins && c->origins->any) {
+        return apr_psprintf(cmd->pool, "%s: 'CorsAllowPrivateNetwork On' and "
+                            "'CorsAllowOrigin *' cannot be combined in one "
+                            "section (list the origins that may reach the "
+                            "private network)", d);
+    }
+    if (c->credentials == 1 && c->origins && c->origins->http_sub) {
+        return apr_psprintf(cmd->pool, "%s: '%s' and "
+                            "'CorsAllowCredentials On' cannot be combined in "
+                            "one section (any network attacker can answer "
+                            "for a plain-http subdomain; use https:// or list "
+                            "the origins)", d, c->origins->http_sub);
+    }
+    return NULL;
+}
+
+static cors_origins *cors_origins_make(apr_pool_t *p)
+{
+    cors_origins *l = apr_pcalloc(p, sizeof(*l));
+
+    l->exact = apr_hash_make(p);
+    l->sub_port = apr_hash_make(p);
+    l->sub_anyport = apr_hash_make(p);
+    l->any_port = apr_hash_make(p);
+    return l;
+}
+
+static const char *cors_bad_origin(cmd_parms *cmd, const char *arg,
+                                   const char *why)
+{
+    return apr_psprintf(cmd->pool, "%s: '%s' is not an origin (%s)",
+                        cmd->cmd->name, arg, why);
+}
+
+/* Add a subdomain pattern's ".domain[:port]" key with its scheme. */
+static void cors_add_sub(apr_pool_t *p, apr_hash_t *h, const char *key,
+                         const char *scheme)
+{
+    apr_array_header_t *schemes = apr_hash_get(h, key, APR_HASH_KEY_STRING);
+
+    if (!schemes) {
+        schemes = apr_array_make(p, 1, sizeof(const char *));
+        apr_hash_set(h, key, APR_HASH_KEY_STRING, schemes);
+    }
+    if (!cors_scheme_in(schemes, scheme, strlen(scheme))) {
+        APR_ARRAY_PUSH(schemes, const char *) = scheme;
+    }
+}
+
+/*
+ * Parse one configured origin or pattern, normalise it (scheme and host
+ * lowercased, default port dropped, IPv6 canonical) and add it to l.
+ */
+static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
+                                   const char *arg)
+{
+    apr_pool_t *p = cmd->pool;
+    char *s = apr_pstrdup(p, arg);
+    char *sep, *scheme, *host, *port = NULL, *hostpart;
+    const char *dport, *q;
+    apr_size_t n;
+    int wildcard_sub = 0, wildcard_port = 0, is_ip = 0;
+
+    for (q = arg; *q; q++) {
+        if ((unsigned char)*q >= 0x80) {
+            return cors_bad_origin(cmd, arg, "non-ASCII characters: write "
+                                   "an internationalised host name in its "
+                                   "punycode form, e.g. xn--bcher-kva.example");
+        }
+        if (apr_iscntrl(*q) || *q == ' ') {
+            return cors_bad_origin(cmd, arg, "it contains a control "
+                                   "character or a space");
+        }
+    }
+    sep = strstr(s, "://");
+    if (!sep) {
+        return cors_bad_origin(cmd, arg, "no scheme: write it as "
+                               "scheme://host[:port], e.g. "
+                               "https://www.example.com; the keywords are "
+                               "*, null and none");
+    }
+    *sep = '\0';
+    scheme = s;
+    ap_str_tolower(scheme);
+    n = cors_scheme_len(scheme);
+    if (n == 0 || scheme[n] != '\0') {
+        return cors_bad_origin(cmd, arg, "the scheme is not valid");
+    }
+    hostpart = sep + 3;
+    if (strchr(hostpart, '@')) {
+        return cors_bad_origin(cmd, arg, "remove the user information "
+                               "before '@'");
+    }
+    if ((sep = strpbrk(hostpart, "/?#"))) {
+        if (*sep == '/' && sep[1] == '\0') {
+            return cors_bad_origin(cmd, arg, "remove the trailing slash");
+        }
+        return cors_bad_origin(cmd, arg, *sep == '/'
+                               ? "an origin has no path: remove it"
+                               : *sep == '?'
+                               ? "an origin has no query: remove it"
+                               : "an origin has no fragment: remove it");
+    }
+    ap_str_tolower(hostpart);
+    if (*hostpart == '[') {
+        char canon[48];
+        char *end = strchr(hostpart, ']');
+
+        if (!end || !cors_ipv6_canonical(hostpart + 1, end - hostpart - 1,
+                                         canon)) {
+            return cors_bad_origin(cmd, arg, "the IPv6 address is not valid");
+        }
+        host = apr_pstrcat(p, "[", canon, "]", NULL);
+        port = end + 1;
+        is_ip = 1;
+    }
+    else {
+        port = strchr(hostpart, ':');
+        host = port ? apr_pstrmemdup(p, hostpart, port - hostpart)
+                    : hostpart;
+        if (!port) {
+            port = hostpart + strlen(hostpart);
+        }
+        if (!strncmp(host, "*.", 2)) {
+            wildcard_sub = 1;
+            host += 1; /* keep the dot: ".example.com" */
+        }
+        if (strchr(host, '*')) {
+            return cors_bad_origin(cmd, arg, "'*' may only stand for whole "
+                                   "leading labels, as in "
+                                   "https://*.example.com");
+        }
+        if (!cors_host_ok(host + wildcard_sub, strlen(host + wildcard_sub),
+                          &is_ip)) {
+            return cors_bad_origin(cmd, arg, *host == '\0'
+                                   ? "the host is missing"
+                                   : "the host is not a valid DNS name or "
+                                     "IPv4 address");
+        }
+        if (wildcard_sub && is_ip) {
+            return cors_bad_origin(cmd, arg, "a subdomain pattern needs a "
+                                   "domain name, not an IP address");
+        }
+        if (wildcard_sub && !strchr(host + 1, '.')) {
+            return apr_psprintf(p, "%s: '%s' matches every site under a "
+                                "top-level domain; give at least two labels "
+                                "after '*.', e.g. https://*.example.com",
+                                cmd->cmd->name, arg);
+        }
+    }
+    if (*port == ':') {
+        port++;
+        if (!strcmp(port, "*")) {
+            wildcard_port = 1;
+        }
+        else {
+            apr_size_t i;
+            long v = 0;
+
+            for (i = 0; apr_isdigit(port[i]) && i < 6; i++) {
+                v = v * 10 + (port[i] - '0');
+            }
+            if (i == 0 || port[i] != '\0' || v < 1 || v > 65535) {
+                return cors_bad_origin(cmd, arg, "the port must be a number "
+                                       "from 1 to 65535, or * for any port");
+            }
+            port = apr_ltoa(p, v);
+            dport = cors_default_port(scheme, n);
+            if (dport && !strcmp(dport, port)) {
+                port = "";
+            }
+        }
+    }
+    else if (*port != '\0') {
+        return cors_bad_origin(cmd, arg, "unexpected characters after the "
+                               "host");
+    }
+    else {
+        port = "";
+    }
+    if (wildcard_sub) {
+        int labels = 0;
+        const char *x;
+
+        for (x = host; *x; x++) {
+            labels += *x == '.';
+        }
+        if (labels > l->max_sub_labels) {
+            l->max_sub_labels = labels;
+        }
+        if (wildcard_port) {
+            cors_add_sub(p, l->sub_anyport, host, scheme);
+        }
+        else {
+            cors_add_sub(p, l->sub_port, *port ? apr_pstrcat(p, host, ":",
+                                                             port, NULL)
+                                               : host, scheme);
+        }
+        if (!strcmp(scheme, "http") && !l->http_sub) {
+            l->http_sub = arg;
+        }
+        cors_count_patterns++;
+    }
+    else if (wildcard_port) {
+        apr_hash_set(l->any_port, apr_pstrcat(p, scheme, "://", host, NULL),
+                     APR_HASH_KEY_STRING, "");
+        cors_count_patterns++;
+    }
+    else {
+        apr_hash_set(l->exact, apr_pstrcat(p, scheme, "://", host,
+                                           *port ? ":" : "", port, NULL),
+                     APR_HASH_KEY_STRING, "");
+        cors_count_exact++;
+    }
+    l->rules++;
+    return NULL;
+}
+
+static const char *cors_set_origin(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    cors_dir_conf *c = dconf;
+    const char *err;
+
+    if (!strcasecmp(arg, "none")) {
+        c->origins = cors_origins_make(cmd->pool);
+        c->origins_cleared = 1;
+        return NULL;
+    }
+    if (!c->origins) {
+        c->origins = cors_origins_make(cmd->pool);
+    }
+    if (!strcmp(arg, "*")) {
+        c->origins->any = 1;
+        c->origins->rules++;
+    }
+    else if (!strcasecmp(arg, "null")) {
+        c->origins->null = 1;
+        c->origins->rules++;
+    }
+    else if ((err = cors_add_origin(cmd, c->origins, arg))) {
+        return err;
+    }
+    return cors_check_section(cmd, c);
+}
+
+static const char *cors_set_origin_match(cmd_parms *cmd, void *dconf,
+                                         const char *arg)
+{
+    cors_dir_conf *c = dconf;
+    ap_regex_t *re;
+
+    re = ap_pregcomp(cmd->pool, apr_pstrcat(cmd->pool, "^(?:", arg, ")$",
+                                            NULL), AP_REG_NOSUB);
+    if (!re) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid regular "
+                            "expression", cmd->cmd->name, arg);
+    }
+    if (!c->regexes) {
+        c->regexes = apr_array_make(cmd->pool, 2, sizeof(ap_regex_t *));
+    }
+    APR_ARRAY_PUSH(c->regexes, ap_regex_t *) = re;
+    cors_count_patterns++;
+    return NULL;
+}
+
+/*
+ * Build a token list from the directive's arguments.  Header names are
+ * stored lowercased for lookup (lower != 0), methods as given.
+ */
+static const char *cors_set_tokens(cmd_parms *cmd, cors_tokens **slot,
+                                   int argc, char *const argv[], int lower,
+                                   int methods)
+{
+    cors_tokens *t = apr_pcalloc(cmd->pool, sizeof(*t));
+    int i;
+
+    if (argc < 1) {
+        return apr_psprintf(cmd->pool, "%s needs at least one argument",
+                            cmd->cmd->name);
+    }
+    t->set = apr_hash_make(cmd->pool);
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (!strcmp(a, "*")) {
+            t->any = 1;
+            t->joined = t->joined ? apr_pstrcat(cmd->pool, t->joined, ", *",
+                                                NULL) : "*";
+            continue;
+        }
+        if (!cors_is_token(a, strlen(a))) {
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a valid %s "
+                                "(an HTTP token: letters, digits and "
+                                "!#$%%&'*+-.^_`|~, no commas or spaces)",
+                                cmd->cmd->name, a,
+                                methods ? "method name" : "header name");
+        }
+        if (methods && (!strcmp(a, "CONNECT") || !strcmp(a, "TRACE")
+                        || !strcmp(a, "TRACK"))) {
+            return apr_psprintf(cmd->pool, "%s: '%s' can never be allowed "
+                                "cross-origin (the Fetch standard forbids "
+                                "it): remove it", cmd->cmd->name, a);
+        }
+        if (lower) {
+            char *k = apr_pstrdup(cmd->pool, a);
+
+            ap_str_tolower(k);
+            apr_hash_set(t->set, k, APR_HASH_KEY_STRING, "");
+        }
+        else {
+            apr_hash_set(t->set, a, APR_HASH_KEY_STRING, "");
+        }
+        t->joined = t->joined ? apr_pstrcat(cmd->pool, t->joined, ", ", a,
+                                            NULL) : a;
+        t->joined_named = t->joined_named
+                          ? apr_pstrcat(cmd->pool, t->joined_named, ", ", a,
+                                        NULL) : a;
+    }
+    *slot = t;
+    return NULL;
+}
+
+static const char *cors_set_methods(cmd_parms *cmd, void *dconf, int argc,
+                                    char *const argv[])
+{
+    cors_dir_conf *c = dconf;
+
+    return cors_set_tokens(cmd, &c->methods, argc, argv, 0, 1);
+}
+
+static const char *cors_set_headers(cmd_parms *cmd, void *dconf, int argc,
+                                    char *const argv[])
+{
+    cors_dir_conf *c = dconf;
+
+    return cors_set_tokens(cmd, &c->headers, argc, argv, 1, 0);
+}
+
+static const char *cors_set_expose(cmd_parms *cmd, void *dconf, int argc,
+                                   char *const argv[])
+{
+    cors_dir_conf *c = dconf;
+    const char *err = cors_set_tokens(cmd, &c->expose, argc, argv, 1, 0);
+
+    return err ? err : cors_check_section(cmd, c);
+}
+
+/* On/Off with a message that quotes the value. */
+static const char *cors_parse_flag(cmd_parms *cmd, const char *arg, int *out)
+{
+    if (!strcasecmp(arg, "on")) {
+        *out = 1;
+    }
+    else if (!strcasecmp(arg, "off")) {
+        *out = 0;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use On or Off",
+                            cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *cors_set_flag(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    cors_dir_conf *c = dconf;
+    const char *err;
+    int *slot;
+
+    /* cmd->info selects the field: 0 engine, 1 credentials, 2 pna */
+    switch ((int)(apr_uintptr_t)cmd->info) {
+    case 0:
+        slot = &c->engine;
+        break;
+    case 1:
+        slot = &c->credentials;
+        break;
+    default:
+        slot = &c->pna;
+        break;
+    }
+    if ((err = cors_parse_flag(cmd, arg, slot))) {
+        return err;
+    }
+    return cors_check_section(cmd, c);
+}
+
+static const char *cors_set_max_age(cmd_parms *cmd, void *dconf,
+                                    const char *arg)
+{
+    cors_dir_conf *c = dconf;
+    apr_size_t i;
+    long v = 0;
+
+    for (i = 0; apr_isdigit(arg[i]) && i < 6; i++) {
+        v = v * 10 + (arg[i] - '0');
+    }
+    if (i == 0 || arg[i] != '\0' || v > CORS_MAX_AGE_LIMIT) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: give a whole "
+                            "number of seconds from 0 to %d", cmd->cmd->name,
+                            arg, CORS_MAX_AGE_LIMIT);
+    }
+    c->max_age = (int)v;
+    c->max_age_str = apr_ltoa(cmd->pool, v);
+    return NULL;
+}
+
+static const char *cors_set_preflight_status(cmd_parms *cmd, void *dconf,
+                                             const char *arg)
+{
+    cors_dir_conf *c = dconf;
+
+    if (!strcmp(arg, "204")) {
+        c->preflight_status = 204;
+    }
+    else if (!strcmp(arg, "200")) {
+        c->preflight_status = 200;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use 204 or "
+                            "200", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const command_rec cors_cmds[] = {
+    AP_INIT_ITERATE("CorsAllowOrigin", cors_set_origin, NULL, OR_FILEINFO,
+                    "origins allowed to read responses: scheme://host[:port],"
+                    " scheme://*.domain[:port], scheme://host:*, *, null, or"
+                    " none to clear inherited origins"),
+    AP_INIT_TAKE1("CorsAllowOriginMatch", cors_set_origin_match, NULL,
+                  OR_FILEINFO, "a regular expression that must match the "
+                  "whole origin"),
+    AP_INIT_TAKE_ARGV("CorsAllowMethods", cors_set_methods, NULL, OR_FILEINFO,
+                      "methods a preflight may ask for (case-sensitive "
+                      "tokens), or *; GET, HEAD and POST always pass"),
+    AP_INIT_TAKE_ARGV("CorsAllowHeaders", cors_set_headers, NULL, OR_FILEINFO,
+                      "request header names a preflight may ask for, or * "
+                      "(which never covers Authorization)"),
+    AP_INIT_TAKE_ARGV("CorsExposeHeaders", cors_set_expose, NULL, OR_FILEINFO,
+                      "response header names scripts may read, or *"),
+    AP_INIT_TAKE1("CorsAllowCredentials", cors_set_flag, (void *)1,
+                  OR_FILEINFO, "On to allow cookies and HTTP authentication "
+                  "(Off by default)"),
+    AP_INIT_TAKE1("CorsMaxAge", cors_set_max_age, NULL, OR_FILEINFO,
+                  "seconds (0 to 86400) a browser may cache a preflight "
+                  "answer"),
+    AP_INIT_TAKE1("CorsAllowPrivateNetwork", cors_set_flag, (void *)2,
+                  OR_FILEINFO, "On to answer Private Network Access "
+                  "preflights (Off by default)"),
+    AP_INIT_TAKE1("CorsPreflightStatus", cors_set_preflight_status, NULL,
+                  OR_FILEINFO, "status of a successful preflight answer: 204 "
+                  "(default) or 200"),
+    AP_INIT_TAKE1("CorsEngine", cors_set_flag, (void *)0, OR_FILEINFO,
+                  "Off to disable CORS handling in this part of the tree"),
+    {NULL}
+};
+
+/* ------------------------------------------------------------------ */
+/* Request time                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Log a merged-configuration problem once per process. */
+static void cors_warn_once(request_rec *r, apr_uint32_t bit, const char *msg)
+{
+    apr_uint32_t old = apr_atomic_read32(&cors_warned);
+
+    while (!(old & bit)) {
+        apr_uint32_t seen = apr_atomic_cas32(&cors_warned, old | bit, old);
+
+        if (seen == old) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "%s (for %s; logged once per process)", msg,
+                          ap_escape_logitem(r->pool, r->uri));
+            return;
+        }
+        old = seen;
+    }
+}
+
+/*
+ * The configuration that governs r: walking from the first request of an
+ * internal-redirect chain to r, the first one in CORS scope, unless one
+ * before it says CorsEngine Off.  NULL when none is in scope.
+ */
+static const cors_dir_conf *cors_conf_for(request_rec *r, int *stop)
+{
+    const cors_dir_conf *c;
+
+    if (r->prev) {
+        c = cors_conf_for(r->prev, stop);
+        if (c || *stop) {
+            return c;
+        }
+    }
+    c = ap_get_module_config(r->per_dir_config, &cors_module);
+    if (c->engine == 0) {
+        *stop = 1;
+        return NULL;
+    }
+    return cors_in_scope(c) ? c : NULL;
+}
+
+static const cors_dir_conf *cors_conf(request_rec *r)
+{
+    int stop = 0;
+
+    return cors_conf_for(r, &stop);
+}
+
+/* Remove every Access-Control-* field from one header table. */
+static void cors_strip_table(apr_table_t *t)
+{
+    const apr_array_header_t *a = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+    int i;
+
+    for (i = 0; i < a->nelts; i++) {
+        if (e[i].key && !strncasecmp(e[i].key, "Access-Control-", 15)) {
+            const char *key = e[i].key;
+
+            apr_table_unset(t, key);
+            i = -1; /* the table moved: rescan */
+        }
+    }
+}
+
+/*
+ * Add tokens to Vary: one field in headers_out, merged with whatever
+ * either table had.  No allocation when neither had a Vary.
+ */
+static void cors_add_vary(request_rec *r, const char *plain,
+                          const char *const *tokens)
+{
+    const apr_array_header_t *tabs[2];
+    const char *have = NULL;
+    int t, i;
+
+    tabs[0] = apr_table_elts(r->headers_out);
+    tabs[1] = apr_table_elts(r->err_headers_out);
+    for (t = 0; t < 2; t++) {
+        const apr_table_entry_t *e = (const apr_table_entry_t *)tabs[t]->elts;
+
+        for (i = 0; i < tabs[t]->nelts; i++) {
+            if (e[i].key && !strcasecmp(e[i].key, "Vary")) {
+                have = have ? apr_pstrcat(r->pool, have, ", ", e[i].val,
+                                          NULL)
+                            : e[i].val;
+            }
+        }
+    }
+    if (!have) {
+        apr_table_setn(r->headers_out, "Vary", plain);
+        return;
+    }
+    apr_table_unset(r->err_headers_out, "Vary");
+    apr_table_setn(r->headers_out, "Vary",
+                   cors_vary_merge(r->pool, have, tokens));
+}
+
+static const char *const cors_vary_actual[] = { "Origin", NULL };
+static const char *const cors_vary_preflight[] = {
+    "Origin", "Access-Control-Request-Method",
+    "Access-Control-Request-Headers", NULL
+};
+static const char *const cors_vary_preflight_pna[] = {
+    "Origin", "Access-Control-Request-Method",
+    "Access-Control-Request-Headers",
+    "Access-Control-Request-Private-Network", NULL
+};
+#define CORS_VARY_PREFLIGHT "Origin, Access-Control-Request-Method, " \
+                            "Access-Control-Request-Headers"
+
+/*
+ * Does the configuration allow this Origin value?  Returns the reason it
+ * matched, or NULL; *why says why not.  Never "*": the caller handles it.
+ */
+static const char *cors_match(const cors_dir_conf *c, const char *origin,
+                              const char **why)
+{
+    cors_origin o;
+    int i;
+
+    if (!cors_origin_parse(origin, &o)) {
+        *why = "not a serialised origin";
+        return NULL;
+    }
+    if (o.is_null) {
+        if (c->origins && c->origins->null) {
+            return "null listed";
+        }
+        *why = "null is not listed";
+        return NULL;
+    }
+    if (c->origins) {
+        const char *how = cors_origins_match(c->origins, origin, &o);
+
+        if (how) {
+            return how;
+        }
+    }
+    if (c->regexes) {
+        for (i = 0; i < c->regexes->nelts; i++) {
+            ap_regex_t *re = APR_ARRAY_IDX(c->regexes, i, ap_regex_t *);
+
+            if (ap_regexec(re, origin, 0, NULL, 0) == 0) {
+                return "CorsAllowOriginMatch";
+            }
+        }
+    }
+    *why = "not in the allowed origins";
+    return NULL;
+}
+
+/* Origin check shared by actual requests and preflights. */
+static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
+                               const char *origin, cors_decision *d)
+{
+    const char *how, *why = NULL;
+    int any = c->origins && c->origins->any;
+
+    d->conf = c;
+    if (any && !cors_credentials(c)) {
+        /* The answer does not depend on Origin: no Vary needed. */
+        d->acao = "*";
+        d->vary_origin = 0;
+        d->result = origin ? "allowed" : "no-origin";
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "CORS0010: %s: "
+                      "allowed by CorsAllowOrigin *",
+                      origin ? ap_escape_logitem(r->pool, origin)
+                             : "no Origin");
+        return;
+    }
+    d->vary_origin = 1;
+    if (!origin) {
+        d->result = "no-origin";
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "CORS0011: no Origin header: no CORS headers");
+        return;
+    }
+    how = cors_match(c, origin, &why);
+    if (how) {
+        d->acao = origin;
+        d->credentials = cors_credentials(c);
+        d->result = "allowed";
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "CORS0012: origin '%s' allowed (%s)",
+                      ap_escape_logitem(r->pool, origin), how);
+    }
+    else if (any) {
+        /* '*' with credentials came from merging sections: never reflect
+         * an arbitrary origin with credentials; answer '*' without them. */
+        cors_warn_once(r, CORS_WARN_ANY_CREDENTIALS,
+                       "CORS0030: the merged configuration combines "
+                       "'CorsAllowOrigin *' with 'CorsAllowCredentials On'; "
+                       "unlisted origins get '*' without credentials");
+        d->acao = "*";
+        d->result = "allowed";
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "CORS0013: origin '%s' allowed by '*' without "
+                      "credentials", ap_escape_logitem(r->pool, origin));
+    }
+    else {
+        d->result = "denied:origin";
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "CORS0014: origin '%s' denied (%s)",
+                      ap_escape_logitem(r->pool, origin), why);
+    }
+}
+
+/* The exposed-headers value, failing safe on a merged '*' + credentials. */
+static const char *cors_expose_value(request_rec *r, const cors_dir_conf *c,
+                                     int credentials)
+{
+    if (!c->expose) {
+        return NULL;
+    }
+    if (c->expose->any && credentials) {
+        cors_warn_once(r, CORS_WARN_EXPOSE_CREDENTIALS,
+                       "CORS0031: the merged configuration combines "
+                       "'CorsExposeHeaders *' with 'CorsAllowCredentials "
+                       "On'; '*' is left out of Access-Control-Expose-Headers");
+        return c->expose->joined_named;
+    }
+    return c->expose->joined;
+}
+
+/* Decide for an actual request, once per request_rec. */
+static const cors_decision *cors_decide(request_rec *r)
+{
+    cors_decision *d = ap_get_module_config(r->request_config, &cors_module);
+    const cors_dir_conf *c;
+
+    if (d) {
+        return d;
+    }
+    d = apr_pcalloc(r->pool, sizeof(*d));
+    ap_set_module_config(r->request_config, &cors_module, d);
+    if (!(c = cors_conf(r))) {
+        return d;
+    }
+    cors_decide_origin(r, c, apr_table_get(r->headers_in, "Origin"), d);
+    if (d->acao) {
+        d->expose = cors_expose_value(r, c, d->credentials);
+    }
+    apr_table_setn(r->subprocess_env, "CORS_RESULT", d->result);
+    return d;
+}
+
+/* Write the decision into the response headers, replacing others'. */
+static void cors_apply(request_rec *r, const cors_decision *d)
+{
+    cors_strip_table(r->headers_out);
+    cors_strip_table(r->err_headers_out);
+    if (d->acao) {
+        apr_table_setn(r->headers_out, "Access-Control-Allow-Origin",
+                       d->acao);
+        if (d->credentials) {
+            apr_table_setn(r->headers_out, "Access-Control-Allow-Credentials",
+                           "true");
+        }
+        if (d->expose) {
+            apr_table_setn(r->headers_out, "Access-Control-Expose-Headers",
+                           d->expose);
+        }
+    }
+    if (d->vary_origin) {
+        cors_add_vary(r, "Origin", cors_vary_actual);
+    }
+    apr_table_setn(r->subprocess_env, "CORS_RESULT", d->result);
+}
+
+/* Check the requested method; returns NULL if allowed, else the reason. */
+static const char *cors_check_method(const cors_dir_conf *c, const char *m,
+                                     int *malformed)
+{
+    *malformed = 0;
+    if (!cors_is_token(m, strlen(m))) {
+        *malformed = 1;
+        return "Access-Control-Request-Method is not a method token";
+    }
+    if (!strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "POST")) {
+        return NULL;
+    }
+    if (!strcmp(m, "CONNECT") || !strcmp(m, "TRACE") || !strcmp(m, "TRACK")) {
+        return "the method is never allowed cross-origin";
+    }
+    if (c->methods && (c->methods->any
+                       || apr_hash_get(c->methods->set, m,
+                                       APR_HASH_KEY_STRING))) {
+        return NULL;
+    }
+    return "the method is not in CorsAllowMethods";
+}
+
+/*
+ * Check Access-Control-Request-Headers (httpd has already joined repeated
+ * lines with ", ").  Every name must be allowed.  On success *out is the
+ * list of requested names, lowercased, for Access-Control-Allow-Headers
+ * (NULL when none were requested).  Linear in the length of the value.
+ */
+static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
+                                      const char *value, const char **out,
+                                      int *malformed, const char **bad)
+{
+    char *s, *o;
+    apr_size_t n;
+
+    *out = NULL;
+    *malformed = 0;
+    if (!value) {
+        return NULL;
+    }
+    n = strlen(value);
+    s = apr_pstrmemdup(r->pool, value, n);
+    o = apr_palloc(r->pool, n * 2 + 1);
+    *o = '\0';
+    *out = o;
+    while (*s) {
+        char *start, *end;
+
+        while (*s == ',' || cors_is_ows(*s)) {
+            s++;
+        }
+        if (!*s) {
+            break;
+        }
+        start = s;
+        while (*s && *s != ',') {
+            s++;
+        }
+        end = s;
+        while (end > start && cors_is_ows(end[-1])) {
+            end--;
+        }
+        if (!cors_is_token(start, end - start)) {
+            *malformed = 1;
+            *bad = apr_pstrmemdup(r->pool, start, end - start);
+            return "Access-Control-Request-Headers is not a list of "
+                   "header names";
+        }
+        for (n = 0; start + n < end; n++) {
+            start[n] = apr_tolower(start[n]);
+        }
+        if (!c->headers
+            || !(apr_hash_get(c->headers->set, start, end - start)
+                 || (c->headers->any
+                     && !(end - start == 13
+                          && !memcmp(start, "authorization", 13))))) {
+            *bad = apr_pstrmemdup(r->pool, start, end - start);
+            return c->headers && c->headers->any
+                   ? "Authorization must be listed by name"
+                   : "the header is not in CorsAllowHeaders";
+        }
+        if (o != *out) {
+            *o++ = ',';
+            *o++ = ' ';
+        }
+        memcpy(o, start, end - start);
+        o += end - start;
+        *o = '\0';
+    }
+    if (o == *out) {
+        *out = NULL;
+    }
+    return NULL;
+}
+
+/*
+ * Answer a preflight completely: status, headers, empty body.  Returns
+ * DONE so that nothing after header_parser (authentication, redirects,
+ * handlers, backends) sees it.
+ */
+static int cors_preflight(request_rec *r, const cors_dir_conf *c,
+                          const char *origin, const char *method)
+{
+    cors_decision d;
+    const char *why = NULL, *bad = NULL, *allow_headers = NULL;
+    const char *result = "preflight:ok";
+    int malformed = 0;
+    int pna_on = c->pna == 1;
+    int pna_asked = 0;
+
+    memset(&d, 0, sizeof(d));
+    cors_decide_origin(r, c, origin, &d);
+    if (!d.acao) {
+        result = "preflight:denied:origin";
+    }
+    else if ((why = cors_check_method(c, method, &malformed))) {
+        result = malformed ? "preflight:denied:malformed"
+                           : "preflight:denied:method";
+        bad = method;
+    }
+    else if ((why = cors_check_headers(r, c,
+                    apr_table_get(r->headers_in,
+                                  "Access-Control-Request-Headers"),
+                    &allow_headers, &malformed, &bad))) {
+        result = malformed ? "preflight:denied:malformed"
+                           : "preflight:denied:header";
+    }
+
+    cors_strip_table(r->headers_out);
+    cors_strip_table(r->err_headers_out);
+    if (!strcmp(result, "preflight:ok")) {
+        r->status = cors_preflight_status(c);
+        apr_table_setn(r->headers_out, "Access-Control-Allow-Origin",
+                       d.acao);
+        if (d.credentials) {
+            apr_table_setn(r->headers_out, "Access-Control-Allow-Credentials",
+                           "true");
+        }
+        apr_table_setn(r->headers_out, "Access-Control-Allow-Methods",
+                       method);
+        if (allow_headers) {
+            apr_table_setn(r->headers_out, "Access-Control-Allow-Headers",
+                           allow_headers);
+        }
+        if (c->max_age != CORS_UNSET) {
+            apr_table_setn(r->headers_out, "Access-Control-Max-Age",
+                           c->max_age_str);
+        }
+        if (pna_on) {
+            const char *v = apr_table_get(r->headers_in,
+                                   "Access-Control-Request-Private-Network");
+
+            pna_asked = v && !strcasecmp(v, "true");
+        }
+        if (pna_asked && !strcmp(d.acao, "*")) {
+            cors_warn_once(r, CORS_WARN_PNA_ANY,
+                           "CORS0032: the merged configuration combines "
+                           "'CorsAllowPrivateNetwork On' with "
+                           "'CorsAllowOrigin *'; private network access is "
+                           "not granted to '*'");
+        }
+        else if (pna_asked) {
+            apr_table_setn(r->headers_out,
+                           "Access-Control-Allow-Private-Network", "true");
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "CORS0020: preflight for %s from '%s' allowed",
+                      ap_escape_logitem(r->pool, method),
+                      ap_escape_logitem(r->pool, origin));
+    }
+    else {
+        r->status = HTTP_FORBIDDEN;
+        if (why) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "CORS0021: preflight from '%s' denied: %s ('%s')",
+                          ap_escape_logitem(r->pool, origin), why,
+                          ap_escape_logitem(r->pool, bad ? bad : ""));
+        }
+    }
+    if (pna_on) {
+        cors_add_vary(r, CORS_VARY_PREFLIGHT
+                         ", Access-Control-Request-Private-Network",
+                      cors_vary_preflight_pna);
+    }
+    else {
+        cors_add_vary(r, CORS_VARY_PREFLIGHT, cors_vary_preflight);
+    }
+    if (r->status != HTTP_NO_CONTENT) {
+        ap_set_content_length(r, 0);
+    }
+    apr_table_setn(r->subprocess_env, "CORS_RESULT", result);
+    /* Nothing is read from a body: make sure it is not taken for the next
+     * request on this connection. */
+    ap_discard_request_body(r);
+    return DONE;
+}
+
+static int cors_header_parser(request_rec *r)
+{
+    const cors_dir_conf *c;
+    const char *origin, *method;
+
+    if (r->main || !(c = cors_conf(r))) {
+        return DECLINED;
+    }
+    origin = apr_table_get(r->headers_in, "Origin");
+    if (origin && !strcmp(r->method, "OPTIONS")
+        && (method = apr_table_get(r->headers_in,
+                                   "Access-Control-Request-Method"))) {
+        return cors_preflight(r, c, origin, method);
+    }
+    cors_decide(r);
+    return DECLINED;
+}
+
+static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    const cors_decision *d;
+
+    if (APR_BRIGADE_EMPTY(bb)) {
+        return APR_SUCCESS;
+    }
+    d = cors_decide(r);
+    if (d->conf) {
+        cors_apply(r, d);
+    }
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+static void cors_insert_filter(request_rec *r)
+{
+    /* Say no to subrequests (mod_include, mod_dir lookups): the main
+     * request writes the headers, once. */
+    if (r->main || !cors_conf(r)) {
+        return;
+    }
+    ap_add_output_filter_handle(cors_filter_handle, NULL, r, r->connection);
+}
+
+static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    cors_count_exact = 0;
+    cors_count_patterns = 0;
+    return OK;
+}
+
+static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "CORS0001: mod_cors/"
+                 CORS_VERSION " loaded: %d exact origins, %d patterns in "
+                 "the server configuration", cors_count_exact,
+                 cors_count_patterns);
+    return OK;
+}
+
+static void cors_register_hooks(apr_pool_t *p)
+{
+    /* After mod_headers, so that our filter is added after (and runs
+     * after) its FIXUP_HEADERS_* filters at the same filter type. */
+    static const char *const after_headers[] = { "mod_headers.c", NULL };
+
+    (void)p;
+    ap_hook_pre_config(cors_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(cors_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* The per-dir config is final and nothing has authenticated,
+     * redirected or handled the request yet. */
+    ap_hook_header_parser(cors_header_parser, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_filter(cors_insert_filter, after_headers, NULL,
+                          APR_HOOK_LAST);
+    ap_hook_insert_error_filter(cors_insert_filter, after_headers, NULL,
+                                APR_HOOK_LAST);
+    cors_filter_handle = ap_register_output_filter("CORS", cors_out_filter,
+                                                   NULL,
+                                                   AP_FTYPE_CONTENT_SET);
+}
+
+AP_DECLARE_MODULE(cors) = {
+    STANDARD20_MODULE_STUFF,
+    cors_create_dir_conf,
+    cors_merge_dir_conf,
+    NULL,
+    NULL,
+    cors_cmds,
+    cors_register_hooks,
+    AP_MODULE_FLAG_NONE
+};
