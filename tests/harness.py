@@ -1,0 +1,481 @@
+"""Test harness for mod_cors: throw-away Apache httpd instances and a raw HTTP client.
+
+Each Httpd gets a self-contained server root under tests/run/<name>-<MPM>/ so
+nothing in /etc/apache2 or /run/apache2 is touched.  The HTTP client never folds
+header lines into a dict: tests must be able to see duplicated header lines.
+"""
+import atexit
+import ctypes
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+RUN_DIR = os.path.join(HERE, 'run')
+CORS_SO = os.path.join(REPO, '.libs', 'mod_cors.so')
+APACHE = '/usr/sbin/apache2'
+HTPASSWD = '/usr/bin/htpasswd'
+MPM = os.environ.get('CORS_TEST_MPM', 'event')
+if MPM not in ('event', 'prefork'):
+    raise RuntimeError('CORS_TEST_MPM must be "event" or "prefork", not %r' % MPM)
+
+
+def _module_dir():
+    try:
+        out = subprocess.run(['apxs', '-q', 'LIBEXECDIR'], capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        if out and os.path.isdir(out):
+            return out
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return '/usr/lib/apache2/modules'
+
+
+MODULE_DIR = _module_dir()
+# Compiled into Debian's apache2: core, mod_so, mod_watchdog, http_core,
+# mod_log_config, mod_logio, mod_version, mod_unixd.  Everything else is loaded.
+BASE_MODULES = ['authz_core', 'authz_host', 'authz_user', 'authn_core', 'authn_file',
+                'auth_basic', 'mime', 'dir', 'alias', 'rewrite', 'headers', 'env',
+                'setenvif', 'proxy', 'proxy_http']
+IS_ROOT = os.geteuid() == 0
+RUN_USER = 'www-data'
+
+# Error-log levels that count as "bad", and notice-level lines that are bad anyway.
+BAD_LEVELS = {'warn', 'error', 'crit', 'alert', 'emerg'}
+ALWAYS_BAD = [r'exit signal', r'AH00052', r'dumped core']
+_LOG_RE = re.compile(r'^\[[^\]]*\] \[([^:\]\s]*):(\w+)\]')
+
+
+def free_port():
+    """A currently unused TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _port_open(port, host='127.0.0.1'):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _pid_alive(pid):
+    """True if pid exists and is not a zombie (our pid 1 may not reap orphans)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (OSError, IndexError):
+        return False
+
+
+def _become_subreaper():
+    """`apache2 -k start` daemonizes; as child subreaper we inherit the daemon and
+    can reap it (pid 1 in containers often does not, leaving zombies)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _reap(pid):
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _check_traversable(path):
+    """The unprivileged children (User www-data) must be able to reach path."""
+    p = os.path.dirname(os.path.abspath(path))
+    while True:
+        if not os.stat(p).st_mode & 0o001:
+            raise RuntimeError('%s is not traversable by others (mode %o); httpd children '
+                               'running as %s cannot reach the test server root. Run '
+                               '"chmod o+x %s".' % (p, stat.S_IMODE(os.stat(p).st_mode),
+                                                     RUN_USER, p))
+        if p == '/':
+            return
+        p = os.path.dirname(p)
+
+
+def _write(path, content, mode):
+    d = os.path.dirname(path)
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o755)
+    with open(path, 'wb') as f:
+        f.write(content.encode('latin-1') if isinstance(content, str) else content)
+    os.chmod(path, mode)
+
+
+class Httpd:
+    running = set()   # started and not yet stopped instances (stopped at exit)
+
+    def __init__(self, name, body_config, extra_listen=0, modules=None, load_cors=True):
+        self.name = name
+        self.root = os.path.join(RUN_DIR, '%s-%s' % (name, MPM))
+        self.htdocs = os.path.join(self.root, 'htdocs')
+        self.error_log = os.path.join(self.root, 'logs', 'error_log')
+        self.access_log = os.path.join(self.root, 'logs', 'access_log')
+        self.pid_file = os.path.join(self.root, 'run', 'httpd.pid')
+        self.conf = os.path.join(self.root, 'conf', 'httpd.conf')
+        self.ports = [free_port() for _ in range(1 + extra_listen)]
+        self.port = self.ports[0]
+        self.pid = None
+        self.start_mark = 0
+        if load_cors and not os.path.isfile(CORS_SO):
+            raise RuntimeError('%s is missing: run "make" in %s first' % (CORS_SO, REPO))
+        self._setup_root()
+        _write(self.conf, self._config(body_config, modules or (), load_cors), 0o644)
+
+    # -- server root and configuration ---------------------------------------
+    def _setup_root(self):
+        os.makedirs(RUN_DIR, exist_ok=True)
+        os.chmod(RUN_DIR, 0o755)
+        if IS_ROOT:
+            _check_traversable(self.root)
+        self._kill_stale()
+        shutil.rmtree(self.root, ignore_errors=True)
+        for d in ('conf', 'htdocs', 'logs', 'cgi-bin', 'run'):
+            os.makedirs(os.path.join(self.root, d))
+        for d in (self.root, *(os.path.join(self.root, x) for x in os.listdir(self.root))):
+            os.chmod(d, 0o755)
+        sock = os.path.join(self.root, 'run', 'cgisock')
+        if len(sock) >= 100:
+            raise RuntimeError('server root path too long for the cgid socket: ' + sock)
+
+    def _kill_stale(self):
+        """Stop a server an earlier (crashed) session left running in this root."""
+        try:
+            pid = int(open(self.pid_file).read().split()[0])
+            cmd = open('/proc/%d/cmdline' % pid, 'rb').read()
+        except (OSError, ValueError, IndexError):
+            return
+        if self.root.encode() in cmd and _pid_alive(pid):
+            self.pid = pid
+            self.stop()
+
+    def _config(self, body, modules, load_cors):
+        r = self.root
+        mods = ['mpm_' + MPM] + BASE_MODULES + ['cgid' if MPM == 'event' else 'cgi']
+        lines = []
+        for m in list(mods) + list(modules):
+            if isinstance(m, tuple):        # (module_name, path) for odd modules
+                lines.append('LoadModule %s %s' % m)
+                continue
+            m = m[4:] if m.startswith('mod_') else m
+            m = m[:-3] if m.endswith('.so') else m
+            line = 'LoadModule %s_module %s/mod_%s.so' % (m, MODULE_DIR, m)
+            if line not in lines:
+                lines.append(line)
+        if load_cors:
+            lines.append('LoadModule cors_module %s' % CORS_SO)
+        if MPM == 'event':
+            mpm = ('StartServers 1\nServerLimit 2\nThreadsPerChild 10\n'
+                   'MaxRequestWorkers 20\nMinSpareThreads 5\nMaxSpareThreads 20\n'
+                   'ThreadLimit 10')
+        else:
+            mpm = 'StartServers 2\nMinSpareServers 1\nMaxSpareServers 5\nMaxRequestWorkers 10'
+        user = 'User %s\nGroup %s' % (RUN_USER, RUN_USER) if IS_ROOT else ''
+        head = '''# generated by tests/harness.py -- do not edit
+ServerRoot "{r}"
+{listen}
+ServerName 127.0.0.1
+{lines}
+{user}
+PidFile "{r}/run/httpd.pid"
+DefaultRuntimeDir "{r}/run"
+Mutex file:{r}/run default
+ScoreBoardFile "{r}/run/scoreboard"
+{cgid}ErrorLog logs/error_log
+LogLevel warn{cors_level}
+LogFormat "%h \\"%r\\" %>s cors=%{{CORS_RESULT}}e" cors
+CustomLog logs/access_log cors
+{mpm}
+Timeout 10
+KeepAlive Off
+GracefulShutdownTimeout 3
+TypesConfig /etc/mime.types
+DocumentRoot "{r}/htdocs"
+DirectoryIndex index.html
+AddHandler cgi-script .cgi
+ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+<Directory "{r}/htdocs">
+    AllowOverride All
+    Options +ExecCGI -Indexes
+    Require all granted
+</Directory>
+<Directory "{r}/cgi-bin">
+    AllowOverride None
+    Options +ExecCGI
+    Require all granted
+</Directory>
+
+# ---- test configuration ----
+'''.format(r=r, lines='\n'.join(lines), user=user, mpm=mpm,
+           cgid='ScriptSock "%s/run/cgisock"\n' % r if MPM == 'event' else '',
+           cors_level=' cors:debug' if load_cors else '',
+           listen='\n'.join('Listen 127.0.0.1:%d' % p for p in self.ports))
+        subst = [('{root}', r), ('{htdocs}', self.htdocs), ('{port}', str(self.port))]
+        subst += [('{port%d}' % i, str(p)) for i, p in enumerate(self.ports)]
+        for token, value in subst:
+            body = body.replace(token, value)
+        return head + body + '\n'
+
+    # -- files -----------------------------------------------------------------
+    def write(self, relpath, content, mode=0o644):
+        """Write a file below htdocs (parent directories are created)."""
+        _write(os.path.join(self.htdocs, relpath), content, mode)
+
+    def write_root(self, relpath, content, mode=0o644):
+        """Write a file below the server root, e.g. 'cgi-bin/x.cgi' (use mode 0o755)."""
+        _write(os.path.join(self.root, relpath), content, mode)
+
+    def htpasswd(self, user, password):
+        """Create <root>/htpasswd holding a single user."""
+        path = os.path.join(self.root, 'htpasswd')
+        subprocess.run([HTPASSWD, '-cb', path, user, password], check=True,
+                       capture_output=True)
+        os.chmod(path, 0o644)
+        return path
+
+    # -- process control ---------------------------------------------------------
+    def _apache(self, *args):
+        return subprocess.run([APACHE, '-d', self.root, '-f', self.conf] + list(args),
+                              capture_output=True, text=True, timeout=30, env=_env())
+
+    def _fail(self, what, extra=''):
+        log = ''
+        if os.path.exists(self.error_log):
+            log = open(self.error_log, encoding='latin-1').read()[-4000:]
+        raise RuntimeError('httpd %s: %s\n%s\n--- error_log ---\n%s'
+                           % (self.name, what, extra, log))
+
+    def start(self):
+        self.start_mark = self.log_mark()
+        _become_subreaper()
+        p = self._apache('-k', 'start')
+        if p.returncode != 0:
+            self._fail('start exited with %d' % p.returncode, p.stdout + p.stderr)
+        Httpd.running.add(self)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.pid is None and os.path.exists(self.pid_file):
+                try:
+                    self.pid = int(open(self.pid_file).read().split()[0])
+                except (ValueError, IndexError):
+                    pass        # half-written pid file
+            if self.pid and all(_port_open(p) for p in self.ports):
+                return self
+            time.sleep(0.05)
+        out = p.stdout + p.stderr
+        self.stop()
+        self._fail('did not accept connections on %s within 10 s' % self.ports, out)
+
+    def stop(self):
+        """SIGTERM the parent process and wait until it is gone (SIGKILL after 10 s)."""
+        Httpd.running.discard(self)
+        pid, self.pid = self.pid, None
+        if pid is None:
+            return
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                return
+            deadline = time.time() + wait
+            while time.time() < deadline:
+                if not _pid_alive(pid):
+                    return _reap(pid)
+                time.sleep(0.05)
+        raise RuntimeError('httpd %s (pid %d) did not exit' % (self.name, pid))
+
+    def graceful(self, timeout=10):
+        """Graceful restart (SIGUSR1); returns when the new generation is up."""
+        mark = self.log_mark()
+        os.kill(self.pid, signal.SIGUSR1)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            # AH00489 (event) / AH00163 (prefork) are notice level: always logged
+            if 'resuming normal operations' in ''.join(self.log_since(mark)) \
+                    and _port_open(self.port):
+                return self
+            time.sleep(0.05)
+        self._fail('no restart within %d s after SIGUSR1' % timeout)
+
+    # -- logs --------------------------------------------------------------------
+    def log_mark(self):
+        try:
+            return os.path.getsize(self.error_log)
+        except OSError:
+            return 0
+
+    def log_since(self, mark):
+        try:
+            with open(self.error_log, 'rb') as f:
+                f.seek(mark)
+                return f.read().decode('latin-1').splitlines()
+        except OSError:
+            return []
+
+    def bad_log_lines(self, since_mark, allow=()):
+        """Error-log lines since mark at level warn or worse (or unparseable, or
+        reporting a crashed child) that match none of the allow regexes."""
+        bad = []
+        for line in self.log_since(since_mark):
+            if not line.strip():
+                continue
+            m = _LOG_RE.match(line)
+            if (m and m.group(2) not in BAD_LEVELS
+                    and not any(re.search(a, line) for a in ALWAYS_BAD)):
+                continue
+            if not any(re.search(a, line) for a in allow):
+                bad.append(line)
+        return bad
+
+    def access_log_lines(self):
+        try:
+            return open(self.access_log, encoding='latin-1').read().splitlines()
+        except OSError:
+            return []
+
+    def request(self, method, path, **kw):
+        """Shortcut for request(self.port, ...)."""
+        return request(self.port, method, path, **kw)
+
+    def __repr__(self):
+        return '<Httpd %s port=%s pid=%s>' % (self.name, self.port, self.pid)
+
+
+def _env():
+    env = {k: v for k, v in os.environ.items() if not k.startswith('APACHE_')}
+    env['LANG'] = env['LC_ALL'] = 'C'
+    return env
+
+
+@atexit.register
+def _stop_all():
+    for h in list(Httpd.running):
+        try:
+            h.stop()
+        except Exception:
+            pass
+
+
+def check_config(body_config, name='t', modules=None, load_cors=True):
+    """Run `apache2 -t` on a generated config; returns (returncode, stdout+stderr)."""
+    h = Httpd('check-' + name, body_config, modules=modules, load_cors=load_cors)
+    p = h._apache('-t')
+    return p.returncode, p.stdout + p.stderr
+
+
+# ---- raw HTTP/1.1 client ---------------------------------------------------------
+
+def _b(v):
+    return v if isinstance(v, bytes) else str(v).encode('latin-1')
+
+
+class Response:
+    def __init__(self, data):
+        self.raw = data
+        head, sep, rest = data.partition(b'\r\n\r\n')
+        if not sep:
+            raise ValueError('incomplete HTTP response: %r' % data[:500])
+        self.raw_head = head.decode('latin-1')
+        lines = self.raw_head.split('\r\n')
+        parts = lines[0].split(' ', 2)
+        self.version = parts[0]
+        self.status = int(parts[1])
+        self.reason = parts[2] if len(parts) > 2 else ''
+        self.headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(':')
+            self.headers.append((name, value.strip(' \t')))
+        chunked = any('chunked' in v.lower() for v in self.get_all('transfer-encoding'))
+        self.body = _dechunk(rest) if chunked else rest
+
+    def get_all(self, name):
+        """Values of all header lines called name (case-insensitive), in wire order."""
+        return [v for n, v in self.headers if n.lower() == name.lower()]
+
+    def get(self, name, default=None):
+        """The single value of header name; AssertionError if it occurs repeatedly."""
+        vals = self.get_all(name)
+        assert len(vals) <= 1, 'header %s occurs %d times: %r' % (name, len(vals), vals)
+        return vals[0] if vals else default
+
+    def cors_lines(self):
+        """'Name: value' for Access-Control-* and Vary lines, wire order, name as sent."""
+        return ['%s: %s' % (n, v) for n, v in self.headers
+                if n.lower().startswith('access-control-') or n.lower() == 'vary']
+
+    def __repr__(self):
+        return '<Response %d %s\n%s>' % (self.status, self.reason, self.raw_head)
+
+
+def _dechunk(data):
+    body = b''
+    while data:
+        size_line, _, data = data.partition(b'\r\n')
+        size = int(size_line.split(b';')[0].strip() or b'0', 16)
+        if size == 0:
+            break       # trailers are ignored
+        body, data = body + data[:size], data[size + 2:]
+    return body
+
+
+def request(port, method, path, headers=(), body=None, host='127.0.0.1', timeout=10,
+            http10=False, raw=None):
+    """Send one request on a fresh connection and read the response until EOF.
+
+    headers is a sequence of (name, value) tuples sent in order (str or bytes,
+    latin-1); host=None omits the Host header; raw sends bytes verbatim instead.
+    """
+    if raw is None:
+        req = b'%s %s %s\r\n' % (_b(method), _b(path),
+                                 b'HTTP/1.0' if http10 else b'HTTP/1.1')
+        if host is not None:
+            req += b'Host: %s\r\n' % _b(host)
+        for name, value in headers:
+            req += b'%s: %s\r\n' % (_b(name), _b(value))
+        names = {_b(n).lower() for n, _ in headers}
+        if b'connection' not in names:
+            req += b'Connection: close\r\n'
+        if body is not None:
+            body = _b(body)
+            if b'content-length' not in names:
+                req += b'Content-Length: %d\r\n' % len(body)
+        req += b'\r\n' + (body or b'')
+    else:
+        req = _b(raw)
+    with socket.create_connection(('127.0.0.1', port), timeout=timeout) as s:
+        s.sendall(req)
+        chunks = []
+        try:
+            while True:
+                c = s.recv(65536)
+                if not c:
+                    break
+                chunks.append(c)
+        except socket.timeout:
+            raise TimeoutError('no EOF within %ss; got %r' % (timeout, b''.join(chunks)[:500]))
+        except ConnectionResetError:
+            if not chunks:      # a reset after a complete response counts as EOF
+                raise
+    data = b''.join(chunks)
+    # skip interim 1xx responses (e.g. 100 Continue)
+    while re.match(rb'HTTP/\d\.\d 1\d\d', data) and not data.startswith(b'HTTP/1.1 101') \
+            and b'\r\n\r\n' in data:
+        data = data.split(b'\r\n\r\n', 1)[1]
+    return Response(data)
