@@ -1,0 +1,31 @@
+"""Shared helpers for the table-driven CORS tests."""
+
+A = 'https://a.example'
+B = 'https://b.example'
+EVIL = 'https://evil.example'
+
+PREFLIGHT_VARY = 'Vary: Origin,Access-Control-Request-Method,Access-Control-Request-Headers'
+
+
+def origin_hdr(origin):
+    return () if origin is None else (('Origin', origin),)
+
+
+def preflight(srv, path, origin, method, headers=None, extra=()):
+    """Send a preflight: OPTIONS with Origin and Access-Control-Request-Method."""
+    h = [('Origin', origin), ('Access-Control-Request-Method', method)]
+    if headers is not None:
+        h.append(('Access-Control-Request-Headers', headers))
+    return srv.request('OPTIONS', path, headers=h + list(extra))
+
+
+def check(resp, status, lines, body=None):
+    """Assert the status and the exact list of Access-Control-*/Vary lines.
+
+    The lists are compared as multisets (sorted, duplicates kept): a
+    repeated header line is a failure, the order of different ones is not.
+    """
+    assert (resp.status, sorted(resp.cors_lines())) == (status, sorted(lines)), \
+        resp.raw_head
+    if body is not None:
+        assert resp.body == body
