@@ -1,0 +1,137 @@
+"""SPEC §5: bad directives fail `apache2 -t` with a message naming the
+directive and quoting the value."""
+import pytest
+
+from harness import check_config
+
+# (configuration, exact message line printed by apache2 -t)
+BAD = [
+    ('CorsAllowOrigin https://a.example/',
+     "CorsAllowOrigin: 'https://a.example/' is not an origin (remove the trailing slash)"),
+    ('CorsAllowOrigin https://a.example/api',
+     "CorsAllowOrigin: 'https://a.example/api' is not an origin (an origin has no path: remove it)"),
+    ('CorsAllowOrigin https://a.example?x=1',
+     "CorsAllowOrigin: 'https://a.example?x=1' is not an origin (an origin has no query: remove it)"),
+    ('CorsAllowOrigin https://a.example#top',
+     "CorsAllowOrigin: 'https://a.example#top' is not an origin (an origin has no fragment: remove it)"),
+    ('CorsAllowOrigin https://user:pw@a.example',
+     "CorsAllowOrigin: 'https://user:pw@a.example' is not an origin (remove the user information before '@')"),
+    ('CorsAllowOrigin a.example',
+     "CorsAllowOrigin: 'a.example' is not an origin (no scheme: write it as scheme://host[:port], "
+     "e.g. https://www.example.com; the keywords are *, null and none)"),
+    ('CorsAllowOrigin any',
+     "CorsAllowOrigin: 'any' is not an origin (no scheme: write it as scheme://host[:port], "
+     "e.g. https://www.example.com; the keywords are *, null and none)"),
+    ('CorsAllowOrigin https://b\u00fccher.example',   # httpd prints the byte escaped
+     "CorsAllowOrigin: 'https://b\\xfccher.example' is not an origin (non-ASCII characters: write an "
+     "internationalised host name in its punycode form, e.g. xn--bcher-kva.example)"),
+    ('CorsAllowOrigin https://a.example:99999',
+     "CorsAllowOrigin: 'https://a.example:99999' is not an origin (the port must be a number "
+     "from 1 to 65535, or * for any port)"),
+    ('CorsAllowOrigin https://a.example:',
+     "CorsAllowOrigin: 'https://a.example:' is not an origin (the port must be a number "
+     "from 1 to 65535, or * for any port)"),
+    ('CorsAllowOrigin https://a.example:http',
+     "CorsAllowOrigin: 'https://a.example:http' is not an origin (the port must be a number "
+     "from 1 to 65535, or * for any port)"),
+    ('CorsAllowOrigin https://',
+     "CorsAllowOrigin: 'https://' is not an origin (the host is missing)"),
+    ('CorsAllowOrigin https://a..example',
+     "CorsAllowOrigin: 'https://a..example' is not an origin (the host is not a valid DNS name or IPv4 address)"),
+    ('CorsAllowOrigin https://[::g]',
+     "CorsAllowOrigin: 'https://[::g]' is not an origin (the IPv6 address is not valid)"),
+    ('CorsAllowOrigin 1https://a.example',
+     "CorsAllowOrigin: '1https://a.example' is not an origin (the scheme is not valid)"),
+    ('CorsAllowOrigin https://a*.example.com',
+     "CorsAllowOrigin: 'https://a*.example.com' is not an origin ('*' may only stand for whole "
+     "leading labels, as in https://*.example.com)"),
+    ('CorsAllowOrigin https://*.com',
+     "CorsAllowOrigin: 'https://*.com' matches every site under a top-level domain; give at "
+     "least two labels after '*.', e.g. https://*.example.com"),
+    ('CorsAllowOrigin https://*.10.0.0.1',
+     "CorsAllowOrigin: 'https://*.10.0.0.1' is not an origin (a subdomain pattern needs a "
+     "domain name, not an IP address)"),
+    ('CorsAllowOrigin *\nCorsAllowCredentials On',
+     "CorsAllowCredentials: 'CorsAllowOrigin *' and 'CorsAllowCredentials On' cannot be combined "
+     "in one section (browsers refuse credentials with '*'; list the allowed origins instead)"),
+    ('CorsAllowCredentials On\nCorsAllowOrigin https://a.example *',
+     "CorsAllowOrigin: 'CorsAllowOrigin *' and 'CorsAllowCredentials On' cannot be combined "
+     "in one section (browsers refuse credentials with '*'; list the allowed origins instead)"),
+    ('CorsAllowOrigin https://a.example\nCorsExposeHeaders *\nCorsAllowCredentials On',
+     "CorsAllowCredentials: 'CorsExposeHeaders *' and 'CorsAllowCredentials On' cannot be combined "
+     "in one section (with credentials browsers read '*' as a header name; list the headers to expose)"),
+    ('CorsAllowOrigin *\nCorsAllowPrivateNetwork On',
+     "CorsAllowPrivateNetwork: 'CorsAllowPrivateNetwork On' and 'CorsAllowOrigin *' cannot be "
+     "combined in one section (list the origins that may reach the private network)"),
+    ('CorsAllowCredentials On\nCorsAllowOrigin http://*.example.com',
+     "CorsAllowOrigin: 'http://*.example.com' and 'CorsAllowCredentials On' cannot be combined in "
+     "one section (any network attacker can answer for a plain-http subdomain; use https:// or "
+     "list the origins)"),
+    ('CorsMaxAge 86401',
+     "CorsMaxAge: '86401' is not valid: give a whole number of seconds from 0 to 86400"),
+    ('CorsMaxAge -1',
+     "CorsMaxAge: '-1' is not valid: give a whole number of seconds from 0 to 86400"),
+    ('CorsMaxAge 1.5',
+     "CorsMaxAge: '1.5' is not valid: give a whole number of seconds from 0 to 86400"),
+    ('CorsMaxAge ten',
+     "CorsMaxAge: 'ten' is not valid: give a whole number of seconds from 0 to 86400"),
+    ('CorsAllowMethods GET "PUT,"',
+     "CorsAllowMethods: 'PUT,' is not a valid method name (an HTTP token: letters, digits and "
+     "!#$%&'*+-.^_`|~, no commas or spaces)"),
+    ('CorsAllowMethods TRACE',
+     "CorsAllowMethods: 'TRACE' can never be allowed cross-origin (the Fetch standard forbids it): remove it"),
+    ('CorsAllowHeaders X-Ok "X Bad"',
+     "CorsAllowHeaders: 'X Bad' is not a valid header name (an HTTP token: letters, digits and "
+     "!#$%&'*+-.^_`|~, no commas or spaces)"),
+    ('CorsExposeHeaders "X-A:"',
+     "CorsExposeHeaders: 'X-A:' is not a valid header name (an HTTP token: letters, digits and "
+     "!#$%&'*+-.^_`|~, no commas or spaces)"),
+    ('CorsAllowOriginMatch "https://(a"',
+     "CorsAllowOriginMatch: 'https://(a' is not a valid regular expression"),
+    ('CorsAllowCredentials yes',
+     "CorsAllowCredentials: 'yes' is not valid: use On or Off"),
+    ('CorsEngine maybe',
+     "CorsEngine: 'maybe' is not valid: use On or Off"),
+    ('CorsAllowPrivateNetwork 1',
+     "CorsAllowPrivateNetwork: '1' is not valid: use On or Off"),
+    ('CorsPreflightStatus 201',
+     "CorsPreflightStatus: '201' is not valid: use 204 or 200"),
+]
+
+
+@pytest.mark.parametrize('conf,message', BAD, ids=[b[0].replace('\n', ' | ') for b in BAD])
+def test_bad_directive(conf, message):
+    for wrapped in (conf, '<Location /x>\n%s\n</Location>' % conf):
+        rc, out = check_config(wrapped, name='bad')
+        assert rc != 0, out
+        assert message in out.splitlines(), out
+
+
+GOOD = [
+    'CorsAllowOrigin https://a.example https://*.example.com http://localhost:* null',
+    'CorsAllowOrigin HTTPS://A.EXAMPLE:443 https://[::1]:8443 http://127.0.0.1',
+    'CorsAllowOrigin *\nCorsExposeHeaders *\nCorsAllowMethods *\nCorsAllowHeaders *',
+    'CorsAllowOrigin https://a.example\nCorsAllowCredentials On\nCorsAllowMethods *\n'
+    'CorsAllowHeaders *\nCorsExposeHeaders ETag\nCorsMaxAge 0\nCorsAllowPrivateNetwork On\n'
+    'CorsPreflightStatus 200\nCorsEngine On',
+    'CorsAllowOrigin none',
+    'CorsAllowOriginMatch "https://[a-z]+\\.example\\.com"',
+    'CorsAllowOrigin https://*.example.com:*',
+    'CorsMaxAge 86400',
+]
+
+
+@pytest.mark.parametrize('conf', GOOD)
+def test_good_directive(conf):
+    rc, out = check_config('<Location /x>\n%s\n</Location>' % conf, name='good')
+    assert rc == 0 and 'Syntax OK' in out, out
+
+
+def test_unknown_directive_names_itself():
+    rc, out = check_config('CorsAllowOrigins https://a.example', name='bad')
+    assert rc != 0 and "Invalid command 'CorsAllowOrigins'" in out
+
+
+def test_line_number_reported():
+    rc, out = check_config('# one\n# two\nCorsMaxAge abc', name='bad')
+    assert rc != 0 and 'Syntax error on line' in out and "CorsMaxAge: 'abc'" in out
