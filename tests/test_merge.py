@@ -1,0 +1,234 @@
+"""SPEC §1: merging of nested sections and .htaccess files; SPEC §5: merged
+combinations that would be unsafe fail safe and are logged once."""
+import re
+
+import pytest
+
+from conftest import server_fixture
+from cors_cases import A, B, PREFLIGHT_VARY, check, preflight
+
+C = 'https://c.example'
+D = 'https://d.example'
+E = 'https://e.example'
+F = 'https://f.example'
+
+CONFIG = r'''
+CorsAllowOrigin https://a.example
+CorsExposeHeaders X-Server
+<Location /m/child>
+    CorsAllowMethods PUT
+</Location>
+<Location /m/replace>
+    CorsAllowOrigin https://b.example
+</Location>
+<Location /m/twolines>
+    CorsAllowOrigin https://b.example
+    CorsAllowOrigin https://c.example
+</Location>
+<Location /m/none>
+    CorsAllowOrigin none
+</Location>
+<Location /m/none/again>
+    CorsAllowOrigin https://d.example
+</Location>
+<Location /m/off>
+    CorsEngine Off
+</Location>
+<Location /m/off/on>
+    CorsEngine On
+</Location>
+<Location /m/cred>
+    CorsAllowCredentials On
+    CorsMaxAge 0
+</Location>
+<Location /m/cred/off>
+    CorsAllowCredentials Off
+</Location>
+<Directory "{htdocs}/m/dir">
+    CorsAllowOrigin https://e.example
+    <Files "*.json">
+        CorsExposeHeaders X-Json
+    </Files>
+</Directory>
+<Location /m/dir/loc>
+    CorsAllowOrigin https://c.example
+</Location>
+<Directory "{htdocs}/m/noinfo">
+    AllowOverride AuthConfig
+</Directory>
+<Location /m/regex>
+    CorsAllowOriginMatch "https://[bc]\.example"
+</Location>
+<Location /m/regex/none>
+    CorsAllowOrigin none
+</Location>
+<Location /m/regex/add>
+    CorsAllowOrigin https://d.example
+</Location>
+
+# merged combinations that one section alone may not have
+<Location /m/unsafe>
+    CorsAllowOrigin * https://b.example
+</Location>
+<Location /m/unsafe/cred>
+    CorsAllowCredentials On
+</Location>
+<Location /m/exp>
+    CorsExposeHeaders * X-A
+</Location>
+<Location /m/exp/cred>
+    CorsAllowCredentials On
+</Location>
+<Location /m/pna>
+    CorsAllowOrigin *
+</Location>
+<Location /m/pna/on>
+    CorsAllowPrivateNetwork On
+</Location>
+'''
+
+DIRS = ('m', 'm/child', 'm/replace', 'm/twolines', 'm/none', 'm/none/again', 'm/off',
+        'm/off/on', 'm/cred', 'm/cred/off', 'm/dir', 'm/dir/loc', 'm/ht', 'm/ht/sub',
+        'm/ht/sub/again', 'm/ht/off', 'm/ht/child', 'm/regex', 'm/regex/none',
+        'm/regex/add', 'm/unsafe', 'm/unsafe/cred', 'm/exp', 'm/exp/cred', 'm/pna',
+        'm/pna/on', 'm/noinfo', 'm/htbad')
+
+
+def _files(h):
+    for d in DIRS:
+        h.write(d + '/x.txt', 'x')
+    h.write('m/dir/x.json', '{}')
+    h.write('m/ht/.htaccess', 'CorsAllowOrigin https://f.example\nCorsAllowMethods PATCH\n'
+                              'CorsAllowCredentials On\n')
+    h.write('m/ht/sub/.htaccess', 'CorsAllowOrigin none\n')
+    h.write('m/ht/sub/again/.htaccess', 'CorsAllowOrigin https://d.example\n')
+    h.write('m/ht/off/.htaccess', 'CorsEngine Off\n')
+    h.write('m/ht/child/.htaccess', 'CorsExposeHeaders X-Child\n')
+    h.write('m/noinfo/.htaccess', 'CorsAllowOrigin https://d.example\n')
+    h.write('m/htbad/.htaccess', 'CorsMaxAge forever\n')
+
+
+srv = server_fixture('merge', CONFIG, setup=_files)
+
+
+def allowed(origin, expose='X-Server', creds=False):
+    lines = ['Access-Control-Allow-Origin: ' + origin]
+    if creds:
+        lines.append('Access-Control-Allow-Credentials: true')
+    if expose:
+        lines.append('Access-Control-Expose-Headers: ' + expose)
+    return lines + ['Vary: Origin']
+
+
+DENIED = ['Vary: Origin']
+
+# (path, origin, cors lines of a GET)
+CASES = [
+    ('/m/x.txt', A, allowed(A)),
+    ('/m/x.txt', B, DENIED),
+    ('/m/child/x.txt', A, allowed(A)),                  # inherits origins
+    ('/m/replace/x.txt', B, allowed(B)),                # replaces ...
+    ('/m/replace/x.txt', A, DENIED),                    # ... does not add
+    ('/m/twolines/x.txt', B, allowed(B)),               # lines in one section add up
+    ('/m/twolines/x.txt', C, allowed(C)),
+    ('/m/twolines/x.txt', A, DENIED),
+    ('/m/none/x.txt', A, []),                           # out of scope: nothing at all
+    ('/m/none/again/x.txt', D, allowed(D)),
+    ('/m/none/again/x.txt', A, DENIED),
+    ('/m/off/x.txt', A, []),
+    ('/m/off/on/x.txt', A, allowed(A)),
+    ('/m/cred/x.txt', A, allowed(A, creds=True)),
+    ('/m/cred/off/x.txt', A, allowed(A)),               # Off is not "unset"
+    ('/m/dir/x.txt', E, allowed(E)),                    # <Directory>
+    ('/m/dir/x.txt', A, DENIED),
+    ('/m/dir/x.json', E, allowed(E, expose='X-Json')),  # <Files> inside it
+    ('/m/dir/loc/x.txt', C, allowed(C)),                # <Location> merges last
+    ('/m/dir/loc/x.txt', E, DENIED),
+    ('/m/ht/x.txt', F, allowed(F, creds=True)),         # .htaccess
+    ('/m/ht/x.txt', A, DENIED),
+    ('/m/ht/sub/x.txt', F, []),                         # .htaccess none
+    ('/m/ht/sub/again/x.txt', D, allowed(D, creds=True)),
+    ('/m/ht/off/x.txt', F, []),
+    ('/m/ht/child/x.txt', F, allowed(F, creds=True, expose='X-Child')),
+    ('/m/regex/x.txt', B, allowed(B)),                  # regex added to inherited origins
+    ('/m/regex/x.txt', A, allowed(A)),
+    ('/m/regex/x.txt', D, DENIED),
+    ('/m/regex/none/x.txt', B, []),                     # none clears origins and regexes
+    ('/m/regex/add/x.txt', D, allowed(D)),              # origins replaced, regex inherited
+    ('/m/regex/add/x.txt', C, allowed(C)),
+    ('/m/regex/add/x.txt', A, DENIED),
+]
+
+
+@pytest.mark.parametrize('path,origin,lines', CASES, ids=['%s %s' % c[:2] for c in CASES])
+def test_merge(srv, path, origin, lines):
+    check(srv.request('GET', path, headers=(('Origin', origin),)), 200, lines)
+
+
+def test_htaccess_preflight(srv):
+    r = preflight(srv, '/m/ht/x.txt', F, 'PATCH', 'X-A')
+    check(r, 403, [PREFLIGHT_VARY])                     # X-A not allowed
+    r = preflight(srv, '/m/ht/x.txt', F, 'PATCH')
+    check(r, 204, ['Access-Control-Allow-Origin: ' + F, 'Access-Control-Allow-Credentials: true',
+                   'Access-Control-Allow-Methods: PATCH', PREFLIGHT_VARY])
+
+
+def test_inherited_max_age_zero(srv):
+    r = preflight(srv, '/m/cred/off/x.txt', A, 'PUT')
+    check(r, 403, [PREFLIGHT_VARY])                     # default methods
+    r = preflight(srv, '/m/cred/off/x.txt', A, 'POST')
+    check(r, 204, ['Access-Control-Allow-Origin: ' + A, 'Access-Control-Allow-Methods: POST',
+                   'Access-Control-Max-Age: 0', PREFLIGHT_VARY])
+
+
+@pytest.mark.allow_log(r'CorsAllowOrigin not allowed here')
+def test_htaccess_needs_fileinfo(srv):
+    r = srv.request('GET', '/m/noinfo/x.txt', headers=(('Origin', D),))
+    assert r.status == 500
+
+
+@pytest.mark.allow_log(r"CorsMaxAge: 'forever' is not valid")
+def test_htaccess_bad_value(srv):
+    mark = srv.log_mark()
+    r = srv.request('GET', '/m/htbad/x.txt', headers=(('Origin', A),))
+    assert r.status == 500
+    assert any("CorsMaxAge: 'forever' is not valid: give a whole number of seconds from 0 "
+               "to 86400" in l for l in srv.log_since(mark))
+
+
+def _warnings(srv, mark, tag):
+    return [l for l in srv.log_since(mark) if tag in l and ':warn]' in l]
+
+
+@pytest.mark.allow_log(r'CORS0030')
+def test_merged_star_with_credentials_fails_safe(srv):
+    mark = srv.log_mark()
+    for _ in range(6):
+        # a listed origin keeps its credentials ...
+        check(srv.request('GET', '/m/unsafe/cred/x.txt', headers=(('Origin', B),)), 200,
+              allowed(B, creds=True))
+        # ... any other gets '*' and never Allow-Credentials
+        check(srv.request('GET', '/m/unsafe/cred/x.txt', headers=(('Origin', C),)), 200,
+              ['Access-Control-Allow-Origin: *', 'Access-Control-Expose-Headers: X-Server',
+               'Vary: Origin'])
+        r = preflight(srv, '/m/unsafe/cred/x.txt', C, 'POST')
+        check(r, 204, ['Access-Control-Allow-Origin: *', 'Access-Control-Allow-Methods: POST',
+                       PREFLIGHT_VARY])
+    # logged, but not per request (once per server process)
+    assert 1 <= len(_warnings(srv, mark, 'CORS0030')) <= 2
+
+
+@pytest.mark.allow_log(r'CORS0031')
+def test_merged_expose_star_with_credentials(srv):
+    check(srv.request('GET', '/m/exp/cred/x.txt', headers=(('Origin', A),)), 200,
+          allowed(A, creds=True, expose='X-A'))
+    check(srv.request('GET', '/m/exp/x.txt', headers=(('Origin', A),)), 200,
+          allowed(A, expose='*, X-A'))
+
+
+@pytest.mark.allow_log(r'CORS0032')
+def test_merged_pna_with_star(srv):
+    r = preflight(srv, '/m/pna/on/x.txt', A, 'POST',
+                  extra=(('Access-Control-Request-Private-Network', 'true'),))
+    check(r, 204, ['Access-Control-Allow-Origin: *', 'Access-Control-Allow-Methods: POST',
+                   PREFLIGHT_VARY + ',Access-Control-Request-Private-Network'])
