@@ -1136,6 +1136,17 @@ static const command_rec cors_cmds[] = {
 /* Request time                                                       */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Client input for a log line.  httpd's error log already escapes control
+ * characters, non-ASCII bytes and backslashes in every message; this only
+ * keeps a hostile 8 KB value from filling the line.
+ */
+static const char *cors_logitem(apr_pool_t *p, const char *s)
+{
+    return strlen(s) > 200 ? apr_pstrcat(p, apr_pstrndup(p, s, 200), "...",
+                                         NULL) : s;
+}
+
 /* Log a merged-configuration problem once per process. */
 static void cors_warn_once(request_rec *r, apr_uint32_t bit, const char *msg)
 {
@@ -1147,7 +1158,7 @@ static void cors_warn_once(request_rec *r, apr_uint32_t bit, const char *msg)
         if (seen == old) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                           "%s (for %s; logged once per process)", msg,
-                          ap_escape_logitem(r->pool, r->uri));
+                          cors_logitem(r->pool, r->uri));
             return;
         }
         old = seen;
@@ -1303,7 +1314,7 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         d->result = origin ? "allowed" : "no-origin";
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "CORS0010: %s: "
                       "allowed by CorsAllowOrigin *",
-                      origin ? ap_escape_logitem(r->pool, origin)
+                      origin ? cors_logitem(r->pool, origin)
                              : "no Origin");
         return;
     }
@@ -1321,7 +1332,7 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         d->result = "allowed";
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "CORS0012: origin '%s' allowed (%s)",
-                      ap_escape_logitem(r->pool, origin), how);
+                      cors_logitem(r->pool, origin), how);
     }
     else if (any) {
         /* '*' with credentials came from merging sections: never reflect
@@ -1334,13 +1345,13 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         d->result = "allowed";
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "CORS0013: origin '%s' allowed by '*' without "
-                      "credentials", ap_escape_logitem(r->pool, origin));
+                      "credentials", cors_logitem(r->pool, origin));
     }
     else {
         d->result = "denied:origin";
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "CORS0014: origin '%s' denied (%s)",
-                      ap_escape_logitem(r->pool, origin), why);
+                      cors_logitem(r->pool, origin), why);
     }
 }
 
@@ -1574,16 +1585,16 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "CORS0020: preflight for %s from '%s' allowed",
-                      ap_escape_logitem(r->pool, method),
-                      ap_escape_logitem(r->pool, origin));
+                      cors_logitem(r->pool, method),
+                      cors_logitem(r->pool, origin));
     }
     else {
         r->status = HTTP_FORBIDDEN;
         if (why) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "CORS0021: preflight from '%s' denied: %s ('%s')",
-                          ap_escape_logitem(r->pool, origin), why,
-                          ap_escape_logitem(r->pool, bad ? bad : ""));
+                          cors_logitem(r->pool, origin), why,
+                          cors_logitem(r->pool, bad ? bad : ""));
         }
     }
     if (pna_on) {

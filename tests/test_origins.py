@@ -53,6 +53,7 @@ ALLOWED = [
     ('/sub', 'https://x.y.example.com'),
     ('/sub', 'https://x-1.example.com'),
     ('/sub', 'http://a.dev.example.org:8080'),
+    ('/sub', 'https://' + 'x.' * 120 + 'example.com'),   # many labels, 251 bytes
     ('/port', 'http://localhost'),
     ('/port', 'http://localhost:3000'),
     ('/port', 'http://localhost:65535'),
