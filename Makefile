@@ -1,20 +1,45 @@
 # mod_cors: build with apxs, test against a real apache2.
-APXS    ?= $(shell command -v apxs 2>/dev/null || echo /usr/bin/apxs)
-APACHE  ?= /usr/sbin/apache2
-PYTHON  ?= /usr/bin/python3
-WARN     = -Wc,-Wall -Wc,-Wextra -Wc,-Werror
+#
+#   make           build .libs/mod_cors.so (zero warnings: -Wall -Wextra -Werror)
+#   make run       serve conf/examples/example.conf on http://127.0.0.1:8080
+#   make test      the pytest suite, under the event and the prefork MPM
+#   make install   apxs -i (honours DESTDIR)
+#
+# `make run` and `make test` install missing Debian packages when run as
+# root, and otherwise print the apt-get line to run.
 
-.PHONY: all build install test test-event test-prefork run deps clean
+APXS    ?= $(shell command -v apxs 2>/dev/null || echo /usr/bin/apxs)
+PYTHON  ?= /usr/bin/python3
+PORT    ?= 8080
+WARN     = -Wc,-Wall -Wc,-Wextra -Wc,-Werror
+PYTEST   = $(PYTHON) -m pytest -q -p no:cacheprovider
+
+.PHONY: all build install test test-event test-prefork run clean
 
 all: build
 
 build: .libs/mod_cors.so
 
 .libs/mod_cors.so: mod_cors.c
+	@tools/deps.sh build
 	$(APXS) -c $(WARN) mod_cors.c
 
 install: .libs/mod_cors.so
-	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$$($(APXS) -q LIBEXECDIR) -n cors mod_cors.la
+	@mkdir -p "$(DESTDIR)$$($(APXS) -q LIBEXECDIR)"
+	$(APXS) -i -S LIBEXECDIR="$(DESTDIR)$$($(APXS) -q LIBEXECDIR)" -n cors mod_cors.la
+
+run:
+	@tools/deps.sh run
+	@$(MAKE) --no-print-directory build
+	PORT=$(PORT) tools/run.sh
+
+test:
+	@tools/deps.sh test
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory test-event test-prefork
+
+test-event test-prefork:
+	CORS_TEST_MPM=$(@:test-%=%) $(PYTEST) tests
 
 clean:
 	rm -rf .libs *.la *.lo *.slo *.o tests/run run .pytest_cache

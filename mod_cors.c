@@ -1670,17 +1670,31 @@ static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* Start-up report: how many origins the configuration holds. */
+static void cors_report(server_rec *s)
+{
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "CORS0001: mod_cors/"
+                 CORS_VERSION ": %d exact origins and %d patterns loaded",
+                 cors_count_exact, cors_count_patterns);
+}
+
 static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
     (void)pconf;
     (void)plog;
     (void)ptemp;
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "CORS0001: mod_cors/"
-                 CORS_VERSION " loaded: %d exact origins, %d patterns in "
-                 "the server configuration", cors_count_exact,
-                 cors_count_patterns);
+    /* httpd reads its configuration twice at start-up: report once */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        cors_report(s);
+    }
     return OK;
+}
+
+static void cors_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    (void)pconf;
+    cors_report(s);
 }
 
 static void cors_register_hooks(apr_pool_t *p)
@@ -1692,6 +1706,7 @@ static void cors_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_pre_config(cors_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(cors_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(cors_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* The per-dir config is final and nothing has authenticated,
      * redirected or handled the request yet. */
     ap_hook_header_parser(cors_header_parser, NULL, NULL, APR_HOOK_MIDDLE);

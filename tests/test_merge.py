@@ -6,6 +6,7 @@ import pytest
 
 from conftest import server_fixture
 from cors_cases import A, B, PREFLIGHT_VARY, check, preflight
+from harness import request
 
 C = 'https://c.example'
 D = 'https://d.example'
@@ -66,6 +67,11 @@ CorsExposeHeaders X-Server
     CorsAllowOrigin https://d.example
 </Location>
 
+<VirtualHost 127.0.0.1:{port1}>
+    DocumentRoot "{htdocs}"
+    CorsAllowOrigin https://v.example
+</VirtualHost>
+
 # merged combinations that one section alone may not have
 <Location /m/unsafe>
     CorsAllowOrigin * https://b.example
@@ -108,7 +114,7 @@ def _files(h):
     h.write('m/htbad/.htaccess', 'CorsMaxAge forever\n')
 
 
-srv = server_fixture('merge', CONFIG, setup=_files)
+srv = server_fixture('merge', CONFIG, setup=_files, extra_listen=1)
 
 
 def allowed(origin, expose='X-Server', creds=False):
@@ -163,6 +169,18 @@ CASES = [
 @pytest.mark.parametrize('path,origin,lines', CASES, ids=['%s %s' % c[:2] for c in CASES])
 def test_merge(srv, path, origin, lines):
     check(srv.request('GET', path, headers=(('Origin', origin),)), 200, lines)
+
+
+def test_virtual_host(srv):
+    r = srv.request('GET', '/m/x.txt', headers=(('Origin', 'https://v.example'),))
+    check(r, 200, DENIED)
+    port = srv.ports[1]
+    r = request(port, 'GET', '/m/x.txt', headers=(('Origin', 'https://v.example'),))
+    check(r, 200, allowed('https://v.example'))
+    r = request(port, 'GET', '/m/x.txt', headers=(('Origin', A),))
+    check(r, 200, DENIED)
+    r = request(port, 'GET', '/m/ht/x.txt', headers=(('Origin', F),))     # .htaccess wins
+    check(r, 200, allowed(F, creds=True))
 
 
 def test_htaccess_preflight(srv):

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Make sure the Debian packages a target needs are installed.
+#   tools/deps.sh build|test|run
+# As root, missing packages are installed with apt-get; otherwise the exact
+# apt-get line is printed and the script fails.
+set -eu
+
+pkgs_for() {
+    case "$1" in
+        build) echo "apache2-dev" ;;
+        run)   echo "apache2 apache2-dev apache2-utils curl" ;;
+        test)  echo "apache2 apache2-dev apache2-utils python3 python3-pytest curl" ;;
+        *)     echo "tools/deps.sh: unknown target '$1'" >&2; exit 2 ;;
+    esac
+}
+
+missing=""
+for p in $(pkgs_for "${1:-test}"); do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+    echo "Installing missing Debian packages:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends$missing
+else
+    echo "Missing Debian packages:$missing" >&2
+    echo "Install them with:" >&2
+    echo "    sudo apt-get install -y$missing" >&2
+    exit 1
+fi
