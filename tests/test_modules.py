@@ -1,0 +1,97 @@
+"""Other modules in the response path: mod_cache, mod_deflate, mod_http2."""
+import subprocess
+
+import pytest
+
+from conftest import server_fixture
+from cors_cases import A, B, EVIL, check
+
+CONFIG = r'''
+Protocols h2c http/1.1
+CacheRoot "{root}/cache"
+CacheEnable disk /cached/
+CacheIgnoreNoLastMod On
+CacheDefaultExpire 300
+CacheHeader on
+<Location /cached>
+    CorsAllowOrigin https://a.example https://b.example
+    Header set Cache-Control "public, max-age=300"
+</Location>
+<Location /cachedstar>
+    CorsAllowOrigin *
+</Location>
+<Location /gz>
+    CorsAllowOrigin https://a.example
+    SetOutputFilter DEFLATE
+</Location>
+<Location /h2>
+    CorsAllowOrigin https://a.example
+    CorsAllowCredentials On
+</Location>
+'''
+
+BIG = 'x' * 4000
+
+
+def _files(h):
+    import os
+    os.makedirs(os.path.join(h.root, 'cache'), mode=0o777, exist_ok=True)
+    os.chmod(os.path.join(h.root, 'cache'), 0o777)
+    h.write('cached/data.json', '{"cached": 1}')
+    h.write('gz/big.txt', BIG)
+    h.write('h2/x.txt', 'x')
+
+
+srv = server_fixture('modules', CONFIG, setup=_files,
+                     modules=['cache', 'cache_disk', 'deflate', 'filter', 'http2'])
+
+
+def test_cache_never_serves_another_origins_acao(srv):
+    origins = [A, B, None, EVIL]
+    for rnd in range(2):
+        for origin in origins:
+            h = (('Origin', origin),) if origin else ()
+            r = srv.request('GET', '/cached/data.json', headers=h)
+            if origin in (A, B):
+                want = ['Access-Control-Allow-Origin: ' + origin, 'Vary: Origin']
+            else:
+                want = ['Vary: Origin']
+            check(r, 200, want)
+            # the second round is served by mod_cache's quick handler, from
+            # stored responses that varied on Origin
+            assert r.get('X-Cache', '').startswith('HIT' if rnd else 'MISS'), r.raw_head
+
+
+def test_deflate_vary_has_both(srv):
+    r = srv.request('GET', '/gz/big.txt', headers=(('Origin', A), ('Accept-Encoding', 'gzip')))
+    assert r.get('Content-Encoding') == 'gzip'
+    check(r, 200, ['Access-Control-Allow-Origin: ' + A, 'Vary: Accept-Encoding,Origin'])
+    r = srv.request('GET', '/gz/big.txt', headers=(('Origin', EVIL), ('Accept-Encoding', 'gzip')))
+    check(r, 200, ['Vary: Accept-Encoding,Origin'])
+
+
+def _curl_h2(srv, *args):
+    out = subprocess.run(['curl', '-s', '-D', '-', '-o', '/dev/null', '--http2-prior-knowledge',
+                          *args], capture_output=True, timeout=20, text=True)
+    assert out.returncode == 0, out.stderr
+    lines = [l.rstrip('\r') for l in out.stdout.splitlines()]
+    assert lines[0].startswith('HTTP/2 '), out.stdout
+    return int(lines[0].split()[1]), [l for l in lines[1:] if l.lower().startswith(
+        ('access-control-', 'vary:'))]
+
+
+def test_http2_headers_once(srv):
+    base = 'http://127.0.0.1:%d' % srv.port
+    status, lines = _curl_h2(srv, '-H', 'Origin: ' + A, base + '/h2/x.txt')
+    assert status == 200
+    assert sorted(lines) == sorted(['access-control-allow-origin: ' + A,
+                                    'access-control-allow-credentials: true', 'vary: Origin'])
+    status, lines = _curl_h2(srv, '-X', 'OPTIONS', '-H', 'Origin: ' + A,
+                             '-H', 'Access-Control-Request-Method: PUT', base + '/h2/x.txt')
+    assert status == 403 and lines == ['vary: Origin,Access-Control-Request-Method,'
+                                       'Access-Control-Request-Headers']
+    status, lines = _curl_h2(srv, '-X', 'OPTIONS', '-H', 'Origin: ' + A,
+                             '-H', 'Access-Control-Request-Method: POST', base + '/h2/x.txt')
+    assert status == 204 and len(lines) == 4
+    status, lines = _curl_h2(srv, '-H', 'Origin: ' + A, base + '/h2/missing')
+    assert status == 404 and len(lines) == 3
