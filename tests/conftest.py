@@ -17,7 +17,7 @@ def pytest_sessionstart(session):
 
 
 def server_fixture(name, config, setup=None, extra_listen=0, modules=None,
-                   load_cors=True, allow_log=()):
+                   load_cors=True, allow_log=(), mpm=None):
     """Return a module-scoped fixture yielding a started Httpd.
 
     Usage in a test module:  srv = server_fixture('basic', CONFIG, setup=fn)
@@ -28,7 +28,7 @@ def server_fixture(name, config, setup=None, extra_listen=0, modules=None,
     @pytest.fixture(scope='module')
     def _server():
         h = Httpd(name, config, extra_listen=extra_listen, modules=modules,
-                  load_cors=load_cors)
+                  load_cors=load_cors, mpm=mpm)
         if setup:
             setup(h)
         h.start()

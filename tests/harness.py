@@ -118,9 +118,11 @@ def _write(path, content, mode):
 class Httpd:
     running = set()   # started and not yet stopped instances (stopped at exit)
 
-    def __init__(self, name, body_config, extra_listen=0, modules=None, load_cors=True):
+    def __init__(self, name, body_config, extra_listen=0, modules=None, load_cors=True,
+                 mpm=None):
         self.name = name
-        self.root = os.path.join(RUN_DIR, '%s-%s' % (name, MPM))
+        self.mpm = mpm or MPM       # a test may need one MPM (mod_http2: not prefork)
+        self.root = os.path.join(RUN_DIR, '%s-%s' % (name, self.mpm))
         self.htdocs = os.path.join(self.root, 'htdocs')
         self.error_log = os.path.join(self.root, 'logs', 'error_log')
         self.access_log = os.path.join(self.root, 'logs', 'access_log')
@@ -164,6 +166,7 @@ class Httpd:
 
     def _config(self, body, modules, load_cors):
         r = self.root
+        MPM = self.mpm
         mods = ['mpm_' + MPM] + BASE_MODULES + ['cgid' if MPM == 'event' else 'cgi']
         lines = []
         for m in list(mods) + list(modules):
