@@ -177,6 +177,7 @@ typedef struct {
     const char *expose;          /* Access-Control-Expose-Headers or NULL */
     int vary_origin;             /* add Origin to Vary */
     const char *result;          /* CORS_RESULT */
+    const char *reason;          /* why, for the debug log */
 } cors_decision;
 
 /* ------------------------------------------------------------------ */
@@ -689,6 +690,15 @@ static const char *cors_check_section(cmd_parms *cmd, const cors_dir_conf *c)
     return NULL;
 }
 
+/* Count a rule for the start-up report; .htaccess files (read while the
+ * server runs, by many threads) are not counted. */
+static void cors_count(int *counter)
+{
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
+        (*counter)++;
+    }
+}
+
 static cors_origins *cors_origins_make(apr_pool_t *p)
 {
     cors_origins *l = apr_pcalloc(p, sizeof(*l));
@@ -874,18 +884,18 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
         if (!strcmp(scheme, "http") && !l->http_sub) {
             l->http_sub = arg;
         }
-        cors_count_patterns++;
+        cors_count(&cors_count_patterns);
     }
     else if (wildcard_port) {
         apr_hash_set(l->any_port, apr_pstrcat(p, scheme, "://", host, NULL),
                      APR_HASH_KEY_STRING, "");
-        cors_count_patterns++;
+        cors_count(&cors_count_patterns);
     }
     else {
         apr_hash_set(l->exact, apr_pstrcat(p, scheme, "://", host,
                                            *port ? ":" : "", port, NULL),
                      APR_HASH_KEY_STRING, "");
-        cors_count_exact++;
+        cors_count(&cors_count_exact);
     }
     l->rules++;
     return NULL;
@@ -935,7 +945,7 @@ static const char *cors_set_origin_match(cmd_parms *cmd, void *dconf,
         c->regexes = apr_array_make(cmd->pool, 2, sizeof(ap_regex_t *));
     }
     APR_ARRAY_PUSH(c->regexes, ap_regex_t *) = re;
-    cors_count_patterns++;
+    cors_count(&cors_count_patterns);
     return NULL;
 }
 
@@ -1299,9 +1309,13 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
     return NULL;
 }
 
-/* Origin check shared by actual requests and preflights. */
+/*
+ * Origin check shared by actual requests and preflights.  Fills d, with the
+ * reason in d->reason; logs the decision when log is set (actual requests:
+ * a preflight logs one line of its own).
+ */
 static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
-                               const char *origin, cors_decision *d)
+                               const char *origin, cors_decision *d, int log)
 {
     const char *how, *why = NULL;
     int any = c->origins && c->origins->any;
@@ -1312,17 +1326,24 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         d->acao = "*";
         d->vary_origin = 0;
         d->result = origin ? "allowed" : "no-origin";
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "CORS0010: %s: "
-                      "allowed by CorsAllowOrigin *",
-                      origin ? cors_logitem(r->pool, origin)
-                             : "no Origin");
+        d->reason = "CorsAllowOrigin *";
+        if (log) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "CORS0010: %s%s%s: "
+                          "allowed by CorsAllowOrigin *",
+                          origin ? "origin '" : "no Origin header",
+                          origin ? cors_logitem(r->pool, origin) : "",
+                          origin ? "'" : "");
+        }
         return;
     }
     d->vary_origin = 1;
     if (!origin) {
         d->result = "no-origin";
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "CORS0011: no Origin header: no CORS headers");
+        d->reason = "no Origin header";
+        if (log) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "CORS0011: no Origin header: only Vary: Origin");
+        }
         return;
     }
     how = cors_match(c, origin, &why);
@@ -1330,9 +1351,12 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         d->acao = origin;
         d->credentials = cors_credentials(c);
         d->result = "allowed";
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "CORS0012: origin '%s' allowed (%s)",
-                      cors_logitem(r->pool, origin), how);
+        d->reason = how;
+        if (log) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "CORS0012: origin '%s' allowed (%s)",
+                          cors_logitem(r->pool, origin), how);
+        }
     }
     else if (any) {
         /* '*' with credentials came from merging sections: never reflect
@@ -1343,15 +1367,21 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
                        "unlisted origins get '*' without credentials");
         d->acao = "*";
         d->result = "allowed";
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "CORS0013: origin '%s' allowed by '*' without "
-                      "credentials", cors_logitem(r->pool, origin));
+        d->reason = "'*' without credentials";
+        if (log) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "CORS0013: origin '%s' allowed by '*' without "
+                          "credentials", cors_logitem(r->pool, origin));
+        }
     }
     else {
         d->result = "denied:origin";
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "CORS0014: origin '%s' denied (%s)",
-                      cors_logitem(r->pool, origin), why);
+        d->reason = why;
+        if (log) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "CORS0014: origin '%s' denied (%s)",
+                          cors_logitem(r->pool, origin), why);
+        }
     }
 }
 
@@ -1386,7 +1416,7 @@ static const cors_decision *cors_decide(request_rec *r)
     if (!(c = cors_conf(r))) {
         return d;
     }
-    cors_decide_origin(r, c, apr_table_get(r->headers_in, "Origin"), d);
+    cors_decide_origin(r, c, apr_table_get(r->headers_in, "Origin"), d, 1);
     if (d->acao) {
         d->expose = cors_expose_value(r, c, d->credentials);
     }
@@ -1529,9 +1559,10 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
     int pna_asked = 0;
 
     memset(&d, 0, sizeof(d));
-    cors_decide_origin(r, c, origin, &d);
+    cors_decide_origin(r, c, origin, &d, 0);
     if (!d.acao) {
         result = "preflight:denied:origin";
+        why = apr_pstrcat(r->pool, "origin ", d.reason, NULL);
     }
     else if ((why = cors_check_method(c, method, &malformed))) {
         result = malformed ? "preflight:denied:malformed"
@@ -1584,18 +1615,17 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
                            "Access-Control-Allow-Private-Network", "true");
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "CORS0020: preflight for %s from '%s' allowed",
+                      "CORS0020: preflight for %s from '%s' allowed (%s)",
                       cors_logitem(r->pool, method),
-                      cors_logitem(r->pool, origin));
+                      cors_logitem(r->pool, origin), d.reason);
     }
     else {
         r->status = HTTP_FORBIDDEN;
-        if (why) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                          "CORS0021: preflight from '%s' denied: %s ('%s')",
-                          cors_logitem(r->pool, origin), why,
-                          cors_logitem(r->pool, bad ? bad : ""));
-        }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "CORS0021: preflight from '%s' denied: %s%s%s%s",
+                      cors_logitem(r->pool, origin), why,
+                      bad ? " ('" : "", bad ? cors_logitem(r->pool, bad) : "",
+                      bad ? "')" : "");
     }
     if (pna_on) {
         cors_add_vary(r, CORS_VARY_PREFLIGHT
