@@ -14,6 +14,10 @@ PORT    ?= 8080
 WARN     = -Wc,-Wall -Wc,-Wextra -Wc,-Werror
 PYTEST   = $(PYTHON) -m pytest -q -p no:cacheprovider
 
+# Everything `make test` (and so CI) runs.  Each part of the project adds
+# its targets with `TEST_TARGETS += ...` in its own block below.
+TEST_TARGETS = test-event test-prefork
+
 .PHONY: all build install test test-event test-prefork run clean
 
 all: build
@@ -36,11 +40,14 @@ run:
 test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory build
-	@$(MAKE) --no-print-directory test-event test-prefork
+	@$(MAKE) --no-print-directory $(TEST_TARGETS)
 
 test-event test-prefork:
 	CORS_TEST_MPM=$(@:test-%=%) $(PYTEST) tests
 
 clean:
-	rm -rf .libs *.la *.lo *.slo *.o tests/run run .pytest_cache
+	rm -rf .libs *.la *.lo *.slo *.o tests/run run .pytest_cache $(CLEAN_MORE)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# ---- more targets: one block per part of the project, each appending to
+# ---- TEST_TARGETS and CLEAN_MORE as it needs
