@@ -32,6 +32,7 @@
  * and .htaccess with AllowOverride FileInfo):
  *
  *   CorsAllowOrigin origin|pattern|*|null|none ...
+ *   CorsAllowOriginFile path             (one per line; not in .htaccess)
  *   CorsAllowOriginMatch regex          (whole origin, implicitly anchored)
  *   CorsAllowMethods method ...|*       (GET, HEAD and POST always pass)
  *   CorsAllowHeaders header ...|*       (* never covers Authorization)
@@ -929,6 +930,73 @@ static const char *cors_set_origin(cmd_parms *cmd, void *dconf,
     return cors_check_section(cmd, c);
 }
 
+/*
+ * CorsAllowOriginFile: one origin or pattern per line (as CorsAllowOrigin
+ * takes them), blank lines and '#' comments ignored; added to the section's
+ * CorsAllowOrigin list.  Errors name the file and the line.  Read with the
+ * rest of the configuration, so a graceful restart reloads it.
+ */
+static const char *cors_set_origin_file(cmd_parms *cmd, void *dconf,
+                                        const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->temp_pool, arg);
+    const char *name = cmd->cmd->name;
+    ap_configfile_t *f;
+    apr_status_t rv;
+    char line[MAX_STRING_LEN];
+    char errbuf[120];
+
+    if (!path) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid path", name,
+                            arg);
+    }
+    rv = ap_pcfg_openfile(&f, cmd->temp_pool, path);
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: cannot open '%s': %s", name,
+                            path, apr_strerror(rv, errbuf, sizeof(errbuf)));
+    }
+    while (!(rv = ap_cfg_getline(line, sizeof(line), f))) {
+        const char *err;
+        char *end;
+
+        if (line[0] == '\0' || line[0] == '#') {
+            continue;
+        }
+        end = line + strcspn(line, " \t");
+        if (*end) {
+            err = "one origin per line (a '#' comment takes a line of its "
+                  "own)";
+        }
+        else if (!strcasecmp(line, "none")) {
+            err = "'none' is not allowed in a file: use CorsAllowOrigin none";
+        }
+        else if ((err = cors_set_origin(cmd, dconf, line))) {
+            /* drop our own "CorsAllowOriginFile: " prefix */
+            if (!strncmp(err, name, strlen(name)) && err[strlen(name)] == ':') {
+                err += strlen(name) + 2;
+            }
+        }
+        if (err) {
+            unsigned int n = f->line_number;
+
+            ap_cfg_closefile(f);
+            return apr_psprintf(cmd->pool, "%s: %s line %u: %s", name, path,
+                                n, err);
+        }
+    }
+    if (rv != APR_EOF) {
+        unsigned int n = f->line_number;
+
+        ap_cfg_closefile(f);
+        return apr_psprintf(cmd->pool, "%s: error reading '%s' at line %u: "
+                            "%s", name, path, n + 1,
+                            rv == APR_ENOSPC ? "line too long"
+                            : apr_strerror(rv, errbuf, sizeof(errbuf)));
+    }
+    ap_cfg_closefile(f);
+    return NULL;
+}
+
 static const char *cors_set_origin_match(cmd_parms *cmd, void *dconf,
                                          const char *arg)
 {
@@ -1114,6 +1182,9 @@ static const command_rec cors_cmds[] = {
                     "origins allowed to read responses: scheme://host[:port],"
                     " scheme://*.domain[:port], scheme://host:*, *, null, or"
                     " none to clear inherited origins"),
+    AP_INIT_TAKE1("CorsAllowOriginFile", cors_set_origin_file, NULL,
+                  RSRC_CONF | ACCESS_CONF, "a file of allowed origins and "
+                  "patterns, one per line, '#' comments (not in .htaccess)"),
     AP_INIT_TAKE1("CorsAllowOriginMatch", cors_set_origin_match, NULL,
                   OR_FILEINFO, "a regular expression that must match the "
                   "whole origin"),

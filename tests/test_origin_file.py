@@ -1,0 +1,108 @@
+"""CorsAllowOriginFile: a list of origins and patterns in a file."""
+import os
+
+import pytest
+
+from conftest import server_fixture
+from cors_cases import check
+from harness import RUN_DIR, check_config
+
+ORIGINS = '''# tenants
+https://one.example
+HTTPS://Two.Example:443
+
+   # indented comment
+https://*.tenants.example
+http://localhost:*
+'''
+
+CONFIG = r'''
+<Location /f>
+    CorsAllowOriginFile "{root}/origins.txt"
+    CorsAllowOrigin https://inline.example
+</Location>
+<Location /f/big>
+    CorsAllowOriginFile "{root}/big.txt"
+</Location>
+'''
+
+
+def _files(h):
+    h.write_root('origins.txt', ORIGINS)
+    h.write_root('big.txt', ''.join('https://tenant%d.example\n' % i for i in range(20000)))
+    h.write('f/x.txt', 'x')
+    h.write('f/big/x.txt', 'x')
+    h.write('f/ht/.htaccess', 'CorsAllowOriginFile origins.txt\n')
+    h.write('f/ht/x.txt', 'x')
+
+
+srv = server_fixture('originfile', CONFIG, setup=_files)
+
+
+@pytest.mark.parametrize('origin,ok', [
+    ('https://one.example', True), ('https://two.example', True),
+    ('https://a.tenants.example', True), ('http://localhost:8080', True),
+    ('https://inline.example', True),            # lines add up with CorsAllowOrigin
+    ('https://tenants.example', False), ('https://three.example', False),
+    ('# tenants', False),
+])
+def test_file_origins(srv, origin, ok):
+    r = srv.request('GET', '/f/x.txt', headers=(('Origin', origin),))
+    check(r, 200, (['Access-Control-Allow-Origin: ' + origin] if ok else []) + ['Vary: Origin'])
+
+
+def test_big_file(srv):
+    for i in (0, 12345, 19999):
+        o = 'https://tenant%d.example' % i
+        r = srv.request('GET', '/f/big/x.txt', headers=(('Origin', o),))
+        check(r, 200, ['Access-Control-Allow-Origin: ' + o, 'Vary: Origin'])
+    r = srv.request('GET', '/f/big/x.txt', headers=(('Origin', 'https://tenant20000.example'),))
+    check(r, 200, ['Vary: Origin'])
+
+
+@pytest.mark.allow_log(r'CorsAllowOriginFile not allowed here')
+def test_not_in_htaccess(srv):
+    assert srv.request('GET', '/f/ht/x.txt').status == 500
+
+
+def _check_file(content):
+    path = os.path.join(RUN_DIR, 'origins-under-test.txt')
+    os.makedirs(RUN_DIR, exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(content)
+    rc, out = check_config('CorsAllowOriginFile "%s"' % path, name='originfile')
+    return rc, out, path
+
+
+@pytest.mark.parametrize('content,line,message', [
+    ('https://ok.example\n\n# c\nhttps://bad.example/\n', 4,
+     "'https://bad.example/' is not an origin (remove the trailing slash)"),
+    ('https://a.example https://b.example\n', 1,
+     "one origin per line (a '#' comment takes a line of its own)"),
+    ('https://a.example # tenant a\n', 1,
+     "one origin per line (a '#' comment takes a line of its own)"),
+    ('none\n', 1, "'none' is not allowed in a file: use CorsAllowOrigin none"),
+    ('https://*.com\n', 1, "'https://*.com' matches every site under a top-level domain; "
+                           "give at least two labels after '*.', e.g. https://*.example.com"),
+])
+def test_file_errors_name_file_and_line(content, line, message):
+    rc, out, path = _check_file(content)
+    assert rc != 0
+    assert 'CorsAllowOriginFile: %s line %d: %s' % (path, line, message) in out.splitlines(), out
+
+
+def test_missing_file():
+    rc, out = check_config('CorsAllowOriginFile /nonexistent/origins.txt', name='originfile')
+    assert rc != 0
+    assert ("CorsAllowOriginFile: cannot open '/nonexistent/origins.txt': "
+            "No such file or directory") in out, out
+
+
+def test_credentials_and_star_in_file():
+    path = os.path.join(RUN_DIR, 'origins-star.txt')
+    with open(path, 'w') as f:
+        f.write('*\n')
+    rc, out = check_config('CorsAllowCredentials On\nCorsAllowOriginFile "%s"' % path,
+                           name='originfile')
+    assert rc != 0 and ("CorsAllowOriginFile: %s line 1: 'CorsAllowOrigin *' and "
+                        "'CorsAllowCredentials On' cannot be combined" % path) in out, out
