@@ -114,6 +114,7 @@ module AP_MODULE_DECLARE_DATA cors_module;
 #define CORS_WARN_ANY_CREDENTIALS 1u
 #define CORS_WARN_EXPOSE_CREDENTIALS 2u
 #define CORS_WARN_PNA_ANY 4u
+#define CORS_WARN_REGEX_CREDENTIALS 8u
 
 static volatile apr_uint32_t cors_warned = 0;
 
@@ -136,6 +137,19 @@ typedef struct {
     const char *http_sub;    /* first http:// subdomain pattern, or NULL */
 } cors_origins;
 
+/* One CorsAllowOriginMatch expression. */
+typedef struct {
+    ap_regex_t *re;          /* "^(?:" expression ")$" */
+    const char *src;         /* as configured, for messages */
+    int any;                 /* it matches origins nobody would list */
+} cors_regex;
+
+/* Origins no policy means to allow: an expression that matches one of them
+ * matches any origin. */
+static const char *const cors_probe_origins[] = {
+    "https://mod-cors-probe.invalid", "http://mod-cors-probe.invalid", NULL
+};
+
 /* A list of tokens (methods or header names). */
 typedef struct {
     apr_hash_t *set;         /* methods as given, header names lowercased */
@@ -148,7 +162,7 @@ typedef struct {
     int engine;                  /* CorsEngine: CORS_UNSET, 0, 1 */
     cors_origins *origins;       /* CorsAllowOrigin; NULL: not set here */
     int origins_cleared;         /* "none" given in this section */
-    apr_array_header_t *regexes; /* CorsAllowOriginMatch, ap_regex_t *;
+    apr_array_header_t *regexes; /* CorsAllowOriginMatch, cors_regex;
                                   * NULL: not set here */
     cors_tokens *methods;        /* CorsAllowMethods; NULL: not set */
     cors_tokens *headers;        /* CorsAllowHeaders; NULL: not set */
@@ -681,6 +695,21 @@ static const char *cors_check_section(cmd_parms *cmd, const cors_dir_conf *c)
                             "section (list the origins that may reach the "
                             "private network)", d);
     }
+    if (c->credentials == 1 && c->regexes) {
+        int i;
+
+        for (i = 0; i < c->regexes->nelts; i++) {
+            const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
+
+            if (x->any) {
+                return apr_psprintf(cmd->pool, "%s: 'CorsAllowOriginMatch "
+                                    "%s' matches any origin and cannot be "
+                                    "combined with 'CorsAllowCredentials On' "
+                                    "in one section (anchor it to your own "
+                                    "domains)", d, x->src);
+            }
+        }
+    }
     if (c->credentials == 1 && c->origins && c->origins->http_sub) {
         return apr_psprintf(cmd->pool, "%s: '%s' and "
                             "'CorsAllowCredentials On' cannot be combined in "
@@ -1001,7 +1030,9 @@ static const char *cors_set_origin_match(cmd_parms *cmd, void *dconf,
                                          const char *arg)
 {
     cors_dir_conf *c = dconf;
+    cors_regex *x;
     ap_regex_t *re;
+    int i;
 
     re = ap_pregcomp(cmd->pool, apr_pstrcat(cmd->pool, "^(?:", arg, ")$",
                                             NULL), AP_REG_NOSUB);
@@ -1010,11 +1041,19 @@ static const char *cors_set_origin_match(cmd_parms *cmd, void *dconf,
                             "expression", cmd->cmd->name, arg);
     }
     if (!c->regexes) {
-        c->regexes = apr_array_make(cmd->pool, 2, sizeof(ap_regex_t *));
+        c->regexes = apr_array_make(cmd->pool, 2, sizeof(cors_regex));
     }
-    APR_ARRAY_PUSH(c->regexes, ap_regex_t *) = re;
+    x = apr_array_push(c->regexes);
+    x->re = re;
+    x->src = arg;
+    x->any = 0;
+    for (i = 0; cors_probe_origins[i]; i++) {
+        if (ap_regexec(re, cors_probe_origins[i], 0, NULL, 0) == 0) {
+            x->any = 1;
+        }
+    }
     cors_count(&cors_count_patterns);
-    return NULL;
+    return cors_check_section(cmd, c);
 }
 
 /*
@@ -1344,11 +1383,12 @@ static const char *const cors_vary_preflight_pna[] = {
  * matched, or NULL; *why says why not.  Never "*": the caller handles it.
  */
 static const char *cors_match(const cors_dir_conf *c, const char *origin,
-                              const char **why)
+                              const char **why, int *wild)
 {
     cors_origin o;
     int i;
 
+    *wild = 0;
     if (!cors_origin_parse(origin, &o)) {
         *why = "not a serialised origin";
         return NULL;
@@ -1369,9 +1409,10 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
     }
     if (c->regexes) {
         for (i = 0; i < c->regexes->nelts; i++) {
-            ap_regex_t *re = APR_ARRAY_IDX(c->regexes, i, ap_regex_t *);
+            const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
 
-            if (ap_regexec(re, origin, 0, NULL, 0) == 0) {
+            if (ap_regexec(x->re, origin, 0, NULL, 0) == 0) {
+                *wild = x->any;
                 return "CorsAllowOriginMatch";
             }
         }
@@ -1390,6 +1431,7 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
 {
     const char *how, *why = NULL;
     int any = c->origins && c->origins->any;
+    int wild = 0;
 
     d->conf = c;
     if (any && !cors_credentials(c)) {
@@ -1417,7 +1459,19 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         }
         return;
     }
-    how = cors_match(c, origin, &why);
+    how = cors_match(c, origin, &why, &wild);
+    if (how && wild && cors_credentials(c)) {
+        /* An expression that matches any origin, with credentials from
+         * another section: never reflect it with credentials. */
+        cors_warn_once(r, CORS_WARN_REGEX_CREDENTIALS,
+                       "CORS0033: the merged configuration combines a "
+                       "CorsAllowOriginMatch that matches any origin with "
+                       "'CorsAllowCredentials On'; its origins get '*' "
+                       "without credentials");
+        any = 1;
+        how = NULL;
+        why = "CorsAllowOriginMatch matches any origin";
+    }
     if (how) {
         d->acao = origin;
         d->credentials = cors_credentials(c);
@@ -1432,10 +1486,13 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
     else if (any) {
         /* '*' with credentials came from merging sections: never reflect
          * an arbitrary origin with credentials; answer '*' without them. */
-        cors_warn_once(r, CORS_WARN_ANY_CREDENTIALS,
-                       "CORS0030: the merged configuration combines "
-                       "'CorsAllowOrigin *' with 'CorsAllowCredentials On'; "
-                       "unlisted origins get '*' without credentials");
+        if (c->origins && c->origins->any) {
+            cors_warn_once(r, CORS_WARN_ANY_CREDENTIALS,
+                           "CORS0030: the merged configuration combines "
+                           "'CorsAllowOrigin *' with 'CorsAllowCredentials "
+                           "On'; unlisted origins get '*' without "
+                           "credentials");
+        }
         d->acao = "*";
         d->result = "allowed";
         d->reason = "'*' without credentials";

@@ -67,6 +67,12 @@ BAD = [
      "CorsAllowOrigin: 'http://*.example.com' and 'CorsAllowCredentials On' cannot be combined in "
      "one section (any network attacker can answer for a plain-http subdomain; use https:// or "
      "list the origins)"),
+    ('CorsAllowOriginMatch "https://.*"\nCorsAllowCredentials On',
+     "CorsAllowCredentials: 'CorsAllowOriginMatch https://.*' matches any origin and cannot be "
+     "combined with 'CorsAllowCredentials On' in one section (anchor it to your own domains)"),
+    ('CorsAllowCredentials On\nCorsAllowOriginMatch ".*"',
+     "CorsAllowOriginMatch: 'CorsAllowOriginMatch .*' matches any origin and cannot be "
+     "combined with 'CorsAllowCredentials On' in one section (anchor it to your own domains)"),
     ('CorsMaxAge 86401',
      "CorsMaxAge: '86401' is not valid: give a whole number of seconds from 0 to 86400"),
     ('CorsMaxAge -1',
@@ -116,6 +122,8 @@ GOOD = [
     'CorsPreflightStatus 200\nCorsEngine On',
     'CorsAllowOrigin none',
     'CorsAllowOriginMatch "https://[a-z]+\\.example\\.com"',
+    'CorsAllowOriginMatch "https://[a-z]+\\.example\\.com"\nCorsAllowCredentials On',
+    'CorsAllowOriginMatch "https://.*"',
     'CorsAllowOrigin https://*.example.com:*',
     'CorsMaxAge 86400',
 ]

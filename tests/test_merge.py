@@ -85,6 +85,12 @@ CorsExposeHeaders X-Server
 <Location /m/exp/cred>
     CorsAllowCredentials On
 </Location>
+<Location /m/wildre>
+    CorsAllowOriginMatch "https://.*"
+</Location>
+<Location /m/wildre/cred>
+    CorsAllowCredentials On
+</Location>
 <Location /m/pna>
     CorsAllowOrigin *
 </Location>
@@ -97,7 +103,7 @@ DIRS = ('m', 'm/child', 'm/replace', 'm/twolines', 'm/none', 'm/none/again', 'm/
         'm/off/on', 'm/cred', 'm/cred/off', 'm/dir', 'm/dir/loc', 'm/ht', 'm/ht/sub',
         'm/ht/sub/again', 'm/ht/off', 'm/ht/child', 'm/regex', 'm/regex/none',
         'm/regex/add', 'm/unsafe', 'm/unsafe/cred', 'm/exp', 'm/exp/cred', 'm/pna',
-        'm/pna/on', 'm/noinfo', 'm/htbad')
+        'm/pna/on', 'm/noinfo', 'm/htbad', 'm/wildre', 'm/wildre/cred')
 
 
 def _files(h):
@@ -234,6 +240,18 @@ def test_merged_star_with_credentials_fails_safe(srv):
                        PREFLIGHT_VARY])
     # logged, but not per request (once per server process)
     assert 1 <= len(_warnings(srv, mark, 'CORS0030')) <= 2
+
+
+@pytest.mark.allow_log(r'CORS0033')
+def test_merged_wildcard_regex_with_credentials(srv):
+    mark = srv.log_mark()
+    for _ in range(3):
+        check(srv.request('GET', '/m/wildre/cred/x.txt', headers=(('Origin', C),)), 200,
+              ['Access-Control-Allow-Origin: *', 'Access-Control-Expose-Headers: X-Server',
+               'Vary: Origin'])
+    check(srv.request('GET', '/m/wildre/x.txt', headers=(('Origin', C),)), 200, allowed(C))
+    assert 1 <= len(_warnings(srv, mark, 'CORS0033')) <= 2
+    assert _warnings(srv, mark, 'CORS0030') == []
 
 
 @pytest.mark.allow_log(r'CORS0031')
