@@ -223,6 +223,13 @@ static int cors_is_token(const char *s, apr_size_t len)
     return 1;
 }
 
+/* The Fetch standard's forbidden methods, compared case-insensitively. */
+static int cors_forbidden_method(const char *m)
+{
+    return !strcasecmp(m, "CONNECT") || !strcasecmp(m, "TRACE")
+           || !strcasecmp(m, "TRACK");
+}
+
 static int cors_is_ows(char c)
 {
     return c == ' ' || c == '\t';
@@ -1088,8 +1095,7 @@ static const char *cors_set_tokens(cmd_parms *cmd, cors_tokens **slot,
                                 cmd->cmd->name, a,
                                 methods ? "method name" : "header name");
         }
-        if (methods && (!strcmp(a, "CONNECT") || !strcmp(a, "TRACE")
-                        || !strcmp(a, "TRACK"))) {
+        if (methods && cors_forbidden_method(a)) {
             return apr_psprintf(cmd->pool, "%s: '%s' can never be allowed "
                                 "cross-origin (the Fetch standard forbids "
                                 "it): remove it", cmd->cmd->name, a);
@@ -1587,7 +1593,7 @@ static const char *cors_check_method(const cors_dir_conf *c, const char *m,
     if (!strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "POST")) {
         return NULL;
     }
-    if (!strcmp(m, "CONNECT") || !strcmp(m, "TRACE") || !strcmp(m, "TRACK")) {
+    if (cors_forbidden_method(m)) {
         return "the method is never allowed cross-origin";
     }
     if (c->methods && (c->methods->any
@@ -1680,6 +1686,7 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
                           const char *origin, const char *method)
 {
     cors_decision d;
+    cors_origin o;
     const char *why = NULL, *bad = NULL, *allow_headers = NULL;
     const char *result = "preflight:ok";
     int malformed = 0;
@@ -1688,6 +1695,13 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
 
     memset(&d, 0, sizeof(d));
     cors_decide_origin(r, c, origin, &d, 0);
+    if (d.acao && !strcmp(d.acao, "*") && !cors_origin_parse(origin, &o)) {
+        /* '*' is sent on every actual response so that caches stay
+         * consistent; a preflight has no such need and an Origin no browser
+         * would send is not allowed (SPEC 2). */
+        d.acao = NULL;
+        d.reason = "not a serialised origin";
+    }
     if (!d.acao) {
         result = "preflight:denied:origin";
         why = apr_pstrcat(r->pool, "origin ", d.reason, NULL);

@@ -86,6 +86,8 @@ BAD = [
      "!#$%&'*+-.^_`|~, no commas or spaces)"),
     ('CorsAllowMethods TRACE',
      "CorsAllowMethods: 'TRACE' can never be allowed cross-origin (the Fetch standard forbids it): remove it"),
+    ('CorsAllowMethods GET track',
+     "CorsAllowMethods: 'track' can never be allowed cross-origin (the Fetch standard forbids it): remove it"),
     ('CorsAllowHeaders X-Ok "X Bad"',
      "CorsAllowHeaders: 'X Bad' is not a valid header name (an HTTP token: letters, digits and "
      "!#$%&'*+-.^_`|~, no commas or spaces)"),

@@ -131,6 +131,11 @@ CASES = [
     ('/pf/star/x.txt', EVIL, 'CONNECT', None, (), 403, DENY, 'preflight:denied:method'),
     ('/pf/star/x.txt', EVIL, 'TRACE', None, (), 403, DENY, 'preflight:denied:method'),
     ('/pf/star/x.txt', EVIL, 'TRACK', None, (), 403, DENY, 'preflight:denied:method'),
+    ('/pf/star/x.txt', EVIL, 'track', None, (), 403, DENY, 'preflight:denied:method'),
+    ('/pf/star/x.txt', EVIL, 'Connect', None, (), 403, DENY, 'preflight:denied:method'),
+    # '*' allows every origin a browser can send, not garbage
+    ('/pf/star/x.txt', 'https://A.example', 'PUT', None, (), 403, DENY, 'preflight:denied:origin'),
+    ('/pf/star/x.txt', A + ', ' + B, 'PUT', None, (), 403, DENY, 'preflight:denied:origin'),
     # wildcards with credentials are answered with the concrete names
     ('/pf/starcred/x.txt', A, 'PATCH', 'x-anything', (), 204,
      ok(A, 'PATCH', 'x-anything', creds=True), 'preflight:ok'),
