@@ -1071,21 +1071,28 @@ static const char *cors_set_tokens(cmd_parms *cmd, cors_tokens **slot,
                                    int argc, char *const argv[], int lower,
                                    int methods)
 {
-    cors_tokens *t = apr_pcalloc(cmd->pool, sizeof(*t));
+    cors_tokens *t = *slot;
     int i;
 
     if (argc < 1) {
         return apr_psprintf(cmd->pool, "%s needs at least one argument",
                             cmd->cmd->name);
     }
-    t->set = apr_hash_make(cmd->pool);
+    /* A slot that is set belongs to this section (sections start empty):
+     * several lines in one section add up. */
+    if (!t) {
+        t = apr_pcalloc(cmd->pool, sizeof(*t));
+        t->set = apr_hash_make(cmd->pool);
+    }
     for (i = 0; i < argc; i++) {
         const char *a = argv[i];
 
         if (!strcmp(a, "*")) {
+            if (!t->any) {
+                t->joined = t->joined ? apr_pstrcat(cmd->pool, t->joined,
+                                                    ", *", NULL) : "*";
+            }
             t->any = 1;
-            t->joined = t->joined ? apr_pstrcat(cmd->pool, t->joined, ", *",
-                                                NULL) : "*";
             continue;
         }
         if (!cors_is_token(a, strlen(a))) {
@@ -1100,14 +1107,16 @@ static const char *cors_set_tokens(cmd_parms *cmd, cors_tokens **slot,
                                 "cross-origin (the Fetch standard forbids "
                                 "it): remove it", cmd->cmd->name, a);
         }
-        if (lower) {
+        {
             char *k = apr_pstrdup(cmd->pool, a);
 
-            ap_str_tolower(k);
+            if (lower) {
+                ap_str_tolower(k);
+            }
+            if (apr_hash_get(t->set, k, APR_HASH_KEY_STRING)) {
+                continue;               /* listed twice */
+            }
             apr_hash_set(t->set, k, APR_HASH_KEY_STRING, "");
-        }
-        else {
-            apr_hash_set(t->set, a, APR_HASH_KEY_STRING, "");
         }
         t->joined = t->joined ? apr_pstrcat(cmd->pool, t->joined, ", ", a,
                                             NULL) : a;

@@ -19,6 +19,14 @@ CorsExposeHeaders X-Server
 <Location /m/child>
     CorsAllowMethods PUT
 </Location>
+<Location /m/lists>
+    CorsAllowMethods PUT
+    CorsAllowMethods DELETE PUT
+    CorsAllowHeaders X-A
+    CorsAllowHeaders x-b X-A
+    CorsExposeHeaders X-One
+    CorsExposeHeaders X-Two X-One
+</Location>
 <Location /m/replace>
     CorsAllowOrigin https://b.example
 </Location>
@@ -99,7 +107,7 @@ CorsExposeHeaders X-Server
 </Location>
 '''
 
-DIRS = ('m', 'm/child', 'm/replace', 'm/twolines', 'm/none', 'm/none/again', 'm/off',
+DIRS = ('m', 'm/child', 'm/lists', 'm/replace', 'm/twolines', 'm/none', 'm/none/again', 'm/off',
         'm/off/on', 'm/cred', 'm/cred/off', 'm/dir', 'm/dir/loc', 'm/ht', 'm/ht/sub',
         'm/ht/sub/again', 'm/ht/off', 'm/ht/child', 'm/regex', 'm/regex/none',
         'm/regex/add', 'm/unsafe', 'm/unsafe/cred', 'm/exp', 'm/exp/cred', 'm/pna',
@@ -187,6 +195,17 @@ def test_virtual_host(srv):
     check(r, 200, DENIED)
     r = request(port, 'GET', '/m/ht/x.txt', headers=(('Origin', F),))     # .htaccess wins
     check(r, 200, allowed(F, creds=True))
+
+
+def test_list_lines_add_up(srv):
+    check(srv.request('GET', '/m/lists/x.txt', headers=(('Origin', A),)), 200,
+          allowed(A, expose='X-One, X-Two'))
+    for method in ('PUT', 'DELETE'):
+        r = preflight(srv, '/m/lists/x.txt', A, method, 'x-a, X-B')
+        check(r, 204, ['Access-Control-Allow-Origin: ' + A,
+                       'Access-Control-Allow-Methods: ' + method,
+                       'Access-Control-Allow-Headers: x-a, x-b', PREFLIGHT_VARY])
+    check(preflight(srv, '/m/child/x.txt', A, 'DELETE'), 403, [PREFLIGHT_VARY])
 
 
 def test_htaccess_preflight(srv):
