@@ -1,6 +1,6 @@
 #!/bin/sh
 # Make sure the Debian packages a target needs are installed.
-#   tools/deps.sh build|test|run
+#   tools/deps.sh build|test|run|browser
 # As root, missing packages are installed with apt-get; otherwise the exact
 # apt-get line is printed and the script fails.
 set -eu
@@ -10,6 +10,12 @@ pkgs_for() {
         build) echo "apache2-dev" ;;
         run)   echo "apache2 apache2-dev apache2-utils curl" ;;
         test)  echo "apache2 apache2-dev apache2-utils python3 python3-pytest curl" ;;
+        # the Chromium suite: Debian's chromium, driven by playwright-core from
+        # npm (nodejs and npm only if no node/npm is on the PATH already)
+        browser)
+            echo "apache2 apache2-dev apache2-utils python3 python3-pytest chromium"
+            command -v node >/dev/null 2>&1 || echo "nodejs"
+            command -v npm >/dev/null 2>&1 || echo "npm" ;;
         *)     echo "tools/deps.sh: unknown target '$1'" >&2; exit 2 ;;
     esac
 }
