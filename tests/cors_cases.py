@@ -4,6 +4,20 @@ A = 'https://a.example'
 B = 'https://b.example'
 EVIL = 'https://evil.example'
 
+# A proxied backend on the server's second port ({port1}), serving
+# {root}/backend with CORS headers and a Vary of its own, and no CORS policy.
+BACKEND_VHOST = r'''
+<VirtualHost 127.0.0.1:{port1}>
+    DocumentRoot "{root}/backend"
+    <Directory "{root}/backend">
+        Require all granted
+    </Directory>
+    Header always set Access-Control-Allow-Origin "https://evil.example"
+    Header always set Access-Control-Allow-Headers "*"
+    Header always set Vary "Accept-Encoding"
+</VirtualHost>
+'''
+
 PREFLIGHT_VARY = 'Vary: Origin,Access-Control-Request-Method,Access-Control-Request-Headers'
 
 

@@ -3,7 +3,7 @@ import pytest
 
 from conftest import server_fixture
 from harness import free_port
-from cors_cases import A, B, EVIL, check, origin_hdr
+from cors_cases import A, B, BACKEND_VHOST, EVIL, check, origin_hdr
 
 CONFIG = r'''
 ErrorDocument 404 /errors/404.html
@@ -42,18 +42,7 @@ ProxyTimeout 5
     CorsAllowOrigin *
     CorsExposeHeaders X-Total
 </Location>
-
-# the proxied backend: its own CORS headers and Vary, no CORS policy
-<VirtualHost 127.0.0.1:{port1}>
-    DocumentRoot "{root}/backend"
-    <Directory "{root}/backend">
-        Require all granted
-    </Directory>
-    Header always set Access-Control-Allow-Origin "https://evil.example"
-    Header always set Access-Control-Allow-Headers "*"
-    Header always set Vary "Accept-Encoding"
-</VirtualHost>
-''' % free_port()
+''' % free_port() + BACKEND_VHOST
 
 OWN_HEADERS_CGI = '''#!/bin/sh
 printf 'Content-Type: application/json\\r\\n'

@@ -2,7 +2,7 @@
 import pytest
 
 from conftest import server_fixture
-from cors_cases import A, B, EVIL, PREFLIGHT_VARY, check, preflight
+from cors_cases import A, B, BACKEND_VHOST, EVIL, PREFLIGHT_VARY, check, preflight
 
 CONFIG = r'''
 # room for a header of 2,000 names (after httpd merged its lines)
@@ -49,14 +49,7 @@ ProxyPass /pf/proxied/ http://127.0.0.1:{port1}/
 <Location /pf/moved>
     Redirect 301 /pf/moved /elsewhere
 </Location>
-<VirtualHost 127.0.0.1:{port1}>
-    DocumentRoot "{root}/backend"
-    <Directory "{root}/backend">
-        Require all granted
-    </Directory>
-    Header always set Access-Control-Allow-Origin "*"
-</VirtualHost>
-'''
+''' + BACKEND_VHOST
 
 
 def _files(h):
