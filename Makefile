@@ -43,7 +43,7 @@ test:
 	@$(MAKE) --no-print-directory $(TEST_TARGETS)
 
 test-event test-prefork:
-	CORS_TEST_MPM=$(@:test-%=%) $(PYTEST) tests
+	CORS_TEST_MPM=$(@:test-%=%) $(PYTEST) tests --ignore=tests/browser
 
 clean:
 	rm -rf .libs *.la *.lo *.slo *.o tests/run run .pytest_cache $(CLEAN_MORE)
@@ -51,3 +51,27 @@ clean:
 
 # ---- more targets: one block per part of the project, each appending to
 # ---- TEST_TARGETS and CLEAN_MORE as it needs
+# ---- packaging (issue 6)
+#   make deb            build libapache2-mod-cors_VERSION-1_ARCH.deb here (DEB_OUT=dir)
+#   make dist           write mod_cors-VERSION.tar.gz here (DIST_OUT=dir)
+#   make test-package   build both, lint and unpack the .deb, serve with it,
+#                       and build the tarball elsewhere
+# Both build in a copy of the source files under tests/run/pkg/ (tools/package.sh).
+DEB_OUT  ?= .
+DIST_OUT ?= .
+TEST_TARGETS += test-package
+CLEAN_MORE   += mod_cors-*.tar.gz libapache2-mod-cors_*.deb
+
+.PHONY: deb dist test-package
+
+deb:
+	@tools/deps.sh package
+	tools/package.sh deb "$(DEB_OUT)"
+
+dist:
+	tools/package.sh dist "$(DIST_OUT)"
+
+test-package:
+	@tools/deps.sh package-test
+	$(PYTEST) tests/package/check_package.py
+
