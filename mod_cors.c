@@ -1545,6 +1545,17 @@ static const char *cors_expose_value(request_rec *r, const cors_dir_conf *c,
     return c->expose->joined;
 }
 
+/*
+ * Publish a decision: CORS_RESULT for the access log, mod_headers and
+ * mod_rewrite, and the module's version as the note CORS_VERSION
+ * (LogFormat %{CORS_VERSION}n), on every request in CORS scope.
+ */
+static void cors_set_result(request_rec *r, const char *result)
+{
+    apr_table_setn(r->subprocess_env, "CORS_RESULT", result);
+    apr_table_setn(r->notes, "CORS_VERSION", CORS_VERSION);
+}
+
 /* Decide for an actual request, once per request_rec. */
 static const cors_decision *cors_decide(request_rec *r)
 {
@@ -1563,7 +1574,7 @@ static const cors_decision *cors_decide(request_rec *r)
     if (d->acao) {
         d->expose = cors_expose_value(r, c, d->credentials);
     }
-    apr_table_setn(r->subprocess_env, "CORS_RESULT", d->result);
+    cors_set_result(r, d->result);
     return d;
 }
 
@@ -1587,7 +1598,6 @@ static void cors_apply(request_rec *r, const cors_decision *d)
     if (d->vary_origin) {
         cors_add_vary(r, "Origin", cors_vary_actual);
     }
-    apr_table_setn(r->subprocess_env, "CORS_RESULT", d->result);
 }
 
 /* Check the requested method; returns NULL if allowed, else the reason. */
@@ -1789,7 +1799,7 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
     if (r->status != HTTP_NO_CONTENT) {
         ap_set_content_length(r, 0);
     }
-    apr_table_setn(r->subprocess_env, "CORS_RESULT", result);
+    cors_set_result(r, result);
     /* Nothing is read from a body: make sure it is not taken for the next
      * request on this connection. */
     ap_discard_request_body(r);

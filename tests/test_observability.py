@@ -1,14 +1,19 @@
 """SPEC §6: LogLevel cors:debug decision lines and the CORS_RESULT variable."""
+import os
+import re
+
 import pytest
 
 from conftest import server_fixture
 from cors_cases import A, EVIL, check, preflight
+from harness import REPO
 
 CONFIG = r'''
 <Location /api>
     CorsAllowOrigin https://a.example
     CorsAllowMethods PUT
     Header always set X-Cors-Result "%{CORS_RESULT}e"
+    Header always set X-Cors-Version "expr=%{note:CORS_VERSION}"
 </Location>
 <Location /api/rw>
     # per-directory mod_rewrite runs after the decision and can use it
@@ -39,6 +44,13 @@ def test_actual_result(srv, origin, result):
     assert r.status == 200
     assert r.get_all('X-Cors-Result') == [result]
     assert _last_access(srv).endswith('cors=' + result)
+
+
+def test_version_note(srv):
+    with open(os.path.join(REPO, 'mod_cors.c')) as f:
+        version = re.search(r'#define CORS_VERSION "([^"]+)"', f.read()).group(1)
+    r = srv.request('GET', '/api/x.txt')
+    assert r.get_all('X-Cors-Version') == [version]
 
 
 def test_result_visible_to_rewrite(srv):
