@@ -1,6 +1,6 @@
 #!/bin/sh
 # Make sure the Debian packages a target needs are installed.
-#   tools/deps.sh build|test|run|browser
+#   tools/deps.sh build|test|run|package|package-test|browser
 # As root, missing packages are installed with apt-get; otherwise the exact
 # apt-get line is printed and the script fails.
 set -eu
@@ -10,6 +10,12 @@ pkgs_for() {
         build) echo "apache2-dev" ;;
         run)   echo "apache2 apache2-dev apache2-utils curl" ;;
         test)  echo "apache2 apache2-dev apache2-utils python3 python3-pytest curl" ;;
+        # make deb (apache2-dev also provides dh-apache2: dh_apache2), and
+        # make test-package, which also lints, serves and builds the tarball
+        package) echo "build-essential debhelper dpkg-dev apache2-dev" ;;
+        package-test)
+                 echo "build-essential debhelper dpkg-dev apache2-dev lintian git" \
+                      "apache2 apache2-utils python3 python3-pytest" ;;
         # the Chromium suite: Debian's chromium, driven by playwright-core from
         # npm (nodejs and npm only if no node/npm is on the PATH already)
         browser)
