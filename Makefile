@@ -1,7 +1,8 @@
 # mod_cors: build with apxs, test against a real apache2.
 #
 #   make           build .libs/mod_cors.so (zero warnings: -Wall -Wextra -Werror)
-#   make run       serve conf/examples/example.conf on http://127.0.0.1:8080
+#   make run       serve conf/examples/example.conf on http://127.0.0.1:8080,
+#                  and the browser demo's pages on :8081 and :8082
 #   make test      the pytest suite, under the event and the prefork MPM
 #   make install   apxs -i (honours DESTDIR)
 #
@@ -35,7 +36,7 @@ install: .libs/mod_cors.so
 run:
 	@tools/deps.sh run
 	@$(MAKE) --no-print-directory build
-	PORT=$(PORT) tools/run.sh
+	PORT=$(PORT) TRUSTED_PORT=$(TRUSTED_PORT) UNTRUSTED_PORT=$(UNTRUSTED_PORT) tools/run.sh
 
 test:
 	@tools/deps.sh test
@@ -75,3 +76,33 @@ test-package:
 	@tools/deps.sh package-test
 	$(PYTEST) tests/package/check_package.py
 
+# ---- browser suite (issue 3)
+#   make test-browser      headless Chromium (Debian's chromium, driven by
+#                          playwright-core from npm) fetching across origins
+#                          from pages served by apache2 with the module
+#   make demo-screenshot   run the `make run` demo in Chromium and refresh
+#                          docs/demo.png
+# The demo's page origins for `make run` (PORT is the API's):
+TRUSTED_PORT   ?= 8081
+UNTRUSTED_PORT ?= 8082
+BROWSER_DIR     = tests/browser
+TEST_TARGETS   += test-browser
+CLEAN_MORE     += $(BROWSER_DIR)/node_modules
+
+.PHONY: test-browser demo-screenshot browser-deps
+
+browser-deps:
+	@tools/deps.sh browser
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(BROWSER_DIR)/node_modules/.package-lock.json
+
+# npm ci installs exactly package-lock.json (never `npx playwright install`:
+# the browser is Debian's /usr/bin/chromium)
+$(BROWSER_DIR)/node_modules/.package-lock.json: $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund
+
+test-browser: browser-deps
+	$(PYTEST) $(BROWSER_DIR)
+
+demo-screenshot: browser-deps
+	CORS_DEMO_SCREENSHOT=$(CURDIR)/docs/demo.png $(PYTEST) $(BROWSER_DIR) -k demo
