@@ -240,10 +240,10 @@ static apr_size_t cors_scheme_len(const char *s)
 {
     apr_size_t i = 0;
 
-    if (!apr_islower(s[0])) {
+    if (!(s[0] >= 'a' && s[0] <= 'z')) {
         return 0;
     }
-    while (apr_islower(s[i]) || apr_isdigit(s[i])
+    while ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')
            || s[i] == '+' || s[i] == '-' || s[i] == '.') {
         i++;
     }
@@ -382,11 +382,14 @@ static int cors_host_ok(const char *s, apr_size_t len, int *is_ip)
             last_numeric = 1;
             continue;
         }
-        if (!(apr_islower(c) || apr_isdigit(c) || c == '-' || c == '_')) {
-            return 0;
+        if (c >= '0' && c <= '9') {
+            /* a digit: the label may still be numeric */
         }
-        if (!apr_isdigit(c)) {
+        else if ((c >= 'a' && c <= 'z') || c == '-' || c == '_') {
             last_numeric = 0;
+        }
+        else {
+            return 0;
         }
         if (++label > CORS_MAX_LABEL) {
             return 0;
@@ -1348,31 +1351,55 @@ static void cors_strip_table(apr_table_t *t)
 }
 
 /*
- * Add tokens to Vary: one field in headers_out, merged with whatever
- * either table had.  No allocation when neither had a Vary.
+ * Take the response header tables over: remove every Access-Control-*
+ * field from both, and return the Vary values they hold, joined (NULL when
+ * there are none).  One pass over each table, looking closer only at names
+ * whose first letter could match; nothing is allocated in the usual case.
  */
-static void cors_add_vary(request_rec *r, const char *plain,
-                          const char *const *tokens)
+static const char *cors_take_tables(request_rec *r)
 {
-    const apr_array_header_t *tabs[2];
-    const char *have = NULL;
+    apr_table_t *tabs[2];
+    const char *vary = NULL;
     int t, i;
 
-    tabs[0] = apr_table_elts(r->headers_out);
-    tabs[1] = apr_table_elts(r->err_headers_out);
+    tabs[0] = r->headers_out;
+    tabs[1] = r->err_headers_out;
     for (t = 0; t < 2; t++) {
-        const apr_table_entry_t *e = (const apr_table_entry_t *)tabs[t]->elts;
+        const apr_array_header_t *a = apr_table_elts(tabs[t]);
+        const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+        int ac = 0;
 
-        for (i = 0; i < tabs[t]->nelts; i++) {
-            if (e[i].key && !strcasecmp(e[i].key, "Vary")) {
-                have = have ? apr_pstrcat(r->pool, have, ", ", e[i].val,
+        for (i = 0; i < a->nelts; i++) {
+            const char *k = e[i].key;
+
+            if (!k) {
+                continue;
+            }
+            if ((k[0] | 0x20) == 'a') {
+                ac |= !strncasecmp(k, "Access-Control-", 15);
+            }
+            else if ((k[0] | 0x20) == 'v' && !strcasecmp(k, "Vary")) {
+                vary = vary ? apr_pstrcat(r->pool, vary, ", ", e[i].val,
                                           NULL)
                             : e[i].val;
             }
         }
+        if (ac) {
+            cors_strip_table(tabs[t]);
+        }
     }
+    return vary;
+}
+
+/*
+ * Write Vary: one field in headers_out, our tokens merged into what the
+ * tables had (have, from cors_take_tables), or plain when they had none.
+ */
+static void cors_write_vary(request_rec *r, const char *have,
+                            const char *plain, const char *const *tokens)
+{
     if (!have) {
-        apr_table_setn(r->headers_out, "Vary", plain);
+        apr_table_addn(r->headers_out, "Vary", plain);
         return;
     }
     apr_table_unset(r->err_headers_out, "Vary");
@@ -1553,7 +1580,7 @@ static const char *cors_expose_value(request_rec *r, const cors_dir_conf *c,
 static void cors_set_result(request_rec *r, const char *result)
 {
     apr_table_setn(r->subprocess_env, "CORS_RESULT", result);
-    apr_table_setn(r->notes, "CORS_VERSION", CORS_VERSION);
+    apr_table_addn(r->notes, "CORS_VERSION", CORS_VERSION);
 }
 
 /* Decide for an actual request, once per request_rec. */
@@ -1578,25 +1605,29 @@ static const cors_decision *cors_decide(request_rec *r)
     return d;
 }
 
-/* Write the decision into the response headers, replacing others'. */
+/*
+ * Write the decision into the response headers, replacing others'.  The
+ * Access-Control-* fields are gone from both tables after
+ * cors_take_tables(), so they are added without another scan.
+ */
 static void cors_apply(request_rec *r, const cors_decision *d)
 {
-    cors_strip_table(r->headers_out);
-    cors_strip_table(r->err_headers_out);
+    const char *vary = cors_take_tables(r);
+
     if (d->acao) {
-        apr_table_setn(r->headers_out, "Access-Control-Allow-Origin",
+        apr_table_addn(r->headers_out, "Access-Control-Allow-Origin",
                        d->acao);
         if (d->credentials) {
-            apr_table_setn(r->headers_out, "Access-Control-Allow-Credentials",
+            apr_table_addn(r->headers_out, "Access-Control-Allow-Credentials",
                            "true");
         }
         if (d->expose) {
-            apr_table_setn(r->headers_out, "Access-Control-Expose-Headers",
+            apr_table_addn(r->headers_out, "Access-Control-Expose-Headers",
                            d->expose);
         }
     }
     if (d->vary_origin) {
-        cors_add_vary(r, "Origin", cors_vary_actual);
+        cors_write_vary(r, vary, "Origin", cors_vary_actual);
     }
 }
 
@@ -1706,7 +1737,7 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
 {
     cors_decision d;
     cors_origin o;
-    const char *why = NULL, *bad = NULL, *allow_headers = NULL;
+    const char *why = NULL, *bad = NULL, *allow_headers = NULL, *vary;
     const char *result = "preflight:ok";
     int malformed = 0;
     int pna_on = c->pna == 1;
@@ -1738,24 +1769,23 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
                            : "preflight:denied:header";
     }
 
-    cors_strip_table(r->headers_out);
-    cors_strip_table(r->err_headers_out);
+    vary = cors_take_tables(r);
     if (!strcmp(result, "preflight:ok")) {
         r->status = cors_preflight_status(c);
-        apr_table_setn(r->headers_out, "Access-Control-Allow-Origin",
+        apr_table_addn(r->headers_out, "Access-Control-Allow-Origin",
                        d.acao);
         if (d.credentials) {
-            apr_table_setn(r->headers_out, "Access-Control-Allow-Credentials",
+            apr_table_addn(r->headers_out, "Access-Control-Allow-Credentials",
                            "true");
         }
-        apr_table_setn(r->headers_out, "Access-Control-Allow-Methods",
+        apr_table_addn(r->headers_out, "Access-Control-Allow-Methods",
                        method);
         if (allow_headers) {
-            apr_table_setn(r->headers_out, "Access-Control-Allow-Headers",
+            apr_table_addn(r->headers_out, "Access-Control-Allow-Headers",
                            allow_headers);
         }
         if (c->max_age != CORS_UNSET) {
-            apr_table_setn(r->headers_out, "Access-Control-Max-Age",
+            apr_table_addn(r->headers_out, "Access-Control-Max-Age",
                            c->max_age_str);
         }
         if (pna_on) {
@@ -1772,7 +1802,7 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
                            "not granted to '*'");
         }
         else if (pna_asked) {
-            apr_table_setn(r->headers_out,
+            apr_table_addn(r->headers_out,
                            "Access-Control-Allow-Private-Network", "true");
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -1789,12 +1819,12 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
                       bad ? "')" : "");
     }
     if (pna_on) {
-        cors_add_vary(r, CORS_VARY_PREFLIGHT
-                         ", Access-Control-Request-Private-Network",
-                      cors_vary_preflight_pna);
+        cors_write_vary(r, vary, CORS_VARY_PREFLIGHT
+                                 ", Access-Control-Request-Private-Network",
+                        cors_vary_preflight_pna);
     }
     else {
-        cors_add_vary(r, CORS_VARY_PREFLIGHT, cors_vary_preflight);
+        cors_write_vary(r, vary, CORS_VARY_PREFLIGHT, cors_vary_preflight);
     }
     if (r->status != HTTP_NO_CONTENT) {
         ap_set_content_length(r, 0);
@@ -1814,8 +1844,8 @@ static int cors_header_parser(request_rec *r)
     if (r->main || !(c = cors_conf(r))) {
         return DECLINED;
     }
-    origin = apr_table_get(r->headers_in, "Origin");
-    if (origin && !strcmp(r->method, "OPTIONS")
+    if (r->method_number == M_OPTIONS && !strcmp(r->method, "OPTIONS")
+        && (origin = apr_table_get(r->headers_in, "Origin"))
         && (method = apr_table_get(r->headers_in,
                                    "Access-Control-Request-Method"))) {
         return cors_preflight(r, c, origin, method);
