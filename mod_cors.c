@@ -199,14 +199,43 @@ typedef struct {
 /* Pure helpers: no request_rec.                                      */
 /* ------------------------------------------------------------------ */
 
-/* RFC 9110 tchar */
-static int cors_is_tchar(unsigned char c)
+/*
+ * Character classes, one table lookup per byte at request time:
+ * CORS_C_TCHAR   RFC 9110 tchar
+ * CORS_C_LABEL   a byte of a host label as browsers serialise it: a-z 0-9 - _
+ * CORS_C_DIGIT   0-9
+ */
+#define CORS_C_TCHAR 1
+#define CORS_C_LABEL 2
+#define CORS_C_DIGIT 4
+
+static unsigned char cors_class[256];
+
+static void cors_init_classes(void)
 {
-    if (apr_isalnum(c)) {
-        return 1;
+    const char *p;
+    int c;
+
+    for (c = 0; c < 256; c++) {
+        unsigned char k = 0;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+            k |= CORS_C_TCHAR;
+        }
+        if (c >= '0' && c <= '9') {
+            k |= CORS_C_TCHAR | CORS_C_DIGIT | CORS_C_LABEL;
+        }
+        if ((c >= 'a' && c <= 'z') || c == '-' || c == '_') {
+            k |= CORS_C_LABEL;
+        }
+        cors_class[c] = k;
     }
-    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    for (p = "!#$%&'*+-.^_`|~"; *p; p++) {
+        cors_class[(unsigned char)*p] |= CORS_C_TCHAR;
+    }
 }
+
+#define cors_is_tchar(c) (cors_class[(unsigned char)(c)] & CORS_C_TCHAR)
 
 static int cors_is_token(const char *s, apr_size_t len)
 {
@@ -372,26 +401,19 @@ static int cors_host_ok(const char *s, apr_size_t len, int *is_ip)
         return 0;
     }
     for (i = 0; i < len; i++) {
-        char c = s[i];
+        unsigned char k = cors_class[(unsigned char)s[i]];
 
-        if (c == '.') {
-            if (label == 0) {
+        if (k & CORS_C_LABEL) {
+            last_numeric &= (k & CORS_C_DIGIT) != 0;
+            if (++label > CORS_MAX_LABEL) {
                 return 0;
             }
+        }
+        else if (s[i] == '.' && label) {
             label = 0;
             last_numeric = 1;
-            continue;
-        }
-        if (c >= '0' && c <= '9') {
-            /* a digit: the label may still be numeric */
-        }
-        else if ((c >= 'a' && c <= 'z') || c == '-' || c == '_') {
-            last_numeric = 0;
         }
         else {
-            return 0;
-        }
-        if (++label > CORS_MAX_LABEL) {
             return 0;
         }
     }
@@ -534,18 +556,54 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
     return NULL;
 }
 
+/* Output of cors_vary_merge(): the value built so far and the tokens in it. */
+typedef struct {
+    apr_pool_t *p;
+    apr_hash_t *seen;        /* lowercased tokens already written */
+    char *out, *end;         /* the value, and where it ends */
+} cors_vary_acc;
+
+/* Append one token unless it is there already (case-insensitive). */
+static void cors_vary_token(cors_vary_acc *acc, const char *t, apr_size_t n)
+{
+    char *key = apr_pstrmemdup(acc->p, t, n);
+
+    ap_str_tolower(key);
+    if (apr_hash_get(acc->seen, key, n)) {
+        return;
+    }
+    apr_hash_set(acc->seen, key, n, "");
+    if (acc->end != acc->out) {
+        *acc->end++ = ',';
+        *acc->end++ = ' ';
+    }
+    memcpy(acc->end, t, n);
+    acc->end += n;
+    *acc->end = '\0';
+}
+
 /*
  * Fold the Vary tokens already in [list] and the new ones into one value,
- * token-wise and without duplicates (case-insensitive).  "*" absorbs all.
+ * token-wise and without duplicates (case-insensitive), keeping the first
+ * spelling and the order.  "*" absorbs all.  Linear in the length of the
+ * list: tokens are deduplicated through a hash of their lowercased form.
  */
 static const char *cors_vary_merge(apr_pool_t *p, const char *list,
                                    const char *const *add)
 {
-    apr_array_header_t *tok = apr_array_make(p, 8, sizeof(const char *));
+    cors_vary_acc acc;
+    apr_size_t cap = strlen(list) + 1;
     const char *s = list;
-    int i, j;
+    int i;
 
-    while (s && *s) {
+    for (i = 0; add[i]; i++) {
+        cap += strlen(add[i]) + 2;
+    }
+    acc.p = p;
+    acc.seen = apr_hash_make(p);
+    acc.out = acc.end = apr_palloc(p, cap + 1);
+    *acc.out = '\0';
+    while (*s) {
         const char *start, *end;
 
         while (*s == ',' || cors_is_ows(*s)) {
@@ -559,54 +617,17 @@ static const char *cors_vary_merge(apr_pool_t *p, const char *list,
         while (end > start && cors_is_ows(end[-1])) {
             end--;
         }
+        if (end - start == 1 && *start == '*') {
+            return "*";
+        }
         if (end > start) {
-            const char *t = apr_pstrmemdup(p, start, end - start);
-
-            if (!strcmp(t, "*")) {
-                return "*";
-            }
-            for (j = 0; j < tok->nelts; j++) {
-                if (!strcasecmp(APR_ARRAY_IDX(tok, j, const char *), t)) {
-                    break;
-                }
-            }
-            if (j == tok->nelts) {
-                APR_ARRAY_PUSH(tok, const char *) = t;
-            }
+            cors_vary_token(&acc, start, end - start);
         }
     }
     for (i = 0; add[i]; i++) {
-        for (j = 0; j < tok->nelts; j++) {
-            if (!strcasecmp(APR_ARRAY_IDX(tok, j, const char *), add[i])) {
-                break;
-            }
-        }
-        if (j == tok->nelts) {
-            APR_ARRAY_PUSH(tok, const char *) = add[i];
-        }
+        cors_vary_token(&acc, add[i], strlen(add[i]));
     }
-    {
-        apr_size_t len = 0;
-        char *out, *q;
-
-        for (j = 0; j < tok->nelts; j++) {
-            len += strlen(APR_ARRAY_IDX(tok, j, const char *)) + 2;
-        }
-        q = out = apr_palloc(p, len + 1);
-        for (j = 0; j < tok->nelts; j++) {
-            const char *t = APR_ARRAY_IDX(tok, j, const char *);
-            apr_size_t l = strlen(t);
-
-            if (j) {
-                *q++ = ',';
-                *q++ = ' ';
-            }
-            memcpy(q, t, l);
-            q += l;
-        }
-        *q = '\0';
-        return out;
-    }
+    return acc.out;
 }
 
 /* ------------------------------------------------------------------ */
@@ -626,10 +647,29 @@ static void *cors_create_dir_conf(apr_pool_t *p, char *dir)
     return c;
 }
 
+/* Did a section set nothing at all?  (Most sections are about other things.) */
+static int cors_conf_empty(const cors_dir_conf *c)
+{
+    return c->engine == CORS_UNSET && !c->origins && !c->regexes
+           && !c->methods && !c->headers && !c->expose
+           && c->credentials == CORS_UNSET && c->max_age == CORS_UNSET
+           && c->pna == CORS_UNSET && c->preflight_status == CORS_UNSET;
+}
+
 static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const cors_dir_conf *base = basev, *add = addv;
-    cors_dir_conf *c = apr_palloc(p, sizeof(*c));
+    cors_dir_conf *c;
+
+    /* Configurations are read-only once built: when one side set nothing,
+     * the other side is the merged result, and can be shared. */
+    if (cors_conf_empty(add)) {
+        return basev;
+    }
+    if (cors_conf_empty(base)) {
+        return addv;
+    }
+    c = apr_palloc(p, sizeof(*c));
 
     c->engine = add->engine != CORS_UNSET ? add->engine : base->engine;
     c->origins = add->origins ? add->origins : base->origins;
@@ -1925,6 +1965,7 @@ static void cors_register_hooks(apr_pool_t *p)
     static const char *const after_headers[] = { "mod_headers.c", NULL };
 
     (void)p;
+    cors_init_classes();
     ap_hook_pre_config(cors_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(cors_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(cors_test_config, NULL, NULL, APR_HOOK_MIDDLE);
