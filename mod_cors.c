@@ -130,7 +130,8 @@ typedef struct {
     apr_hash_t *sub_port;    /* ".domain[:port]" -> array of schemes */
     apr_hash_t *sub_anyport; /* ".domain" (pattern with ":*") -> schemes */
     apr_hash_t *any_port;    /* "scheme://host" (pattern "host:*") -> "" */
-    int max_sub_labels;      /* most labels in any ".domain" key */
+    int min_sub_labels;      /* fewest labels in any ".domain" key */
+    int max_sub_labels;      /* most labels in any ".domain" key (0: none) */
     int any;                 /* "*" listed */
     int null;                /* "null" listed */
     int rules;               /* number of rules of every kind */
@@ -537,17 +538,24 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
     if (o->is_ip || l->max_sub_labels == 0) {
         return NULL;
     }
+    /* Each ".suffix" of the host, shortest first, with as many labels as
+     * some configured domain has: one lookup per table that has entries. */
     for (d = host_end - 1; d > o->host_off; d--) {
         if (s[d] != '.') {
             continue;
         }
-        schemes = apr_hash_get(l->sub_port, s + d, o->len - d);
-        if (schemes && cors_scheme_in(schemes, s, o->scheme_len)) {
-            return "subdomain pattern";
-        }
-        schemes = apr_hash_get(l->sub_anyport, s + d, host_end - d);
-        if (schemes && cors_scheme_in(schemes, s, o->scheme_len)) {
-            return "subdomain pattern";
+        if (labels >= l->min_sub_labels) {
+            if (apr_hash_count(l->sub_port)
+                && (schemes = apr_hash_get(l->sub_port, s + d, o->len - d))
+                && cors_scheme_in(schemes, s, o->scheme_len)) {
+                return "subdomain pattern";
+            }
+            if (apr_hash_count(l->sub_anyport)
+                && (schemes = apr_hash_get(l->sub_anyport, s + d,
+                                           host_end - d))
+                && cors_scheme_in(schemes, s, o->scheme_len)) {
+                return "subdomain pattern";
+            }
         }
         if (++labels > l->max_sub_labels) {
             break;
@@ -952,6 +960,9 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
         }
         if (labels > l->max_sub_labels) {
             l->max_sub_labels = labels;
+        }
+        if (!l->min_sub_labels || labels < l->min_sub_labels) {
+            l->min_sub_labels = labels;
         }
         if (wildcard_port) {
             cors_add_sub(p, l->sub_anyport, host, scheme);
