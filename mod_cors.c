@@ -600,7 +600,9 @@ static const char *cors_vary_merge(apr_pool_t *p, const char *list,
                                    const char *const *add)
 {
     cors_vary_acc acc;
-    apr_size_t cap = strlen(list) + 1;
+    /* each token is written with ", " before it: at most twice the input
+     * (1-byte tokens joined by bare commas), plus the added tokens */
+    apr_size_t cap = 2 * strlen(list) + 1;
     const char *s = list;
     int i;
 
