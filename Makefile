@@ -52,6 +52,7 @@ clean:
 
 # ---- more targets: one block per part of the project, each appending to
 # ---- TEST_TARGETS and CLEAN_MORE as it needs
+
 # ---- packaging (issue 6)
 #   make deb            build libapache2-mod-cors_VERSION-1_ARCH.deb here (DEB_OUT=dir)
 #   make dist           write mod_cors-VERSION.tar.gz here (DIST_OUT=dir)
@@ -106,3 +107,132 @@ test-browser: browser-deps
 
 demo-screenshot: browser-deps
 	CORS_DEMO_SCREENSHOT=$(CURDIR)/docs/demo.png $(PYTEST) $(BROWSER_DIR) -k demo
+
+# ---- reliability (issue 5): sanitizers, valgrind, fuzzing, soak
+#   make test-asan      the pytest suite, event and prefork, against an ASan +
+#                       UBSan build of the module in the stock apache2 (the
+#                       runtimes preloaded); any report fails the run
+#   make test-valgrind  the pytest suite under valgrind memcheck (apache2 -X,
+#                       event MPM); any error or definite leak fails the run
+#   make fuzz-ci        each libFuzzer harness (tests/fuzz/) for
+#                       FUZZ_CI_SECONDS, seed corpus and regressions first
+#   make fuzz           the same for FUZZ_SECONDS (FUZZ_HARNESSES="origin ...")
+#   make fuzz-merge     add what `make fuzz` found that covers new code to the
+#                       seed corpus (tests/fuzz/corpus/)
+#   make fuzz-coverage  the share of mod_cors.c the corpora reach (llvm-cov)
+#   make soak           wrk with graceful restarts, SOAK_SECONDS per policy,
+#                       SOAK_CONNECTIONS; figures in tests/soak/results.md
+#                       (not in `make test`)
+# Everything is built under tests/run/build/ (pytest does not look into a
+# directory called build).  The sanitizer and valgrind builds compile
+# mod_cors.c with tests/sanitize/pool_shim.h forced in (each of the module's
+# pool allocations a malloc of its own); the fuzz harnesses #include it.
+REL_BUILD        = tests/run/build
+ASAN_SO          = $(REL_BUILD)/asan/.libs/mod_cors.so
+VG_SO            = $(REL_BUILD)/valgrind/.libs/mod_cors.so
+POOL_SHIM        = tests/sanitize/pool_shim.h
+FUZZ_BIN         = $(REL_BUILD)/fuzz
+FUZZ_WORK        = $(REL_BUILD)/fuzz-work
+FUZZ_HARNESSES  ?= origin preflight vary config request
+FUZZ_CI_SECONDS ?= 45
+FUZZ_SECONDS    ?= 600
+FUZZ_CC         ?= clang
+SOAK_SECONDS    ?= 60
+SOAK_CONNECTIONS ?= 256
+REL_PYTEST       = $(PYTEST) tests --ignore=tests/browser --ignore=tests/run
+SANITIZE         = -fsanitize=address,undefined -fno-sanitize-recover=all \
+                   -fno-omit-frame-pointer -g -O1
+# leaks: httpd's processes exit without destroying their pools (see README)
+ASAN_ENV         = ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
+                   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+                   CORS_SO=$(CURDIR)/$(ASAN_SO) \
+                   CORS_HTTPD_PRELOAD="$$(ldd $(ASAN_SO) | awk '/lib(a|ub)san/ {printf "%s ", $$3}')"
+VALGRIND         = valgrind --tool=memcheck --leak-check=full \
+                   --show-leak-kinds=definite --errors-for-leak-kinds=definite \
+                   --track-origins=yes --error-exitcode=99 --trace-children=no \
+                   --vgdb=no --num-callers=40 --suppressions=$(CURDIR)/tests/sanitize/valgrind.supp \
+                   --log-file={log}
+FUZZ_CFLAGS      = -g -O1 -fsanitize=fuzzer,address,undefined \
+                   -fno-sanitize-recover=all -fno-omit-frame-pointer \
+                   -fsanitize-ignorelist=tests/fuzz/ubsan-ignore.txt \
+                   -Wall -Wextra -Wno-missing-field-initializers \
+                   -Wno-null-pointer-subtraction -Wno-unused-function \
+                   $$(apr-1-config --cppflags --includes) $$(apu-1-config --includes) \
+                   -I$$($(APXS) -q INCLUDEDIR)
+FUZZ_LIBS        = $$(apu-1-config --link-ld) $$(apr-1-config --link-ld) -lpcre2-8
+TEST_TARGETS    += test-asan test-valgrind fuzz-ci
+CLEAN_MORE      += $(REL_BUILD)
+
+.PHONY: test-asan test-valgrind fuzz-ci fuzz fuzz-build fuzz-merge fuzz-coverage soak
+
+# Build in a directory of its own (libtool writes its objects next to the
+# source: a symbolic link keeps them out of the normal build's way).
+$(ASAN_SO): mod_cors.c $(POOL_SHIM)
+	@tools/deps.sh sanitize
+	@mkdir -p $(REL_BUILD)/asan && ln -sf ../../../../mod_cors.c $(REL_BUILD)/asan/mod_cors.c
+	cd $(REL_BUILD)/asan && $(APXS) -c -Wc,-Wall -Wc,-Wextra \
+	    -Wc,-include -Wc,$(CURDIR)/$(POOL_SHIM) $(SANITIZE:%=-Wc,%) \
+	    -Wl,-fsanitize=address,undefined mod_cors.c
+
+$(VG_SO): mod_cors.c $(POOL_SHIM)
+	@tools/deps.sh sanitize
+	@mkdir -p $(REL_BUILD)/valgrind && ln -sf ../../../../mod_cors.c $(REL_BUILD)/valgrind/mod_cors.c
+	cd $(REL_BUILD)/valgrind && $(APXS) -c $(WARN) \
+	    -Wc,-include -Wc,$(CURDIR)/$(POOL_SHIM) mod_cors.c
+
+test-asan: $(ASAN_SO)
+	CORS_TEST_MPM=event $(ASAN_ENV) $(REL_PYTEST)
+	CORS_TEST_MPM=prefork $(ASAN_ENV) $(REL_PYTEST)
+
+# -X: one process (valgrind follows no fork); event, so that a proxied
+# request to the same server has a second thread to answer it.  A graceful
+# restart needs the parent process -X does not have.
+test-valgrind: $(VG_SO)
+	CORS_TEST_MPM=event CORS_SO=$(CURDIR)/$(VG_SO) CORS_TEST_TIME_SCALE=6 \
+	    CORS_HTTPD_WRAPPER="$(VALGRIND)" $(REL_PYTEST) -k 'not graceful'
+
+$(FUZZ_BIN)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/stubs.c tests/fuzz/stubs.h \
+                    tests/fuzz/ubsan-ignore.txt mod_cors.c
+	@tools/deps.sh fuzz
+	@mkdir -p $(FUZZ_BIN)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/stubs.c $(FUZZ_LIBS)
+
+fuzz-build: $(FUZZ_HARNESSES:%=$(FUZZ_BIN)/fuzz_%)
+
+fuzz-ci: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BIN) $(FUZZ_WORK)/ci $(FUZZ_CI_SECONDS) $(FUZZ_HARNESSES)
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BIN) $(FUZZ_WORK)/long $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
+fuzz-merge: fuzz-build
+	for h in $(FUZZ_HARNESSES); do \
+	    $(FUZZ_BIN)/fuzz_$$h -merge=1 tests/fuzz/corpus/$$h $(FUZZ_WORK)/long/corpus/$$h || exit 1; \
+	done
+
+fuzz-coverage:
+	@tools/deps.sh fuzz
+	tests/fuzz/coverage.sh $(REL_BUILD)/fuzz-coverage $(FUZZ_WORK)/long/corpus $(FUZZ_HARNESSES)
+
+soak:
+	@tools/deps.sh soak
+	@$(MAKE) --no-print-directory build
+	$(PYTHON) tests/soak/soak.py --seconds $(SOAK_SECONDS) \
+	    --connections $(SOAK_CONNECTIONS) --out tests/soak/results.md
+
+# ---- benchmark (issue 4)
+# make bench: mod_cors against plain httpd and the mod_headers / SetEnvIf /
+# mod_rewrite recipes, in callgrind instructions per request and wrk
+# requests per second, plus start-up at 100,000 origins; writes
+# bench/results.md, bench/results.png and bench/callgrind-cors-10k.txt
+# (about 15 minutes).  BENCH_QUICK=1: a smoke run of a few minutes, whose
+# report goes to bench/run/quick/ instead.
+# Never part of `make test`.
+BENCH_QUICK ?=
+CLEAN_MORE  += bench/run
+
+.PHONY: bench
+bench:
+	@tools/deps.sh bench
+	@$(MAKE) --no-print-directory build
+	BENCH_QUICK=$(BENCH_QUICK) $(PYTHON) bench/bench.py

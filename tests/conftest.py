@@ -1,5 +1,6 @@
 """pytest plumbing: module-scoped httpd fixtures and per-test error_log checks."""
 import os
+import time
 
 import pytest
 
@@ -14,6 +15,26 @@ def pytest_sessionstart(session):
                        (harness.HTPASSWD, 'install apache2-utils')):
         if not os.access(path, os.X_OK):
             pytest.exit('%s not found: %s' % (path, hint), returncode=3)
+    session.config._cors_started = time.time()
+
+
+def _report_text(reports):
+    return '\n'.join('--- %s ---\n%s' % (path, text) for path, text in reports)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Sanitizer/valgrind reports anywhere under tests/run/ (apache2 -t runs and
+    servers started outside fixtures included) fail the session."""
+    reports = harness.all_reports(getattr(session.config, '_cors_started', 0) - 1)
+    reports += [r for r in Httpd.reports_found if r not in reports]
+    if reports:
+        tr = session.config.pluginmanager.get_plugin('terminalreporter')
+        msg = 'sanitizer/valgrind reports:\n' + _report_text(reports)
+        if tr:
+            tr.write_line(msg, red=True)
+        else:
+            print(msg)
+        session.exitstatus = 1
 
 
 def server_fixture(name, config, setup=None, extra_listen=0, modules=None,
@@ -31,6 +52,7 @@ def server_fixture(name, config, setup=None, extra_listen=0, modules=None,
                   load_cors=load_cors, mpm=mpm)
         if setup:
             setup(h)
+        started = time.time() - 1
         h.start()
         try:
             bad = h.bad_log_lines(h.start_mark, allow_log)
@@ -39,6 +61,11 @@ def server_fixture(name, config, setup=None, extra_listen=0, modules=None,
             yield h
         finally:
             h.stop()
+        # valgrind writes its summary when the server exits
+        reports = h.sanitizer_reports(started)
+        if reports:
+            pytest.fail('httpd %s: sanitizer/valgrind reports:\n%s'
+                        % (name, _report_text(reports)), pytrace=False)
     return _server
 
 
@@ -52,6 +79,7 @@ def _servers(item):
 def _log_marks(request):
     """Record error_log positions of all running servers before each test."""
     request.node._log_marks = {h: h.log_mark() for h in Httpd.running}
+    request.node._started = time.time() - 1
     yield
 
 
@@ -59,6 +87,7 @@ def _log_marks(request):
 def pytest_runtest_call(item):
     outcome = yield
     marks = getattr(item, '_log_marks', {})
+    started = getattr(item, '_started', 0)
     allow = [a for m in item.iter_markers('allow_log') for a in m.args]
     problems = []
     for h in _servers(item):
@@ -70,6 +99,8 @@ def pytest_runtest_call(item):
                 item.add_report_section('call', 'error_log %s' % h.name, '\n'.join(lines))
         else:
             problems += ['[%s] %s' % (h.name, l) for l in h.bad_log_lines(mark, allow)]
+        problems += ['[%s] sanitizer report %s:\n%s' % (h.name, path, text)
+                     for path, text in h.sanitizer_reports(started)]
     if problems:
         pytest.fail('unexpected error_log lines (allow with @pytest.mark.allow_log):\n'
                     + '\n'.join(problems), pytrace=False)

@@ -8,6 +8,7 @@ import atexit
 import ctypes
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -18,7 +19,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 RUN_DIR = os.path.join(HERE, 'run')
-CORS_SO = os.path.join(REPO, '.libs', 'mod_cors.so')
+# CORS_SO=/path/to/mod_cors.so tests another build (make test-asan: a sanitizer build)
+CORS_SO = os.environ.get('CORS_SO') or os.path.join(REPO, '.libs', 'mod_cors.so')
 APACHE = '/usr/sbin/apache2'
 HTPASSWD = '/usr/bin/htpasswd'
 MPM = os.environ.get('CORS_TEST_MPM', 'event')
@@ -50,6 +52,20 @@ RUN_USER = 'www-data'
 BAD_LEVELS = {'warn', 'error', 'crit', 'alert', 'emerg'}
 ALWAYS_BAD = [r'exit signal', r'AH00052', r'dumped core']
 _LOG_RE = re.compile(r'^\[[^\]]*\] \[([^:\]\s]*):(\w+)\]')
+
+# ---- reliability runs (issue 5): see the Makefile's test-asan and test-valgrind.
+# CORS_HTTPD_PRELOAD: LD_PRELOAD for apache2 alone (the sanitizer runtimes); the
+#   ASAN_OPTIONS/UBSAN_OPTIONS given get log_path=<root>/reports/{asan,ubsan}.
+# CORS_HTTPD_WRAPPER: a command apache2 runs under, e.g. "valgrind ... --log-file={log}";
+#   the server then runs in the foreground as one process (-X), and {log} becomes
+#   <root>/reports/wrapper.%p.log.
+# CORS_TEST_TIME_SCALE: multiplies the start/stop timeouts (slow runs under valgrind).
+# Any report in <root>/reports/ fails the test, the module's fixture or the session
+# (see sanitizer_reports() and conftest.py).
+HTTPD_PRELOAD = os.environ.get('CORS_HTTPD_PRELOAD', '').strip()
+HTTPD_WRAPPER = shlex.split(os.environ.get('CORS_HTTPD_WRAPPER', ''))
+TIME_SCALE = float(os.environ.get('CORS_TEST_TIME_SCALE') or 1)
+_VG_SUMMARY = re.compile(r'ERROR SUMMARY: (\d+) errors')
 
 
 def free_port():
@@ -117,6 +133,7 @@ def _write(path, content, mode):
 
 class Httpd:
     running = set()   # started and not yet stopped instances (stopped at exit)
+    reports_found = []  # (path, excerpt) of sanitizer/valgrind reports seen by stop()
 
     def __init__(self, name, body_config, extra_listen=0, modules=None, load_cors=True,
                  mpm=None):
@@ -128,6 +145,8 @@ class Httpd:
         self.access_log = os.path.join(self.root, 'logs', 'access_log')
         self.pid_file = os.path.join(self.root, 'run', 'httpd.pid')
         self.conf = os.path.join(self.root, 'conf', 'httpd.conf')
+        self.reports = os.path.join(self.root, 'reports')
+        self.proc = None            # the foreground apache2 under CORS_HTTPD_WRAPPER
         self.ports = [free_port() for _ in range(1 + extra_listen)]
         self.port = self.ports[0]
         self.pid = None
@@ -149,6 +168,9 @@ class Httpd:
             os.makedirs(os.path.join(self.root, d))
         for d in (self.root, *(os.path.join(self.root, x) for x in os.listdir(self.root))):
             os.chmod(d, 0o755)
+        # sanitizer/valgrind reports, written by children running as www-data too
+        os.makedirs(self.reports)
+        os.chmod(self.reports, 0o1777)
         sock = os.path.join(self.root, 'run', 'cgisock')
         if len(sock) >= 100:
             raise RuntimeError('server root path too long for the cgid socket: ' + sock)
@@ -254,9 +276,31 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
         return path
 
     # -- process control ---------------------------------------------------------
+    def _command(self, *args):
+        cmd = [APACHE, '-d', self.root, '-f', self.conf] + list(args)
+        if HTTPD_WRAPPER:
+            log = os.path.join(self.reports, 'wrapper.%p.log')
+            cmd = [a.replace('{log}', log) for a in HTTPD_WRAPPER] + cmd
+        return cmd
+
     def _apache(self, *args):
-        return subprocess.run([APACHE, '-d', self.root, '-f', self.conf] + list(args),
-                              capture_output=True, text=True, timeout=30, env=_env())
+        return subprocess.run(self._command(*args), capture_output=True, text=True,
+                              timeout=30 * TIME_SCALE, env=_env(self.reports))
+
+    def _start_foreground(self):
+        """Under CORS_HTTPD_WRAPPER: apache2 -X (one process, no detach) as our child."""
+        out = open(os.path.join(self.reports, 'stderr.txt'), 'ab')
+        self.proc = subprocess.Popen(self._command('-X'), stdin=subprocess.DEVNULL,
+                                     stdout=out, stderr=out, env=_env(self.reports))
+        out.close()
+        self.pid = self.proc.pid
+        return subprocess.CompletedProcess(self.proc.args, 0, '', '')
+
+    def sanitizer_reports(self, since=0.0):
+        """Reports written under reports/ since the given time: AddressSanitizer and
+        UBSan report files (any content), valgrind logs whose ERROR SUMMARY is not 0.
+        Returns a list of (path, excerpt)."""
+        return reports_in(self.reports, since)
 
     def _fail(self, what, extra=''):
         log = ''
@@ -268,12 +312,14 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
     def start(self):
         self.start_mark = self.log_mark()
         _become_subreaper()
-        p = self._apache('-k', 'start')
+        p = self._start_foreground() if HTTPD_WRAPPER else self._apache('-k', 'start')
         if p.returncode != 0:
             self._fail('start exited with %d' % p.returncode, p.stdout + p.stderr)
         Httpd.running.add(self)
-        deadline = time.time() + 10
+        deadline = time.time() + 10 * TIME_SCALE
         while time.time() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                break
             if self.pid is None and os.path.exists(self.pid_file):
                 try:
                     self.pid = int(open(self.pid_file).read().split()[0])
@@ -284,7 +330,8 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
             time.sleep(0.05)
         out = p.stdout + p.stderr
         self.stop()
-        self._fail('did not accept connections on %s within 10 s' % self.ports, out)
+        self._fail('did not accept connections on %s within %g s'
+                   % (self.ports, 10 * TIME_SCALE), out)
 
     def stop(self):
         """SIGTERM the parent process and wait until it is gone (SIGKILL after 10 s)."""
@@ -292,14 +339,20 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
         pid, self.pid = self.pid, None
         if pid is None:
             return
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        proc, self.proc = self.proc, None
+        for sig, wait in ((signal.SIGTERM, 10 * TIME_SCALE), (signal.SIGKILL, 5)):
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 return
             deadline = time.time() + wait
             while time.time() < deadline:
-                if not _pid_alive(pid):
+                if proc is not None and proc.poll() is not None:
+                    # valgrind has written its summary: keep what it found even if
+                    # this server root is reused (and so removed) later
+                    Httpd.reports_found += self.sanitizer_reports()
+                    return
+                if proc is None and not _pid_alive(pid):
                     return _reap(pid)
                 time.sleep(0.05)
         raise RuntimeError('httpd %s (pid %d) did not exit' % (self.name, pid))
@@ -361,10 +414,53 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
         return '<Httpd %s port=%s pid=%s>' % (self.name, self.port, self.pid)
 
 
-def _env():
+def _env(reports=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith('APACHE_')}
     env['LANG'] = env['LC_ALL'] = 'C'
+    if HTTPD_PRELOAD:
+        env['LD_PRELOAD'] = HTTPD_PRELOAD
+        for var, name in (('ASAN_OPTIONS', 'asan'), ('UBSAN_OPTIONS', 'ubsan')):
+            if reports:
+                opts = env.get(var, '')
+                env[var] = (opts + ':' if opts else '') + 'log_path=' + \
+                    os.path.join(reports, name)
     return env
+
+
+def reports_in(directory, since=0.0):
+    """Sanitizer and valgrind reports in directory (see Httpd.sanitizer_reports)."""
+    found = []
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return found
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            if os.path.getmtime(path) < since:
+                continue
+            text = open(path, encoding='latin-1').read()
+        except OSError:
+            continue
+        if name.startswith(('asan', 'ubsan')) and text.strip():
+            found.append((path, text[:6000]))
+        elif name.startswith('wrapper.'):
+            m = _VG_SUMMARY.search(text)
+            if m and int(m.group(1)):
+                found.append((path, text[-12000:]))
+    return found
+
+
+def all_reports(since=0.0):
+    """Reports in every server root under RUN_DIR (apache2 -t runs included)."""
+    found = []
+    try:
+        roots = sorted(os.listdir(RUN_DIR))
+    except OSError:
+        return found
+    for root in roots:
+        found += reports_in(os.path.join(RUN_DIR, root, 'reports'), since)
+    return found
 
 
 @atexit.register
@@ -380,6 +476,11 @@ def check_config(body_config, name='t', modules=None, load_cors=True):
     """Run `apache2 -t` on a generated config; returns (returncode, stdout+stderr)."""
     h = Httpd('check-' + name, body_config, modules=modules, load_cors=load_cors)
     p = h._apache('-t')
+    reports = h.sanitizer_reports()
+    if reports:     # the next check_config with this name removes the root
+        Httpd.reports_found += reports
+        raise AssertionError('apache2 -t: sanitizer/valgrind reports:\n' + '\n'.join(
+            '--- %s ---\n%s' % r for r in reports))
     return p.returncode, p.stdout + p.stderr
 
 

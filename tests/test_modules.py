@@ -100,3 +100,59 @@ def test_http2_headers_once(h2srv):
     assert status == 204 and len(lines) == 4
     status, lines = _curl_h2('-H', 'Origin: ' + A, base + '/h2/missing')
     assert status == 404 and len(lines) == 3
+
+
+# mod_include's subrequests and mod_negotiation's fast internal redirect
+# (MultiViews, which copies the subrequest's header tables onto the main
+# request): the headers are written once, by the main request
+SUB_CONFIG = r'''
+<Directory "{htdocs}/ssi">
+    Options +Includes
+    AddOutputFilter INCLUDES .shtml
+</Directory>
+<Directory "{htdocs}/mv">
+    Options +MultiViews
+</Directory>
+<Location /ssi>
+    CorsAllowOrigin https://a.example
+    CorsExposeHeaders ETag
+</Location>
+<Location /mv>
+    CorsAllowOrigin https://a.example
+</Location>
+'''
+
+
+def _sub_files(h):
+    h.write('ssi/page.shtml', 'a <!--#include virtual="/ssi/part.txt" --> '
+                              'b <!--#include virtual="/ssi/own.cgi" --> c\n')
+    h.write('ssi/part.txt', 'PART')
+    # an included CGI that sets CORS headers of its own
+    h.write('ssi/own.cgi', '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n'
+                           'Access-Control-Allow-Origin: *\\r\\nVary: Cookie\\r\\n\\r\\nCGI"\n', 0o755)
+    h.write('mv/doc.html', '<p>html</p>')
+    h.write('mv/doc.txt', 'text')
+
+
+subsrv = server_fixture('subreq', SUB_CONFIG, setup=_sub_files, modules=['include', 'negotiation'])
+
+
+def test_include_subrequests_headers_once(subsrv):
+    r = subsrv.request('GET', '/ssi/page.shtml', headers=(('Origin', A),))
+    assert r.status == 200 and b'PART' in r.body and b'CGI' in r.body, r.body
+    check(r, 200, ['Access-Control-Allow-Origin: ' + A, 'Access-Control-Expose-Headers: ETag',
+                   'Vary: Origin'])
+    r = subsrv.request('GET', '/ssi/page.shtml', headers=(('Origin', EVIL),))
+    check(r, 200, ['Vary: Origin'])
+
+
+@pytest.mark.parametrize('accept', ['text/html', 'text/plain'])
+def test_multiviews_fast_redirect_headers_once(subsrv, accept):
+    r = subsrv.request('GET', '/mv/doc', headers=(('Origin', A), ('Accept', accept)))
+    assert r.status == 200 and r.body == (b'<p>html</p>' if accept == 'text/html' else b'text')
+    assert r.get_all('Access-Control-Allow-Origin') == [A]
+    vary = [t.strip().lower() for t in r.get('Vary').split(',')]
+    assert sorted(vary) == sorted(set(vary)) and 'origin' in vary and 'accept' in vary, vary
+    r = subsrv.request('GET', '/mv/doc', headers=(('Origin', EVIL), ('Accept', accept)))
+    assert r.get('Access-Control-Allow-Origin') is None and 'Origin' in r.get('Vary')
+

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Make sure the Debian packages a target needs are installed.
-#   tools/deps.sh build|test|run|package|package-test|browser
+#   tools/deps.sh build|test|run|package|package-test|browser|sanitize|fuzz|soak|bench
 # As root, missing packages are installed with apt-get; otherwise the exact
 # apt-get line is printed and the script fails.
 set -eu
@@ -22,6 +22,16 @@ pkgs_for() {
             echo "apache2 apache2-dev apache2-utils python3 python3-pytest chromium"
             command -v node >/dev/null 2>&1 || echo "nodejs"
             command -v npm >/dev/null 2>&1 || echo "npm" ;;
+        # make test-asan and test-valgrind (gcc's ASan/UBSan runtimes,
+        # valgrind), make fuzz-ci (clang's libFuzzer), make soak (wrk)
+        sanitize)
+                 echo "apache2 apache2-dev apache2-utils python3 python3-pytest curl" \
+                      "libasan8 libubsan1 valgrind" ;;
+        fuzz)    echo "apache2-dev clang libclang-rt-dev libapr1-dev libaprutil1-dev libpcre2-dev" ;;
+        soak)    echo "apache2 apache2-dev apache2-utils python3 wrk" ;;
+        # make bench: callgrind, ab, wrk, strace, taskset and setpriv, the plot
+        bench)   echo "apache2 apache2-dev apache2-utils python3 valgrind wrk strace" \
+                      "util-linux gnuplot-nox" ;;
         *)     echo "tools/deps.sh: unknown target '$1'" >&2; exit 2 ;;
     esac
 }

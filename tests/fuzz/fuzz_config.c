@@ -1,0 +1,193 @@
+/*
+ * fuzz_config: the directive handlers, as an administrator (or a .htaccess
+ * author) feeds them.
+ *
+ * Input: directive lines (see fuzz.h: '<' opens the next section, "@file"
+ * ... "@end" is the file "CorsAllowOriginFile @F" reads).  Every directive
+ * of the module's command table is reachable, with httpd's argument forms.
+ *
+ * When every line was accepted (httpd would start), checks each section:
+ *  - none of the combinations SPEC section 5 refuses is left in it;
+ *  - CorsMaxAge is in 0..86400 and its text is that number;
+ *  - tri-states are unset, 0 or 1; CorsPreflightStatus is unset, 204 or 200;
+ *  - methods and header names are tokens, header names lowercased, no
+ *    forbidden method; the joined lists are the names joined with ", ";
+ *  - every normalised origin in the exact and any-port tables is itself a
+ *    usable Origin value (what a browser would send), every subdomain key
+ *    is ".domain[:port]" that makes one after "scheme://x";
+ * and the merge of the sections takes each field from the innermost section
+ * that sets it.
+ */
+#include "fuzz.h"
+
+static void check_tokens(const cors_tokens *t, int lower, int methods)
+{
+    apr_hash_index_t *hi;
+
+    if (!t) {
+        return;
+    }
+    for (hi = apr_hash_first(fz_pool, t->set); hi; hi = apr_hash_next(hi)) {
+        const char *k = apr_hash_this_key(hi);
+        const char *q;
+
+        FZ_CHECK(cors_is_token(k, strlen(k)), "'%s' in a token set", k);
+        if (lower) {
+            for (q = k; *q; q++) {
+                FZ_CHECK(!apr_isupper(*q), "'%s' not lowercased", k);
+            }
+        }
+        if (methods) {
+            FZ_CHECK(!cors_forbidden_method(k), "method '%s' allowed", k);
+        }
+    }
+    FZ_CHECK(t->joined != NULL, "no joined list");
+    FZ_CHECK(fz_clean_value(t->joined), "joined '%s'", t->joined);
+    FZ_CHECK(!t->any || strstr(t->joined, "*"), "'*' missing in '%s'",
+             t->joined);
+    if (t->joined_named) {
+        const char *w[FZ_MAX_ARGS];
+        int n = fz_list(t->joined_named, w, FZ_MAX_ARGS, 0), i;
+
+        for (i = 0; i < n; i++) {
+            FZ_CHECK(strcmp(w[i], "*"), "'*' in '%s'", t->joined_named);
+        }
+    }
+}
+
+static void check_origins(const cors_origins *l)
+{
+    apr_hash_index_t *hi;
+    cors_origin o;
+
+    if (!l) {
+        return;
+    }
+    for (hi = apr_hash_first(fz_pool, l->exact); hi; hi = apr_hash_next(hi)) {
+        const char *k = apr_hash_this_key(hi);
+
+        FZ_CHECK(cors_origin_parse(k, &o) && !o.is_null,
+                 "configured origin '%s' is no usable Origin", k);
+    }
+    for (hi = apr_hash_first(fz_pool, l->any_port); hi;
+         hi = apr_hash_next(hi)) {
+        const char *k = apr_hash_this_key(hi);
+
+        FZ_CHECK(cors_origin_parse(k, &o) && !o.is_null,
+                 "port pattern key '%s' is no usable Origin", k);
+    }
+    for (hi = apr_hash_first(fz_pool, l->sub_port); hi;
+         hi = apr_hash_next(hi)) {
+        const char *k = apr_hash_this_key(hi);
+        const apr_array_header_t *schemes = apr_hash_this_val(hi);
+        int i;
+
+        FZ_CHECK(k[0] == '.', "subdomain key '%s'", k);
+        for (i = 0; i < schemes->nelts && strlen(k) < 200; i++) {
+            const char *s = apr_pstrcat(fz_pool,
+                APR_ARRAY_IDX(schemes, i, const char *), "://x", k, NULL);
+
+            FZ_CHECK(cors_origin_parse(s, &o), "subdomain key '%s' makes "
+                     "'%s', no usable Origin", k, s);
+        }
+    }
+    for (hi = apr_hash_first(fz_pool, l->sub_anyport); hi;
+         hi = apr_hash_next(hi)) {
+        const char *k = apr_hash_this_key(hi);
+
+        FZ_CHECK(k[0] == '.' && !strchr(k, ':'), "subdomain key '%s'", k);
+    }
+}
+
+static void check_section(const cors_dir_conf *c)
+{
+    int any = c->origins && c->origins->any;
+
+    FZ_CHECK(!(c->credentials == 1 && any), "'*' with credentials");
+    FZ_CHECK(!(c->credentials == 1 && c->expose && c->expose->any),
+             "expose '*' with credentials");
+    FZ_CHECK(!(c->pna == 1 && any), "private network with '*'");
+    FZ_CHECK(!(c->credentials == 1 && c->origins && c->origins->http_sub),
+             "http subdomain pattern with credentials");
+    if (c->regexes && c->credentials == 1) {
+        int i;
+
+        for (i = 0; i < c->regexes->nelts; i++) {
+            FZ_CHECK(!APR_ARRAY_IDX(c->regexes, i, cors_regex).any,
+                     "an expression matching any origin, with credentials");
+        }
+    }
+    FZ_CHECK(c->engine >= CORS_UNSET && c->engine <= 1, "engine %d",
+             c->engine);
+    FZ_CHECK(c->credentials >= CORS_UNSET && c->credentials <= 1,
+             "credentials %d", c->credentials);
+    FZ_CHECK(c->pna >= CORS_UNSET && c->pna <= 1, "pna %d", c->pna);
+    FZ_CHECK(c->preflight_status == CORS_UNSET || c->preflight_status == 204
+             || c->preflight_status == 200, "status %d", c->preflight_status);
+    if (c->max_age != CORS_UNSET) {
+        FZ_CHECK(c->max_age >= 0 && c->max_age <= CORS_MAX_AGE_LIMIT
+                 && c->max_age_str
+                 && !strcmp(c->max_age_str, apr_itoa(fz_pool, c->max_age)),
+                 "max age %d '%s'", c->max_age,
+                 c->max_age_str ? c->max_age_str : "(null)");
+    }
+    check_tokens(c->methods, 0, 1);
+    check_tokens(c->headers, 1, 0);
+    check_tokens(c->expose, 1, 0);
+    check_origins(c->origins);
+}
+
+#define PICK(f, unset) (add->f != (unset) ? add->f : base->f)
+
+static void check_merge(const cors_dir_conf *base, const cors_dir_conf *add,
+                        const cors_dir_conf *m)
+{
+    FZ_CHECK(m->engine == PICK(engine, CORS_UNSET), "merged engine");
+    FZ_CHECK(m->credentials == PICK(credentials, CORS_UNSET),
+             "merged credentials");
+    FZ_CHECK(m->pna == PICK(pna, CORS_UNSET), "merged pna");
+    FZ_CHECK(m->preflight_status == PICK(preflight_status, CORS_UNSET),
+             "merged status");
+    FZ_CHECK(m->max_age == PICK(max_age, CORS_UNSET), "merged max age");
+    FZ_CHECK(m->origins == PICK(origins, NULL), "merged origins");
+    FZ_CHECK(m->methods == PICK(methods, NULL), "merged methods");
+    FZ_CHECK(m->headers == PICK(headers, NULL), "merged headers");
+    FZ_CHECK(m->expose == PICK(expose, NULL), "merged expose");
+    if (add->regexes) {
+        FZ_CHECK(m->regexes == add->regexes, "merged regexes");
+    }
+    else if (add->origins_cleared) {
+        FZ_CHECK(m->regexes == NULL, "'none' keeps inherited regexes");
+    }
+    else {
+        FZ_CHECK(m->regexes == base->regexes, "merged regexes (inherited)");
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *in, *p;
+    fz_config fc;
+    cors_dir_conf *m;
+    int i;
+
+    fz_init();
+    in = fz_strn(data, size);
+    p = in;
+    fz_parse_config(&fc, &p, in + strlen(in), NULL);
+    if (!fc.error) {
+        m = fc.sec[0];
+        check_section(m);
+        for (i = 1; i < fc.nsec; i++) {
+            cors_dir_conf *next;
+
+            check_section(fc.sec[i]);
+            next = cors_merge_dir_conf(fz_pool, m, fc.sec[i]);
+            check_merge(m, fc.sec[i], next);
+            (void)cors_in_scope(next);
+            m = next;
+        }
+    }
+    fuzz_release();
+    return 0;
+}

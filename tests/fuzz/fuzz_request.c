@@ -1,0 +1,394 @@
+/*
+ * fuzz_request: a whole request through the module's hooks.
+ *
+ * Input: configuration lines (see fuzz.h), a line "--", then request lines:
+ *   M <method>              the request method (GET when absent)
+ *   H <name>: <value>       a request header (repeated names are joined
+ *                           with ", " as httpd does)
+ *   O <name>: <value>       a response header a handler, CGI or backend set
+ *   E <name>: <value>       the same in err_headers_out
+ *   S <status>              the response status
+ *   P                       the request is an internal redirect from one
+ *                           governed by the outermost section alone
+ *   X                       the request is a subrequest
+ *
+ * Runs cors_header_parser(); a preflight ends there (DONE), an actual
+ * request goes on through cors_insert_filter() and cors_out_filter() with a
+ * non-empty brigade, as httpd would run them.  Checks what a browser and a
+ * cache would see:
+ *  - outside CORS scope (and for subrequests) nothing changes at all;
+ *  - Access-Control-Allow-Origin is "*" or the request's Origin, which must
+ *    then be a usable Origin that a configured rule or expression covers;
+ *  - Access-Control-Allow-Credentials is only "true", never with "*", and
+ *    only for an origin a rule or a narrow expression covers (never by way
+ *    of "*" or an expression that matches any origin, whatever the merge);
+ *  - each Access-Control-* header at most once, none in err_headers_out,
+ *    none of the preflight-only ones on an actual response, none at all on
+ *    a refused preflight, and none with a control or non-ASCII byte;
+ *  - a successful preflight echoes the requested method (a token, never
+ *    CONNECT/TRACE/TRACK);
+ *  - Vary is one line, in headers_out, with Origin (and the preflight's
+ *    request headers) in it, unless the answer does not depend on Origin;
+ *  - the status of a preflight is 204, 200 or 403, CORS_RESULT one of the
+ *    documented values.
+ */
+#include "fuzz.h"
+
+static const char *const results[] = {
+    "no-origin", "allowed", "denied:origin", "preflight:ok",
+    "preflight:denied:origin", "preflight:denied:method",
+    "preflight:denied:header", "preflight:denied:malformed", NULL
+};
+
+static int has_token(const char *list, const char *t)
+{
+    const char *w[512];
+    int n = fz_list(list, w, 512, 0), i;
+
+    for (i = 0; i < n; i++) {
+        if (!strcasecmp(w[i], t) || !strcmp(w[i], "*")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int same_table(const apr_table_t *a, const apr_table_t *b)
+{
+    const apr_array_header_t *x = apr_table_elts(a), *y = apr_table_elts(b);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)x->elts;
+    const apr_table_entry_t *f = (const apr_table_entry_t *)y->elts;
+    int i;
+
+    if (x->nelts != y->nelts) {
+        return 0;
+    }
+    for (i = 0; i < x->nelts; i++) {
+        if (strcmp(e[i].key, f[i].key) || strcmp(e[i].val, f[i].val)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void check_ac_values(const apr_table_t *t)
+{
+    const apr_array_header_t *a = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+    int i;
+
+    for (i = 0; i < a->nelts; i++) {
+        if (!strncasecmp(e[i].key, "Access-Control-", 15)) {
+            FZ_CHECK(fz_count(t, e[i].key) == 1, "%s repeated", e[i].key);
+            FZ_CHECK(fz_clean_value(e[i].val), "%s: unsafe bytes",
+                     e[i].key);
+        }
+    }
+}
+
+static void check_result(request_rec *r)
+{
+    const char *v = apr_table_get(r->subprocess_env, "CORS_RESULT");
+    int i;
+
+    FZ_CHECK(v != NULL, "no CORS_RESULT");
+    for (i = 0; results[i] && strcmp(results[i], v); i++) {
+    }
+    FZ_CHECK(results[i] != NULL, "CORS_RESULT '%s'", v);
+}
+
+/* Access-Control-Allow-Origin and -Credentials, on any response. */
+static void check_acao(const fz_config *fc, request_rec *r)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *acao = apr_table_get(r->headers_out,
+                                     "Access-Control-Allow-Origin");
+    const char *acac = apr_table_get(r->headers_out,
+                                     "Access-Control-Allow-Credentials");
+    cors_origin o;
+
+    if (acao && strcmp(acao, "*")) {
+        FZ_CHECK(origin && !strcmp(acao, origin),
+                 "Allow-Origin '%s' for Origin '%s'", acao,
+                 origin ? origin : "(none)");
+        FZ_CHECK(cors_origin_parse(origin, &o), "unusable Origin '%s' "
+                 "echoed", origin);
+        FZ_CHECK(fz_ref_rules(fc, origin) || fz_ref_regex(fc, origin, 0),
+                 "'%s' echoed but no configured rule covers it", origin);
+    }
+    if (acac) {
+        FZ_CHECK(!strcmp(acac, "true"), "Allow-Credentials '%s'", acac);
+        FZ_CHECK(acao && strcmp(acao, "*"), "credentials with '%s'",
+                 acao ? acao : "(no Allow-Origin)");
+        FZ_CHECK(fz_ref_rules(fc, origin) || fz_ref_regex(fc, origin, 1),
+                 "credentials for '%s', which only '*' or an expression "
+                 "matching any origin covers", origin);
+    }
+}
+
+static void check_preflight(const fz_config *fc, request_rec *r)
+{
+    const char *acao = apr_table_get(r->headers_out,
+                                     "Access-Control-Allow-Origin");
+    const char *vary;
+
+    FZ_CHECK(r->status == 204 || r->status == 200 || r->status == 403,
+             "preflight status %d", r->status);
+    FZ_CHECK(fz_count_prefix(r->err_headers_out, "Access-Control-") == 0,
+             "Access-Control-* in err_headers_out");
+    if (r->status == 403) {
+        FZ_CHECK(fz_count_prefix(r->headers_out, "Access-Control-") == 0,
+                 "Access-Control-* on a refused preflight");
+    }
+    else {
+        const char *m = apr_table_get(r->headers_in,
+                                      "Access-Control-Request-Method");
+        const char *am = apr_table_get(r->headers_out,
+                                       "Access-Control-Allow-Methods");
+
+        FZ_CHECK(acao != NULL, "preflight %d without Allow-Origin",
+                 r->status);
+        FZ_CHECK(am && m && !strcmp(am, m), "Allow-Methods '%s' for '%s'",
+                 am ? am : "(none)", m ? m : "(none)");
+        FZ_CHECK(cors_is_token(m, strlen(m)) && !cors_forbidden_method(m),
+                 "method '%s' allowed", m);
+        check_acao(fc, r);
+    }
+    check_ac_values(r->headers_out);
+    FZ_CHECK(fz_count(r->headers_out, "Vary") == 1
+             && fz_count(r->err_headers_out, "Vary") == 0, "Vary lines");
+    vary = apr_table_get(r->headers_out, "Vary");
+    FZ_CHECK(has_token(vary, "Origin")
+             && has_token(vary, "Access-Control-Request-Method")
+             && has_token(vary, "Access-Control-Request-Headers"),
+             "preflight Vary '%s'", vary);
+    check_result(r);
+}
+
+static void check_actual(const fz_config *fc, request_rec *r,
+                         const cors_dir_conf *ec, const apr_table_t *before)
+{
+    const char *acao = apr_table_get(r->headers_out,
+                                     "Access-Control-Allow-Origin");
+    const char *aceh = apr_table_get(r->headers_out,
+                                     "Access-Control-Expose-Headers");
+    int any = ec->origins && ec->origins->any && ec->credentials != 1;
+    int n = fz_count_prefix(r->headers_out, "Access-Control-");
+
+    FZ_CHECK(fz_count_prefix(r->err_headers_out, "Access-Control-") == 0,
+             "Access-Control-* in err_headers_out");
+    n -= fz_count(r->headers_out, "Access-Control-Allow-Origin");
+    n -= fz_count(r->headers_out, "Access-Control-Allow-Credentials");
+    n -= fz_count(r->headers_out, "Access-Control-Expose-Headers");
+    FZ_CHECK(n == 0, "preflight-only or foreign Access-Control-* header on "
+             "an actual response");
+    check_ac_values(r->headers_out);
+    check_acao(fc, r);
+    if (aceh) {
+        FZ_CHECK(acao != NULL, "Expose-Headers without Allow-Origin");
+        if (apr_table_get(r->headers_out,
+                          "Access-Control-Allow-Credentials")) {
+            const char *w[512];
+            int k = fz_list(aceh, w, 512, 0), i;
+
+            for (i = 0; i < k; i++) {
+                FZ_CHECK(strcmp(w[i], "*"), "Expose-Headers '*' with "
+                         "credentials");
+            }
+        }
+    }
+    if (any) {
+        FZ_CHECK(acao && !strcmp(acao, "*"), "'*' scope answered '%s'",
+                 acao ? acao : "(none)");
+        /* the answer does not depend on Origin: Vary as the handler set */
+        FZ_CHECK(fz_count(r->headers_out, "Vary")
+                 == fz_count(before, "Vary"), "Vary changed under '*'");
+    }
+    else {
+        const char *vary;
+
+        FZ_CHECK(fz_count(r->headers_out, "Vary") == 1
+                 && fz_count(r->err_headers_out, "Vary") == 0, "Vary lines");
+        vary = apr_table_get(r->headers_out, "Vary");
+        FZ_CHECK(has_token(vary, "Origin"), "Vary '%s' without Origin",
+                 vary);
+    }
+    check_result(r);
+}
+
+/* FUZZ_VERBOSE=1: print the response (to look at what an input does) */
+static void show(request_rec *r, const char *what)
+{
+    static int verbose = -1;
+    const apr_array_header_t *a;
+    const apr_table_entry_t *e;
+    int i, k;
+
+    if (verbose < 0) {
+        verbose = getenv("FUZZ_VERBOSE") != NULL;
+    }
+    if (!verbose) {
+        return;
+    }
+    fprintf(stderr, "%s: status %d, CORS_RESULT %s\n", what, r->status,
+            apr_table_get(r->subprocess_env, "CORS_RESULT"));
+    for (k = 0; k < 2; k++) {
+        a = apr_table_elts(k ? r->err_headers_out : r->headers_out);
+        e = (const apr_table_entry_t *)a->elts;
+        for (i = 0; i < a->nelts; i++) {
+            fprintf(stderr, "  %s%s: %s\n", k ? "(err) " : "", e[i].key,
+                    e[i].val);
+        }
+    }
+}
+
+/* What httpd's request reader sets (ap_method_number_of): the registered
+ * methods' numbers, case-sensitively, M_INVALID for others. */
+static int method_number(const char *m)
+{
+    static const struct {
+        const char *name;
+        int number;
+    } known[] = {
+        { "GET", M_GET }, { "PUT", M_PUT }, { "POST", M_POST },
+        { "DELETE", M_DELETE }, { "CONNECT", M_CONNECT },
+        { "OPTIONS", M_OPTIONS }, { "TRACE", M_TRACE }, { "PATCH", M_PATCH },
+        { "PROPFIND", M_PROPFIND }, { "MKCOL", M_MKCOL }, { "COPY", M_COPY },
+        { "MOVE", M_MOVE }, { "LOCK", M_LOCK }, { "UNLOCK", M_UNLOCK },
+        { NULL, 0 }
+    };
+    int i;
+
+    for (i = 0; known[i].name; i++) {
+        if (!strcmp(known[i].name, m)) {
+            return known[i].number;
+        }
+    }
+    return M_INVALID;
+}
+
+static void add_header(apr_table_t *t, const char *spec, int merge)
+{
+    const char *colon = strchr(spec, ':');
+    const char *name, *value;
+
+    while (*spec == ' ' || *spec == '\t') {
+        spec++;
+    }
+    colon = strchr(spec, ':');
+    if (!colon || colon == spec) {
+        return;
+    }
+    name = apr_pstrmemdup(fz_pool, spec, colon - spec);
+    value = colon + 1;
+    while (*value == ' ' || *value == '\t') {
+        value++;
+    }
+    if (merge) {
+        apr_table_merge(t, name, value);
+    }
+    else {
+        apr_table_add(t, name, value);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *in, *p, *end;
+    char *line;
+    fz_config fc;
+    cors_dir_conf *c;
+    const cors_dir_conf *ec;
+    request_rec *r;
+    apr_table_t *out0, *err0;
+    int rv, prev = 0, sub = 0, added;
+
+    fz_init();
+    in = fz_strn(data, size);
+    p = in;
+    end = in + strlen(in);
+    fz_parse_config(&fc, &p, end, "--");
+    if (fc.error) {
+        fuzz_release();
+        return 0;
+    }
+    c = fz_merged(&fc);
+    r = fz_request(c);
+    while ((line = fz_line(&p, end))) {
+        switch (line[0]) {
+        case 'M':
+            if (line[1] == ' ' && line[2]) {
+                r->method = line + 2;
+                r->method_number = method_number(r->method);
+            }
+            break;
+        case 'H':
+            add_header(r->headers_in, line + 1, 1);
+            break;
+        case 'O':
+            add_header(r->headers_out, line + 1, 0);
+            break;
+        case 'E':
+            add_header(r->err_headers_out, line + 1, 0);
+            break;
+        case 'S':
+            r->status = atoi(line + 1);
+            break;
+        case 'P':
+            prev = 1;
+            break;
+        case 'X':
+            sub = 1;
+            break;
+        }
+    }
+    if (prev) {
+        r->prev = fz_request(fc.sec[0]);
+        r->prev->headers_in = r->headers_in;
+    }
+    if (sub) {
+        r->main = fz_request(c);
+    }
+    out0 = apr_table_copy(fz_pool, r->headers_out);
+    err0 = apr_table_copy(fz_pool, r->err_headers_out);
+    ec = cors_conf(r);
+
+    rv = cors_header_parser(r);
+    if (rv == DONE) {
+        FZ_CHECK(ec && !sub, "preflight answered outside CORS scope");
+        show(r, "preflight");
+        check_preflight(&fc, r);
+        fuzz_release();
+        return 0;
+    }
+    FZ_CHECK(rv == DECLINED, "header_parser returned %d", rv);
+    added = fuzz_filters_added;
+    cors_insert_filter(r);
+    if (fuzz_filters_added != added) {
+        apr_bucket_alloc_t *ba = apr_bucket_alloc_create(fz_pool);
+        apr_bucket_brigade *bb = apr_brigade_create(fz_pool, ba);
+        ap_filter_t f;
+
+        FZ_CHECK(ec && !sub, "filter added outside CORS scope");
+        /* (not APR_BRIGADE_INSERT_TAIL: its ring macros take offsets
+         * through a null pointer, which UBSan reports in the harness) */
+        apr_brigade_puts(bb, NULL, NULL, "x");
+        memset(&f, 0, sizeof(f));
+        f.r = r;
+        f.c = r->connection;
+        cors_out_filter(&f, bb);
+        show(r, "actual");
+        check_actual(&fc, r, ec, out0);
+        apr_brigade_destroy(bb);
+    }
+    else {
+        show(r, "untouched");
+        FZ_CHECK(!ec || sub, "no filter in CORS scope");
+        FZ_CHECK(same_table(out0, r->headers_out)
+                 && same_table(err0, r->err_headers_out)
+                 && !apr_table_get(r->subprocess_env, "CORS_RESULT"),
+                 "response changed outside CORS scope");
+    }
+    fuzz_release();
+    return 0;
+}

@@ -1,0 +1,430 @@
+/*
+ * tests/fuzz/stubs.c: stand-ins for the httpd functions mod_cors.c calls,
+ * so that the fuzz harnesses can compile the module's own source
+ * (#include "../../mod_cors.c") into a plain executable linked with APR.
+ *
+ * httpd's core is an executable, not a library, so its functions cannot be
+ * linked; these are small re-implementations of what the module relies on:
+ *
+ *   ap_pregcomp/ap_regexec   PCRE2, with httpd's default options
+ *                            (AP_REG_DEFAULT: DOTALL, DOLLAR_ENDONLY) and a
+ *                            lower match limit (fuzzed expressions must not
+ *                            make one input take seconds);
+ *   ap_pcfg_openfile,        a line reader with ap_cfg_getline()'s rules:
+ *   ap_cfg_getline           backslash-newline continues a line, leading
+ *                            and trailing white space removed, APR_ENOSPC
+ *                            for a line longer than the buffer;
+ *   ap_log_*error_           format the message (so a bad format argument
+ *                            is caught by ASan) and drop it;
+ *   the hook, filter and protocol functions: record (the pre_config hook,
+ *                            which the harnesses run as httpd would) or do
+ *                            nothing.
+ *
+ * It also replaces apr_palloc() for the harness's request pool: every
+ * allocation there (the module's own and APR's: apr_pstrcat, tables, hash
+ * tables) becomes a separate malloc(), so AddressSanitizer sees an overflow
+ * from one pool allocation into the next, which it cannot inside APR's pool
+ * blocks.  libapr calls apr_palloc through its PLT, so the definition here
+ * wins for APR's internal calls too.  A new ap_* call in mod_cors.c needs a
+ * stand-in here (the link fails until it has one).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "apr_lib.h"
+#include "apr_pools.h"
+#include "apr_strings.h"
+#include "apr_file_io.h"
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+#include "ap_regex.h"
+
+#include "stubs.h"
+
+/* ---- pool allocations as separate mallocs ------------------------------ */
+
+static apr_pool_t *tracked_pool;
+static void **blocks;
+static size_t nblocks, capblocks;
+static void *(*real_palloc)(apr_pool_t *, apr_size_t);
+
+void fuzz_track_pool(apr_pool_t *p)
+{
+    tracked_pool = p;
+}
+
+void fuzz_release(void)
+{
+    size_t i;
+
+    if (tracked_pool) {
+        apr_pool_clear(tracked_pool);   /* cleanups first: regexes */
+    }
+    for (i = 0; i < nblocks; i++) {
+        free(blocks[i]);
+    }
+    nblocks = 0;
+}
+
+APR_DECLARE(void *) apr_palloc(apr_pool_t *p, apr_size_t size)
+{
+    void *m;
+
+    if (p != tracked_pool) {
+        if (!real_palloc) {
+            real_palloc = (void *(*)(apr_pool_t *, apr_size_t))
+                          dlsym(RTLD_NEXT, "apr_palloc");
+            if (!real_palloc) {
+                abort();
+            }
+        }
+        return real_palloc(p, size);
+    }
+    if (nblocks == capblocks) {
+        capblocks = capblocks ? capblocks * 2 : 1024;
+        blocks = realloc(blocks, capblocks * sizeof(*blocks));
+        if (!blocks) {
+            abort();
+        }
+    }
+    m = malloc(size ? size : 1);
+    if (!m) {
+        abort();
+    }
+    blocks[nblocks++] = m;
+    return m;
+}
+
+/* ---- regular expressions ----------------------------------------------- */
+
+static apr_status_t regex_cleanup(void *preg)
+{
+    pcre2_code_free(((ap_regex_t *)preg)->re_pcre);
+    return APR_SUCCESS;
+}
+
+AP_DECLARE(ap_regex_t *) ap_pregcomp(apr_pool_t *p, const char *pattern,
+                                     int cflags)
+{
+    ap_regex_t *preg = apr_palloc(p, sizeof(*preg));
+    uint32_t options = 0;
+    int err;
+    PCRE2_SIZE off;
+    pcre2_code *code;
+
+    if (!(cflags & AP_REG_NO_DEFAULT)) {
+        cflags |= AP_REG_DEFAULT;
+    }
+    if (cflags & AP_REG_ICASE) {
+        options |= PCRE2_CASELESS;
+    }
+    if (cflags & AP_REG_NEWLINE) {
+        options |= PCRE2_MULTILINE;
+    }
+    if (cflags & AP_REG_DOTALL) {
+        options |= PCRE2_DOTALL;
+    }
+    if (cflags & AP_REG_DOLLAR_ENDONLY) {
+        options |= PCRE2_DOLLAR_ENDONLY;
+    }
+    code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, options,
+                         &err, &off, NULL);
+    if (!code) {
+        return NULL;
+    }
+    preg->re_pcre = code;
+    preg->re_nsub = 0;
+    preg->re_erroffset = 0;
+    apr_pool_cleanup_register(p, preg, regex_cleanup, apr_pool_cleanup_null);
+    return preg;
+}
+
+AP_DECLARE(int) ap_regexec(const ap_regex_t *preg, const char *string,
+                           apr_size_t nmatch, ap_regmatch_t *pmatch,
+                           int eflags)
+{
+    static pcre2_match_context *mctx;
+    pcre2_match_data *md;
+    uint32_t options = 0;
+    int rc;
+
+    (void)nmatch;
+    (void)pmatch;
+    if (!mctx) {
+        mctx = pcre2_match_context_create(NULL);
+        pcre2_set_match_limit(mctx, 100000);
+        pcre2_set_depth_limit(mctx, 10000);
+    }
+    if (eflags & AP_REG_NOTBOL) {
+        options |= PCRE2_NOTBOL;
+    }
+    if (eflags & AP_REG_NOTEOL) {
+        options |= PCRE2_NOTEOL;
+    }
+    md = pcre2_match_data_create_from_pattern(preg->re_pcre, NULL);
+    rc = pcre2_match(preg->re_pcre, (PCRE2_SPTR)string, PCRE2_ZERO_TERMINATED,
+                     0, options, md, mctx);
+    pcre2_match_data_free(md);
+    return rc >= 0 ? 0 : AP_REG_NOMATCH;
+}
+
+/* ---- configuration files ------------------------------------------------ */
+
+static apr_status_t cfg_getstr(void *buf, apr_size_t bufsiz, void *param)
+{
+    return apr_file_gets(buf, (int)bufsiz, param);
+}
+
+static apr_status_t cfg_getch(char *ch, void *param)
+{
+    return apr_file_getc(ch, param);
+}
+
+static apr_status_t cfg_close(void *param)
+{
+    return apr_file_close(param);
+}
+
+AP_DECLARE(apr_status_t) ap_pcfg_openfile(ap_configfile_t **ret_cfg,
+                                          apr_pool_t *p, const char *name)
+{
+    apr_file_t *f;
+    apr_status_t rv;
+    ap_configfile_t *cfp;
+
+    rv = apr_file_open(&f, name, APR_READ | APR_BUFFERED, APR_OS_DEFAULT, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    cfp = apr_pcalloc(p, sizeof(*cfp));
+    cfp->param = f;
+    cfp->getch = cfg_getch;
+    cfp->getstr = cfg_getstr;
+    cfp->close = cfg_close;
+    cfp->name = apr_pstrdup(p, name);
+    cfp->line_number = 0;
+    *ret_cfg = cfp;
+    return APR_SUCCESS;
+}
+
+AP_DECLARE(apr_status_t) ap_cfg_getline(char *buf, apr_size_t bufsize,
+                                        ap_configfile_t *cfp)
+{
+    char *cbuf = buf, *cp;
+    apr_size_t cbufsize = bufsize, start, len;
+    apr_status_t rv;
+
+    if (bufsize < 2) {
+        return APR_EINVAL;
+    }
+    for (;;) {
+        ++cfp->line_number;
+        rv = cfp->getstr(cbuf, cbufsize, cfp->param);
+        if (rv == APR_EOF && cbuf != buf) {
+            *cbuf = '\0';
+            break;
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        cp = cbuf + strlen(cbuf);
+        if (cp > cbuf && cp[-1] == '\n') {
+            cp--;
+            if (cp > cbuf && cp[-1] == '\r') {
+                cp--;
+            }
+            if (cp > cbuf && cp[-1] == '\\') {
+                /* a continuation line: drop the backslash, read on */
+                cp--;
+                cbufsize -= cp - cbuf;
+                cbuf = cp;
+                continue;
+            }
+        }
+        else if ((apr_size_t)(cp - buf) >= bufsize - 1) {
+            return APR_ENOSPC;
+        }
+        break;
+    }
+    /* cfg_trim_line: leading and trailing white space */
+    len = strlen(buf);
+    while (len > 0 && apr_isspace(buf[len - 1])) {
+        len--;
+    }
+    buf[len] = '\0';
+    for (start = 0; apr_isspace(buf[start]); start++) {
+    }
+    memmove(buf, buf + start, len - start + 1);
+    return APR_SUCCESS;
+}
+
+AP_DECLARE(int) ap_cfg_closefile(ap_configfile_t *cfp)
+{
+    return cfp->close ? cfp->close(cfp->param) : 0;
+}
+
+AP_DECLARE(char *) ap_server_root_relative(apr_pool_t *p, const char *fname)
+{
+    if (fname[0] == '/') {
+        return apr_pstrdup(p, fname);
+    }
+    return apr_pstrcat(p, "/nonexistent/serverroot/", fname, NULL);
+}
+
+AP_DECLARE(int) ap_state_query(int query_code)
+{
+    (void)query_code;
+    return AP_SQ_MS_CREATE_CONFIG;
+}
+
+AP_DECLARE(void) ap_str_tolower(char *s)
+{
+    for (; *s; s++) {
+        *s = apr_tolower(*s);
+    }
+}
+
+/* ---- logging ------------------------------------------------------------ */
+
+static void format_and_drop(const char *fmt, va_list ap)
+{
+    char buf[8192];
+
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+}
+
+AP_DECLARE(void) ap_log_error_(const char *file, int line, int module_index,
+                               int level, apr_status_t status,
+                               const server_rec *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    (void)file; (void)line; (void)module_index; (void)level; (void)status;
+    (void)s;
+    va_start(ap, fmt);
+    format_and_drop(fmt, ap);
+    va_end(ap);
+}
+
+AP_DECLARE(void) ap_log_rerror_(const char *file, int line, int module_index,
+                                int level, apr_status_t status,
+                                const request_rec *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    (void)file; (void)line; (void)module_index; (void)level; (void)status;
+    (void)r;
+    va_start(ap, fmt);
+    format_and_drop(fmt, ap);
+    va_end(ap);
+}
+
+/* ---- hooks, filters, protocol ------------------------------------------- */
+
+int fuzz_filters_added;
+ap_HOOK_pre_config_t *fuzz_pre_config;
+
+AP_DECLARE(void) ap_hook_pre_config(ap_HOOK_pre_config_t *pf,
+                                    const char *const *pre,
+                                    const char *const *succ, int order)
+{
+    (void)pre; (void)succ; (void)order;
+    fuzz_pre_config = pf;
+}
+
+AP_DECLARE(void) ap_hook_post_config(ap_HOOK_post_config_t *pf,
+                                     const char *const *pre,
+                                     const char *const *succ, int order)
+{
+    (void)pf; (void)pre; (void)succ; (void)order;
+}
+
+AP_DECLARE(void) ap_hook_test_config(ap_HOOK_test_config_t *pf,
+                                     const char *const *pre,
+                                     const char *const *succ, int order)
+{
+    (void)pf; (void)pre; (void)succ; (void)order;
+}
+
+AP_DECLARE(void) ap_hook_header_parser(ap_HOOK_header_parser_t *pf,
+                                       const char *const *pre,
+                                       const char *const *succ, int order)
+{
+    (void)pf; (void)pre; (void)succ; (void)order;
+}
+
+AP_DECLARE(void) ap_hook_insert_filter(ap_HOOK_insert_filter_t *pf,
+                                       const char *const *pre,
+                                       const char *const *succ, int order)
+{
+    (void)pf; (void)pre; (void)succ; (void)order;
+}
+
+AP_DECLARE(void) ap_hook_insert_error_filter(
+    ap_HOOK_insert_error_filter_t *pf, const char *const *pre,
+    const char *const *succ, int order)
+{
+    (void)pf; (void)pre; (void)succ; (void)order;
+}
+
+AP_DECLARE(ap_filter_rec_t *) ap_register_output_filter(
+    const char *name, ap_out_filter_func filter_func,
+    ap_init_filter_func filter_init, ap_filter_type ftype)
+{
+    static ap_filter_rec_t rec;
+
+    (void)filter_init;
+    rec.name = name;
+    rec.filter_func.out_func = filter_func;
+    rec.ftype = ftype;
+    return &rec;
+}
+
+AP_DECLARE(ap_filter_t *) ap_add_output_filter_handle(ap_filter_rec_t *f,
+                                                      void *ctx,
+                                                      request_rec *r,
+                                                      conn_rec *c)
+{
+    (void)f; (void)ctx; (void)r; (void)c;
+    fuzz_filters_added++;
+    return NULL;
+}
+
+AP_DECLARE(void) ap_remove_output_filter(ap_filter_t *f)
+{
+    (void)f;
+}
+
+AP_DECLARE(apr_status_t) ap_pass_brigade(ap_filter_t *filter,
+                                         apr_bucket_brigade *bucket)
+{
+    (void)filter; (void)bucket;
+    return APR_SUCCESS;
+}
+
+AP_DECLARE(void) ap_set_content_length(request_rec *r, apr_off_t length)
+{
+    r->clength = length;
+    apr_table_setn(r->headers_out, "Content-Length",
+                   apr_off_t_toa(r->pool, length));
+}
+
+AP_DECLARE(int) ap_discard_request_body(request_rec *r)
+{
+    (void)r;
+    return OK;
+}
