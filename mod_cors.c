@@ -527,10 +527,7 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
     apr_size_t d;
     int labels = 1;
 
-    if (apr_hash_count(l->exact)
-        && apr_hash_get(l->exact, s, o->len)) {
-        return "exact origin";
-    }
+    /* exact origins: looked up by cors_match() before parsing */
     if (apr_hash_count(l->any_port)
         && apr_hash_get(l->any_port, s, host_end)) {
         return "port pattern";
@@ -1484,6 +1481,12 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
     int i;
 
     *wild = 0;
+    /* Configured exact origins are normalised: a byte-exact hit is a
+     * usable origin, so the common case needs no parsing. */
+    if (c->origins && apr_hash_count(c->origins->exact)
+        && apr_hash_get(c->origins->exact, origin, APR_HASH_KEY_STRING)) {
+        return "exact origin";
+    }
     if (!cors_origin_parse(origin, &o)) {
         *why = "not a serialised origin";
         return NULL;
@@ -1696,12 +1699,15 @@ static const char *cors_check_method(const cors_dir_conf *c, const char *m,
     if (!strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "POST")) {
         return NULL;
     }
+    /* A listed method cannot be a forbidden one: those are refused in the
+     * configuration. */
+    if (c->methods && apr_hash_get(c->methods->set, m, APR_HASH_KEY_STRING)) {
+        return NULL;
+    }
     if (cors_forbidden_method(m)) {
         return "the method is never allowed cross-origin";
     }
-    if (c->methods && (c->methods->any
-                       || apr_hash_get(c->methods->set, m,
-                                       APR_HASH_KEY_STRING))) {
+    if (c->methods && c->methods->any) {
         return NULL;
     }
     return "the method is not in CorsAllowMethods";
@@ -1883,9 +1889,8 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
         ap_set_content_length(r, 0);
     }
     cors_set_result(r, result);
-    /* Nothing is read from a body: make sure it is not taken for the next
-     * request on this connection. */
-    ap_discard_request_body(r);
+    /* DONE: httpd finalises the response, discarding any request body
+     * (ap_finalize_request_protocol), so it is not read as a request. */
     return DONE;
 }
 

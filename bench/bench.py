@@ -1728,9 +1728,11 @@ def annotation_paragraph(res):
            + hooks.get('cors_merge_dir_conf', 0),
            total - module,
            ', '.join('%s %+.0f' % kv for kv in httpd_named),
-           'That part alone is above the +2,000 budget, so the goal cannot '
-           'be met by making the module\'s own code cheaper; it would need '
-           'fewer or shorter header lines.' if total - module > 2000 else
+           'That part alone is above the +2,000 budget: making the '
+           'module\'s own code cheaper cannot reach the goal; fewer or '
+           'shorter header lines, or writing them without an output filter '
+           '(a few hundred of that part), would be needed.'
+           if total - module > 2000 else
            'The module\'s own share is what is left to cut to reach '
            '+2,000: %.0f.' % max(0, total - 2000),
            hdr))
