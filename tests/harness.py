@@ -290,8 +290,11 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
     def _start_foreground(self):
         """Under CORS_HTTPD_WRAPPER: apache2 -X (one process, no detach) as our child."""
         out = open(os.path.join(self.reports, 'stderr.txt'), 'ab')
+        # a process group of its own: what it forks (mod_cgid's daemon) is
+        # stopped with it, even when it dies without cleaning up
         self.proc = subprocess.Popen(self._command('-X'), stdin=subprocess.DEVNULL,
-                                     stdout=out, stderr=out, env=_env(self.reports))
+                                     stdout=out, stderr=out, env=_env(self.reports),
+                                     start_new_session=True)
         out.close()
         self.pid = self.proc.pid
         return subprocess.CompletedProcess(self.proc.args, 0, '', '')
@@ -348,6 +351,7 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
             deadline = time.time() + wait
             while time.time() < deadline:
                 if proc is not None and proc.poll() is not None:
+                    _kill_group(pid)
                     # valgrind has written its summary: keep what it found even if
                     # this server root is reused (and so removed) later
                     Httpd.reports_found += self.sanitizer_reports()
@@ -412,6 +416,48 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
 
     def __repr__(self):
         return '<Httpd %s port=%s pid=%s>' % (self.name, self.port, self.pid)
+
+
+def _group_members(pgid):
+    """(pid, is_zombie) of the processes in process group pgid."""
+    members = []
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % d) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid:
+            members.append((int(d), fields[0] == 'Z'))
+    return members
+
+
+def _kill_group(pgid):
+    """Stop what is left of a foreground server's process group (mod_cgid's
+    daemon, which outlives a server that dies without cleaning up); reap the
+    ones that became our children (we are a subreaper)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        deadline = time.time() + 5 * TIME_SCALE
+        sent = False
+        while time.time() < deadline:
+            live = []
+            for pid, zombie in _group_members(pgid):
+                if zombie:
+                    _reap(pid)
+                else:
+                    live.append(pid)
+            if not live:
+                return
+            if not sent:
+                for pid in live:
+                    try:
+                        os.kill(pid, sig)
+                    except ProcessLookupError:
+                        pass
+                sent = True
+            time.sleep(0.05)
 
 
 def _env(reports=None):
