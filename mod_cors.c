@@ -1639,18 +1639,19 @@ static void cors_set_result(request_rec *r, const char *result)
     apr_table_addn(r->notes, "CORS_VERSION", CORS_VERSION);
 }
 
-/* Decide for an actual request, once per request_rec. */
-static const cors_decision *cors_decide(request_rec *r)
+/* Decide for an actual request, once per request_rec (c: its configuration
+ * when the caller has it, else NULL). */
+static const cors_decision *cors_decide(request_rec *r,
+                                        const cors_dir_conf *c)
 {
     cors_decision *d = ap_get_module_config(r->request_config, &cors_module);
-    const cors_dir_conf *c;
 
     if (d) {
         return d;
     }
     d = apr_pcalloc(r->pool, sizeof(*d));
     ap_set_module_config(r->request_config, &cors_module, d);
-    if (!(c = cors_conf(r))) {
+    if (!c && !(c = cors_conf(r))) {
         return d;
     }
     cors_decide_origin(r, c, apr_table_get(r->headers_in, "Origin"), d, 1);
@@ -1908,7 +1909,7 @@ static int cors_header_parser(request_rec *r)
                                    "Access-Control-Request-Method"))) {
         return cors_preflight(r, c, origin, method);
     }
-    cors_decide(r);
+    cors_decide(r, c);           /* c: found above, not looked up again */
     return DECLINED;
 }
 
@@ -1920,7 +1921,7 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (APR_BRIGADE_EMPTY(bb)) {
         return APR_SUCCESS;
     }
-    d = cors_decide(r);
+    d = cors_decide(r, NULL);
     if (d->conf) {
         cors_apply(r, d);
     }
