@@ -97,6 +97,7 @@
 #include "ap_regex.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 
 module AP_MODULE_DECLARE_DATA cors_module;
 
@@ -124,17 +125,39 @@ static int cors_count_patterns = 0;
 
 static ap_filter_rec_t *cors_filter_handle;
 
+/*
+ * A set of byte strings (with a value each) for request-time lookups: open
+ * addressing, linear probing, at most half full.  Keys are NUL-terminated
+ * copies in the configuration pool; the slot array is malloc'd (and freed by
+ * a cleanup of that pool) so that growing it leaves nothing behind in a
+ * long-lived pool.  Built while the configuration is read, read-only after.
+ */
+typedef struct {
+    const char *key;         /* NULL: empty slot */
+    apr_uint32_t len;
+    apr_uint32_t hash;
+    void *val;
+} cors_slot;
+
+typedef struct {
+    cors_slot *slots;        /* mask + 1 slots, or NULL while empty */
+    apr_uint32_t mask;
+    apr_uint32_t count;
+} cors_set;
+
 /* The origin rules given by CorsAllowOrigin in one section. */
 typedef struct {
-    apr_hash_t *exact;       /* normalised "scheme://host[:port]" -> "" */
-    apr_hash_t *sub_port;    /* ".domain[:port]" -> array of schemes */
-    apr_hash_t *sub_anyport; /* ".domain" (pattern with ":*") -> schemes */
-    apr_hash_t *any_port;    /* "scheme://host" (pattern "host:*") -> "" */
+    cors_set exact;          /* normalised "scheme://host[:port]" */
+    cors_set sub_port;       /* ".domain[:port]" -> array of schemes */
+    cors_set sub_anyport;    /* ".domain" (pattern with ":*") -> schemes */
+    cors_set any_port;       /* "scheme://host" (pattern "host:*") */
     int min_sub_labels;      /* fewest labels in any ".domain" key */
     int max_sub_labels;      /* most labels in any ".domain" key (0: none) */
     int any;                 /* "*" listed */
     int null;                /* "null" listed */
     int rules;               /* number of rules of every kind */
+    int parse;               /* some rule needs the Origin parsed: a
+                              * pattern, or null */
     const char *http_sub;    /* first http:// subdomain pattern, or NULL */
 } cors_origins;
 
@@ -153,7 +176,7 @@ static const char *const cors_probe_origins[] = {
 
 /* A list of tokens (methods or header names). */
 typedef struct {
-    apr_hash_t *set;         /* methods as given, header names lowercased */
+    cors_set set;            /* methods as given, header names lowercased */
     int any;                 /* "*" listed */
     const char *joined;      /* "A, B" as spelled in the config, with "*" */
     const char *joined_named; /* the same without "*" (NULL if empty) */
@@ -205,12 +228,15 @@ typedef struct {
  * CORS_C_TCHAR   RFC 9110 tchar
  * CORS_C_LABEL   a byte of a host label as browsers serialise it: a-z 0-9 - _
  * CORS_C_DIGIT   0-9
+ * CORS_C_SCHEME  a byte of a lowercase URI scheme after the first: a-z 0-9 + - .
  */
 #define CORS_C_TCHAR 1
 #define CORS_C_LABEL 2
 #define CORS_C_DIGIT 4
+#define CORS_C_SCHEME 8
 
 static unsigned char cors_class[256];
+static unsigned char cors_lower[256];   /* ASCII lowercase of each byte */
 
 static void cors_init_classes(void)
 {
@@ -220,6 +246,7 @@ static void cors_init_classes(void)
     for (c = 0; c < 256; c++) {
         unsigned char k = 0;
 
+        cors_lower[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
             k |= CORS_C_TCHAR;
         }
@@ -228,6 +255,10 @@ static void cors_init_classes(void)
         }
         if ((c >= 'a' && c <= 'z') || c == '-' || c == '_') {
             k |= CORS_C_LABEL;
+        }
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+'
+            || c == '-' || c == '.') {
+            k |= CORS_C_SCHEME;
         }
         cors_class[c] = k;
     }
@@ -270,11 +301,20 @@ static apr_size_t cors_scheme_len(const char *s)
 {
     apr_size_t i = 0;
 
+    /* the usual two first, a byte at a time so that a shorter value
+     * stops at its end */
+    if (s[0] == 'h' && s[1] == 't' && s[2] == 't' && s[3] == 'p') {
+        if (s[4] == 's' && s[5] == ':') {
+            return 5;
+        }
+        if (s[4] == ':') {
+            return 4;
+        }
+    }
     if (!(s[0] >= 'a' && s[0] <= 'z')) {
         return 0;
     }
-    while ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')
-           || s[i] == '+' || s[i] == '-' || s[i] == '.') {
+    while (cors_class[(unsigned char)s[i]] & CORS_C_SCHEME) {
         i++;
     }
     return i;
@@ -388,40 +428,56 @@ static int cors_ipv4_canonical(const char *s, apr_size_t len)
 }
 
 /*
- * Check a lowercase DNS name or IPv4 address [s, s+len): labels of
- * [a-z0-9_-], 1..63 bytes, at most 253 bytes in all.  A name whose last
- * label is numeric is an IPv4 address and must be canonical.  Sets *is_ip.
+ * The labels of a host from s[i] on, up to end or to the first byte that
+ * is neither a label byte ([a-z0-9_-]) nor a dot: 1..63 bytes each, single
+ * dots between.  Returns where it stopped, or 0 when a label is empty or
+ * too long; *numeric: the last label is all digits.
  */
-static int cors_host_ok(const char *s, apr_size_t len, int *is_ip)
+static apr_size_t cors_labels(const char *s, apr_size_t i, apr_size_t end,
+                              int *numeric)
 {
-    apr_size_t i, label = 0;
-    int last_numeric = 1;
+    apr_size_t label = 0;
+    int num = 1;
 
-    *is_ip = 0;
-    if (len == 0 || len > CORS_MAX_HOST) {
-        return 0;
-    }
-    for (i = 0; i < len; i++) {
+    for (; i < end; i++) {
         unsigned char k = cors_class[(unsigned char)s[i]];
 
         if (k & CORS_C_LABEL) {
-            last_numeric &= (k & CORS_C_DIGIT) != 0;
+            num &= (k & CORS_C_DIGIT) != 0;
             if (++label > CORS_MAX_LABEL) {
                 return 0;
             }
         }
         else if (s[i] == '.' && label) {
             label = 0;
-            last_numeric = 1;
+            num = 1;
         }
         else {
-            return 0;
+            break;
         }
     }
     if (label == 0) {
         return 0;
     }
-    if (last_numeric) {
+    *numeric = num;
+    return i;
+}
+
+/*
+ * Check a lowercase DNS name or IPv4 address [s, s+len): labels of
+ * [a-z0-9_-], 1..63 bytes, at most 253 bytes in all.  A name whose last
+ * label is numeric is an IPv4 address and must be canonical.  Sets *is_ip.
+ */
+static int cors_host_ok(const char *s, apr_size_t len, int *is_ip)
+{
+    int numeric;
+
+    *is_ip = 0;
+    if (len == 0 || len > CORS_MAX_HOST
+        || cors_labels(s, 0, len, &numeric) != len) {
+        return 0;
+    }
+    if (numeric) {
         *is_ip = 1;
         return cors_ipv4_canonical(s, len);
     }
@@ -430,21 +486,55 @@ static int cors_host_ok(const char *s, apr_size_t len, int *is_ip)
 
 /*
  * Is this Origin request header value exactly one serialised origin as a
- * browser sends it?  Returns 1 and fills *o if so.  Bounded work: one pass.
+ * browser sends it?  Returns 1 and fills *o if so.  Bounded work: one pass
+ * over the value, one table lookup per byte of the host.
  */
+/*
+ * The end of s when s[i...] is nothing or ":port" as browsers serialise it
+ * for the scheme of s (scheme_len bytes): 1..65535, no leading zero, not
+ * the scheme's default port.  0 when it is not.
+ */
+static apr_size_t cors_port_end(const char *s, apr_size_t scheme_len,
+                                apr_size_t i)
+{
+    apr_size_t p;
+    long port = 0;
+    const char *dport;
+
+    if (s[i] == '\0') {
+        return i;
+    }
+    if (s[i] != ':') {
+        return 0;
+    }
+    p = ++i;
+    while (apr_isdigit(s[i]) && i - p < 5) {
+        port = port * 10 + (s[i] - '0');
+        i++;
+    }
+    if (i == p || s[i] != '\0' || port > 65535
+        || (s[p] == '0' && i - p > 1)) {
+        return 0;
+    }
+    dport = cors_default_port(s, scheme_len);
+    if (dport && strlen(dport) == i - p && !memcmp(dport, s + p, i - p)) {
+        return 0;
+    }
+    return i;
+}
+
 static int cors_origin_parse(const char *s, cors_origin *o)
 {
     apr_size_t i, n;
-    const char *dport;
 
     memset(o, 0, sizeof(*o));
-    if (!strcmp(s, "null")) {
+    if (s[0] == 'n' && !strcmp(s, "null")) {
         o->is_null = 1;
         o->len = 4;
         return 1;
     }
     n = cors_scheme_len(s);
-    if (n == 0 || strncmp(s + n, "://", 3)) {
+    if (n == 0 || s[n] != ':' || s[n + 1] != '/' || s[n + 2] != '/') {
         return 0;
     }
     o->scheme_len = n;
@@ -462,38 +552,169 @@ static int cors_origin_parse(const char *s, cors_origin *o)
         i = end - s + 1;
     }
     else {
-        while (s[i] && s[i] != ':') {
-            if (i - o->host_off > CORS_MAX_HOST) {
+        /* a numeric last label makes it an IPv4 address */
+        int numeric;
+
+        i = cors_labels(s, i, (apr_size_t)-1, &numeric);
+        if (i == 0 || i - o->host_off > CORS_MAX_HOST) {
+            return 0;
+        }
+        if (numeric) {
+            o->is_ip = 1;
+            if (!cors_ipv4_canonical(s + o->host_off, i - o->host_off)) {
                 return 0;
             }
-            i++;
-        }
-        if (!cors_host_ok(s + o->host_off, i - o->host_off, &o->is_ip)) {
-            return 0;
         }
     }
     o->host_len = i - o->host_off;
-    if (s[i] == ':') {
-        apr_size_t p = ++i;
-        long port = 0;
-
-        while (apr_isdigit(s[i]) && i - p < 5) {
-            port = port * 10 + (s[i] - '0');
-            i++;
-        }
-        if (i == p || s[i] != '\0' || port > 65535
-            || (s[p] == '0' && i - p > 1)) {
-            return 0;
-        }
-        dport = cors_default_port(s, n);
-        if (dport && strlen(dport) == i - p && !memcmp(dport, s + p, i - p)) {
-            return 0;
-        }
-    }
-    if (s[i] != '\0') {
+    if (!(i = cors_port_end(s, n, i))) {
         return 0;
     }
     o->len = i;
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The lookup set (see cors_set)                                      */
+/* ------------------------------------------------------------------ */
+
+static APR_INLINE apr_uint64_t cors_load64(const char *p)
+{
+    apr_uint64_t w;
+
+    memcpy(&w, p, sizeof(w));
+    return w;
+}
+
+/*
+ * Hash [s, s+n), eight bytes at a time (the last word overlaps the one
+ * before it when n is not a multiple of eight): a handful of instructions
+ * for an origin.  The keys come from the configuration and a lookup never
+ * inserts, so a client cannot lengthen the probe sequences.
+ */
+static apr_uint32_t cors_hash(const char *s, apr_size_t n)
+{
+    apr_uint64_t h = (apr_uint64_t)n * APR_UINT64_C(0x9e3779b97f4a7c15);
+    apr_size_t i;
+
+    if (n >= 8) {
+        for (i = 0; i + 8 < n; i += 8) {
+            h = (h ^ cors_load64(s + i)) * APR_UINT64_C(0xbf58476d1ce4e5b9);
+            h ^= h >> 31;
+        }
+        h = (h ^ cors_load64(s + n - 8)) * APR_UINT64_C(0x94d049bb133111eb);
+    }
+    else {
+        apr_uint64_t w = 0;
+
+        for (i = 0; i < n; i++) {
+            w = (w << 8) | (unsigned char)s[i];
+        }
+        h = (h ^ w) * APR_UINT64_C(0x94d049bb133111eb);
+    }
+    return (apr_uint32_t)(h ^ (h >> 32));
+}
+
+static void *cors_set_probe(const cors_set *t, const char *s, apr_size_t n)
+{
+    apr_uint32_t h, i;
+
+    h = cors_hash(s, n);
+    for (i = h & t->mask; t->slots[i].key; i = (i + 1) & t->mask) {
+        const cors_slot *e = &t->slots[i];
+
+        if (e->hash == h && e->len == n && !memcmp(e->key, s, n)) {
+            return e->val;
+        }
+    }
+    return NULL;
+}
+
+/* The value stored with [s, s+n), or NULL when it is not in the set. */
+static APR_INLINE void *cors_set_get(const cors_set *t, const char *s,
+                                     apr_size_t n)
+{
+    return t->count ? cors_set_probe(t, s, n) : NULL;
+}
+
+static apr_status_t cors_set_free(void *data)
+{
+    cors_set *t = data;
+
+    free(t->slots);
+    t->slots = NULL;
+    t->mask = t->count = 0;
+    return APR_SUCCESS;
+}
+
+/*
+ * The value slot of key (NUL-terminated, kept by reference), added with a
+ * NULL value when it is new (*added set).  The set must live in p.  NULL
+ * when memory runs out.
+ */
+static void **cors_set_slot(apr_pool_t *p, cors_set *t, const char *key,
+                            int *added)
+{
+    apr_size_t n = strlen(key);
+    apr_uint32_t h = cors_hash(key, n), i;
+
+    *added = 0;
+    if (n > APR_UINT32_MAX / 2) {
+        return NULL;
+    }
+    if (!t->slots || (t->count + 1) * 2 > t->mask + 1) {
+        apr_uint32_t size = t->slots ? (t->mask + 1) * 2 : 16, j;
+        cors_slot *slots;
+
+        if (size == 0 || !(slots = calloc(size, sizeof(*slots)))) {
+            return NULL;
+        }
+        for (j = 0; t->slots && j <= t->mask; j++) {
+            if (t->slots[j].key) {
+                for (i = t->slots[j].hash & (size - 1); slots[i].key;
+                     i = (i + 1) & (size - 1)) {
+                }
+                slots[i] = t->slots[j];
+            }
+        }
+        if (t->slots) {
+            free(t->slots);
+        }
+        else {
+            apr_pool_cleanup_register(p, t, cors_set_free,
+                                      apr_pool_cleanup_null);
+        }
+        t->slots = slots;
+        t->mask = size - 1;
+    }
+    for (i = h & t->mask; t->slots[i].key; i = (i + 1) & t->mask) {
+        cors_slot *e = &t->slots[i];
+
+        if (e->hash == h && e->len == n && !memcmp(e->key, key, n)) {
+            return &e->val;
+        }
+    }
+    t->slots[i].key = key;
+    t->slots[i].len = (apr_uint32_t)n;
+    t->slots[i].hash = h;
+    t->slots[i].val = NULL;
+    t->count++;
+    *added = 1;
+    return &t->slots[i].val;
+}
+
+/* Add key with the value "" (a set without values); 0 when out of memory. */
+static int cors_set_add(apr_pool_t *p, cors_set *t, const char *key,
+                        int *added)
+{
+    void **v = cors_set_slot(p, t, key, added);
+
+    if (!v) {
+        return 0;
+    }
+    if (!*v) {
+        *v = (void *)"";
+    }
     return 1;
 }
 
@@ -505,8 +726,13 @@ static int cors_scheme_in(const apr_array_header_t *schemes, const char *s,
 
     for (i = 0; i < schemes->nelts; i++) {
         const char *x = APR_ARRAY_IDX(schemes, i, const char *);
+        apr_size_t j = 0;
 
-        if (strlen(x) == len && !memcmp(x, s, len)) {
+        /* schemes are a few bytes: no call out */
+        while (j < len && x[j] == s[j]) {
+            j++;
+        }
+        if (j == len && x[j] == '\0') {
             return 1;
         }
     }
@@ -520,7 +746,8 @@ static int cors_scheme_in(const apr_array_header_t *schemes, const char *s,
  * configured domain has).  Returns a short reason, or NULL.
  */
 static const char *cors_origins_match(const cors_origins *l, const char *s,
-                                      const cors_origin *o)
+                                      const cors_origin *o, apr_size_t *at,
+                                      int *port_matched)
 {
     const apr_array_header_t *schemes;
     apr_size_t host_end = o->host_off + o->host_len;
@@ -528,8 +755,9 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
     int labels = 1;
 
     /* exact origins: looked up by cors_match() before parsing */
-    if (apr_hash_count(l->any_port)
-        && apr_hash_get(l->any_port, s, host_end)) {
+    if (cors_set_get(&l->any_port, s, host_end)) {
+        *at = 0;
+        *port_matched = 0;
         return "port pattern";
     }
     if (o->is_ip || l->max_sub_labels == 0) {
@@ -537,20 +765,26 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
     }
     /* Each ".suffix" of the host, shortest first, with as many labels as
      * some configured domain has: one lookup per table that has entries. */
-    for (d = host_end - 1; d > o->host_off; d--) {
-        if (s[d] != '.') {
-            continue;
+    for (d = host_end; d > o->host_off + 1; ) {
+        const char *dot = memrchr(s + o->host_off + 1, '.',
+                                  d - o->host_off - 1);
+
+        if (!dot) {
+            break;
         }
+        d = dot - s;
         if (labels >= l->min_sub_labels) {
-            if (apr_hash_count(l->sub_port)
-                && (schemes = apr_hash_get(l->sub_port, s + d, o->len - d))
+            if ((schemes = cors_set_get(&l->sub_port, s + d, o->len - d))
                 && cors_scheme_in(schemes, s, o->scheme_len)) {
+                *at = d;
+                *port_matched = 1;
                 return "subdomain pattern";
             }
-            if (apr_hash_count(l->sub_anyport)
-                && (schemes = apr_hash_get(l->sub_anyport, s + d,
-                                           host_end - d))
+            if ((schemes = cors_set_get(&l->sub_anyport, s + d,
+                                        host_end - d))
                 && cors_scheme_in(schemes, s, o->scheme_len)) {
+                *at = d;
+                *port_matched = 0;
                 return "subdomain pattern";
             }
         }
@@ -706,12 +940,13 @@ static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     return c;
 }
 
-/* In CORS scope: an origin rule, and CorsEngine not Off. */
-static int cors_in_scope(const cors_dir_conf *c)
+/* In CORS scope: an origin rule, and CorsEngine not Off.  (Most requests
+ * of a server are outside: the test that says so comes first.) */
+static APR_INLINE int cors_in_scope(const cors_dir_conf *c)
 {
-    return c->engine != 0
-           && ((c->origins && c->origins->rules > 0)
-               || (c->regexes && c->regexes->nelts > 0));
+    return ((c->origins && c->origins->rules > 0)
+            || (c->regexes && c->regexes->nelts > 0))
+           && c->engine != 0;
 }
 
 static int cors_credentials(const cors_dir_conf *c)
@@ -788,13 +1023,7 @@ static void cors_count(int *counter)
 
 static cors_origins *cors_origins_make(apr_pool_t *p)
 {
-    cors_origins *l = apr_pcalloc(p, sizeof(*l));
-
-    l->exact = apr_hash_make(p);
-    l->sub_port = apr_hash_make(p);
-    l->sub_anyport = apr_hash_make(p);
-    l->any_port = apr_hash_make(p);
-    return l;
+    return apr_pcalloc(p, sizeof(cors_origins));
 }
 
 static const char *cors_bad_origin(cmd_parms *cmd, const char *arg,
@@ -804,19 +1033,30 @@ static const char *cors_bad_origin(cmd_parms *cmd, const char *arg,
                         cmd->cmd->name, arg, why);
 }
 
-/* Add a subdomain pattern's ".domain[:port]" key with its scheme. */
-static void cors_add_sub(apr_pool_t *p, apr_hash_t *h, const char *key,
-                         const char *scheme)
+static const char *cors_oom(cmd_parms *cmd)
 {
-    apr_array_header_t *schemes = apr_hash_get(h, key, APR_HASH_KEY_STRING);
+    return apr_psprintf(cmd->pool, "%s: out of memory", cmd->cmd->name);
+}
 
-    if (!schemes) {
-        schemes = apr_array_make(p, 1, sizeof(const char *));
-        apr_hash_set(h, key, APR_HASH_KEY_STRING, schemes);
+/* Add a subdomain pattern's ".domain[:port]" key with its scheme. */
+static const char *cors_add_sub(cmd_parms *cmd, cors_set *t,
+                                const char *key, const char *scheme)
+{
+    int added;
+    void **v = cors_set_slot(cmd->pool, t, key, &added);
+    apr_array_header_t *schemes;
+
+    if (!v) {
+        return cors_oom(cmd);
     }
+    if (!*v) {
+        *v = apr_array_make(cmd->pool, 1, sizeof(const char *));
+    }
+    schemes = *v;
     if (!cors_scheme_in(schemes, scheme, strlen(scheme))) {
         APR_ARRAY_PUSH(schemes, const char *) = scheme;
     }
+    return NULL;
 }
 
 /*
@@ -831,7 +1071,7 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
     char *sep, *scheme, *host, *port = NULL, *hostpart;
     const char *dport, *q;
     apr_size_t n;
-    int wildcard_sub = 0, wildcard_port = 0, is_ip = 0;
+    int wildcard_sub = 0, wildcard_port = 0, is_ip = 0, added;
 
     for (q = arg; *q; q++) {
         if ((unsigned char)*q >= 0x80) {
@@ -952,7 +1192,7 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
     }
     if (wildcard_sub) {
         int labels = 0;
-        const char *x;
+        const char *x, *err;
 
         for (x = host; *x; x++) {
             labels += *x == '.';
@@ -963,13 +1203,14 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
         if (!l->min_sub_labels || labels < l->min_sub_labels) {
             l->min_sub_labels = labels;
         }
-        if (wildcard_port) {
-            cors_add_sub(p, l->sub_anyport, host, scheme);
-        }
-        else {
-            cors_add_sub(p, l->sub_port, *port ? apr_pstrcat(p, host, ":",
-                                                             port, NULL)
-                                               : host, scheme);
+        err = wildcard_port
+            ? cors_add_sub(cmd, &l->sub_anyport, host, scheme)
+            : cors_add_sub(cmd, &l->sub_port,
+                           *port ? apr_pstrcat(p, host, ":", port, NULL)
+                                 : host, scheme);
+
+        if (err) {
+            return err;
         }
         if (!strcmp(scheme, "http") && !l->http_sub) {
             l->http_sub = arg;
@@ -977,15 +1218,24 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
         cors_count(&cors_count_patterns);
     }
     else if (wildcard_port) {
-        apr_hash_set(l->any_port, apr_pstrcat(p, scheme, "://", host, NULL),
-                     APR_HASH_KEY_STRING, "");
+        if (!cors_set_add(p, &l->any_port,
+                          apr_pstrcat(p, scheme, "://", host, NULL),
+                          &added)) {
+            return cors_oom(cmd);
+        }
         cors_count(&cors_count_patterns);
     }
     else {
-        apr_hash_set(l->exact, apr_pstrcat(p, scheme, "://", host,
-                                           *port ? ":" : "", port, NULL),
-                     APR_HASH_KEY_STRING, "");
+        if (!cors_set_add(p, &l->exact,
+                          apr_pstrcat(p, scheme, "://", host,
+                                      *port ? ":" : "", port, NULL),
+                          &added)) {
+            return cors_oom(cmd);
+        }
         cors_count(&cors_count_exact);
+    }
+    if (wildcard_sub || wildcard_port) {
+        l->parse = 1;
     }
     l->rules++;
     return NULL;
@@ -1011,6 +1261,7 @@ static const char *cors_set_origin(cmd_parms *cmd, void *dconf,
     }
     else if (!strcasecmp(arg, "null")) {
         c->origins->null = 1;
+        c->origins->parse = 1;
         c->origins->rules++;
     }
     else if ((err = cors_add_origin(cmd, c->origins, arg))) {
@@ -1135,7 +1386,6 @@ static const char *cors_set_tokens(cmd_parms *cmd, cors_tokens **slot,
      * several lines in one section add up. */
     if (!t) {
         t = apr_pcalloc(cmd->pool, sizeof(*t));
-        t->set = apr_hash_make(cmd->pool);
     }
     for (i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -1162,14 +1412,17 @@ static const char *cors_set_tokens(cmd_parms *cmd, cors_tokens **slot,
         }
         {
             char *k = apr_pstrdup(cmd->pool, a);
+            int added;
 
             if (lower) {
                 ap_str_tolower(k);
             }
-            if (apr_hash_get(t->set, k, APR_HASH_KEY_STRING)) {
+            if (!cors_set_add(cmd->pool, &t->set, k, &added)) {
+                return cors_oom(cmd);
+            }
+            if (!added) {
                 continue;               /* listed twice */
             }
-            apr_hash_set(t->set, k, APR_HASH_KEY_STRING, "");
         }
         t->joined = t->joined ? apr_pstrcat(cmd->pool, t->joined, ", ", a,
                                             NULL) : a;
@@ -1380,7 +1633,130 @@ static const cors_dir_conf *cors_conf(request_rec *r)
 {
     int stop = 0;
 
+    if (!r->prev) {
+        /* the usual case: no internal redirect */
+        const cors_dir_conf *c = ap_get_module_config(r->per_dir_config,
+                                                      &cors_module);
+
+        return cors_in_scope(c) ? c : NULL;
+    }
     return cors_conf_for(r, &stop);
+}
+
+/*
+ * Header names compared eight bytes at a time.  lit is lowercase letters,
+ * digits and '-', n bytes long, and so is the part of k compared: a letter
+ * of k matches in either case (bit 0x20 is set in k only where lit has a
+ * letter), anything else exactly.
+ */
+#define CORS_W40 APR_UINT64_C(0x4040404040404040)
+
+static int cors_name_eq(const char *k, const char *lit, apr_size_t n)
+{
+    apr_uint64_t a, b, x = 0;
+    apr_size_t i;
+
+    if (n >= 4 && n < 8) {
+        /* two four-byte words, overlapping */
+        apr_uint32_t a4, b4, l4, m4;
+
+        memcpy(&a4, k, 4);
+        memcpy(&b4, k + n - 4, 4);
+        memcpy(&l4, lit, 4);
+        memcpy(&m4, lit + n - 4, 4);
+        return (((a4 | ((l4 & 0x40404040u) >> 1)) ^ l4)
+                | ((b4 | ((m4 & 0x40404040u) >> 1)) ^ m4)) == 0;
+    }
+    if (n < 8) {
+        for (i = 0; i < n; i++) {
+            unsigned char l = (unsigned char)lit[i];
+
+            if ((((unsigned char)k[i]) | ((l & 0x40) >> 1)) != l) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    for (i = 0; i + 8 <= n; i += 8) {
+        a = cors_load64(k + i);
+        b = cors_load64(lit + i);
+        x |= (a | ((b & CORS_W40) >> 1)) ^ b;
+    }
+    if (i < n) {
+        a = cors_load64(k + n - 8);
+        b = cors_load64(lit + n - 8);
+        x |= (a | ((b & CORS_W40) >> 1)) ^ b;
+    }
+    return x == 0;
+}
+
+/* The name literal L (a string constant) and its length. */
+#define CORS_NAME(L) L, sizeof(L) - 1
+
+/* The request headers the module reads, found in one pass over headers_in
+ * (httpd has joined repeated lines; the first field of a name counts, as
+ * with apr_table_get()). */
+typedef struct {
+    const char *origin;
+    const char *method;      /* Access-Control-Request-Method */
+    const char *headers;     /* Access-Control-Request-Headers */
+    const char *pna;         /* Access-Control-Request-Private-Network */
+} cors_req;
+
+static void cors_read_request(const request_rec *r, cors_req *q, int all)
+{
+    const apr_array_header_t *a = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+    int i;
+
+    memset(q, 0, sizeof(*q));
+    for (i = 0; i < a->nelts; i++) {
+        const char *k = e[i].key;
+        char c0;
+
+        if (!k) {
+            continue;
+        }
+        c0 = k[0] | 0x20;
+        if (c0 == 'o') {
+            if (!q->origin && strlen(k) == 6
+                && cors_name_eq(k, CORS_NAME("origin"))) {
+                q->origin = e[i].val;
+                if (!all) {
+                    return;
+                }
+            }
+        }
+        else if (c0 == 'a' && all) {
+            switch (strlen(k)) {
+            case sizeof("access-control-request-method") - 1:
+                if (!q->method && cors_name_eq(k, CORS_NAME(
+                        "access-control-request-method"))) {
+                    q->method = e[i].val;
+                }
+                break;
+            case sizeof("access-control-request-headers") - 1:
+                if (!q->headers && cors_name_eq(k, CORS_NAME(
+                        "access-control-request-headers"))) {
+                    q->headers = e[i].val;
+                }
+                break;
+            case sizeof("access-control-request-private-network") - 1:
+                if (!q->pna && cors_name_eq(k, CORS_NAME(
+                        "access-control-request-private-network"))) {
+                    q->pna = e[i].val;
+                }
+                break;
+            }
+        }
+    }
+}
+
+/* Is k an Access-Control-* name? */
+static int cors_is_ac_name(const char *k)
+{
+    return (k[0] | 0x20) == 'a' && strlen(k) >= 15
+           && cors_name_eq(k, CORS_NAME("access-control-"));
 }
 
 /* Remove every Access-Control-* field from one header table. */
@@ -1391,7 +1767,7 @@ static void cors_strip_table(apr_table_t *t)
     int i;
 
     for (i = 0; i < a->nelts; i++) {
-        if (e[i].key && !strncasecmp(e[i].key, "Access-Control-", 15)) {
+        if (e[i].key && cors_is_ac_name(e[i].key)) {
             const char *key = e[i].key;
 
             apr_table_unset(t, key);
@@ -1426,9 +1802,10 @@ static const char *cors_take_tables(request_rec *r)
                 continue;
             }
             if ((k[0] | 0x20) == 'a') {
-                ac |= !strncasecmp(k, "Access-Control-", 15);
+                ac |= cors_is_ac_name(k);
             }
-            else if ((k[0] | 0x20) == 'v' && !strcasecmp(k, "Vary")) {
+            else if ((k[0] | 0x20) == 'v' && strlen(k) == 4
+                     && cors_name_eq(k, CORS_NAME("vary"))) {
                 vary = vary ? apr_pstrcat(r->pool, vary, ", ", e[i].val,
                                           NULL)
                             : e[i].val;
@@ -1471,61 +1848,141 @@ static const char *const cors_vary_preflight_pna[] = {
                             "Access-Control-Request-Headers"
 
 /*
+ * The parts of a value shaped like scheme://host[:port] (host_off,
+ * host_len, scheme_len, len), found without validating anything: for a
+ * serialised origin they are what cors_origin_parse() finds.  0 when the
+ * value has no such shape.
+ */
+static int cors_origin_shape(const char *s, apr_size_t n, cors_origin *o)
+{
+    const char *h, *e;
+
+    o->scheme_len = cors_scheme_len(s);
+    if (o->scheme_len == 0 || s[o->scheme_len] != ':'
+        || s[o->scheme_len + 1] != '/' || s[o->scheme_len + 2] != '/') {
+        return 0;
+    }
+    o->host_off = o->scheme_len + 3;
+    h = s + o->host_off;
+    if (*h == '[') {
+        e = memchr(h, ']', n - o->host_off);
+        e = e ? e + 1 : s + n;
+        o->is_ip = 1;
+    }
+    else {
+        /* a port ends in a digit; most hosts do not */
+        e = apr_isdigit(s[n - 1]) ? memchr(h, ':', n - o->host_off) : NULL;
+        e = e ? e : s + n;
+        o->is_ip = 0;
+    }
+    o->host_len = e - h;
+    o->len = n;
+    o->is_null = 0;
+    return 1;
+}
+
+/*
+ * A value matched a rule by its shape (cors_origin_shape()).  The part the
+ * rule's key covered is valid, as the configuration was, and so is the
+ * scheme (compared with configured ones).  Is the rest valid too, so that
+ * the whole value is a serialised origin?  Left to check: the labels before
+ * a matched subdomain suffix (at: where it starts; 0 for a port pattern,
+ * which covered the whole host), the host's length, and the port unless the
+ * key included it.
+ */
+static int cors_rest_ok(const char *s, const cors_origin *o, apr_size_t at,
+                        int port_matched)
+{
+    int numeric;
+
+    if (at && (o->host_len > CORS_MAX_HOST
+               || cors_labels(s, o->host_off, at, &numeric) != at)) {
+        return 0;
+    }
+    return port_matched
+           || cors_port_end(s, o->scheme_len, o->host_off + o->host_len)
+              == o->len;
+}
+
+/*
  * Does the configuration allow this Origin value?  Returns the reason it
  * matched, or NULL; *why says why not.  Never "*": the caller handles it.
+ * need_why: say why not precisely (the debug log); otherwise an Origin is
+ * looked up first and validated only when a rule matched it, so that
+ * refusing one costs no parsing.
  */
 static const char *cors_match(const cors_dir_conf *c, const char *origin,
-                              const char **why, int *wild)
+                              const char **why, int *wild, int need_why)
 {
     cors_origin o;
-    int i;
+    apr_size_t n = strlen(origin);
+    const char *how;
+    apr_size_t at = 0;
+    int i, parsed = 0, port_matched = 0;
 
     *wild = 0;
+    *why = "not in the allowed origins";
     /* Configured exact origins are normalised: a byte-exact hit is a
      * usable origin, so the common case needs no parsing. */
-    if (c->origins && apr_hash_count(c->origins->exact)
-        && apr_hash_get(c->origins->exact, origin, APR_HASH_KEY_STRING)) {
+    if (c->origins && cors_set_get(&c->origins->exact, origin, n)) {
         return "exact origin";
     }
-    if (!cors_origin_parse(origin, &o)) {
-        *why = "not a serialised origin";
+    if (!c->regexes && !(c->origins && c->origins->parse)) {
+        /* only exact origins: whether the value is well-formed changes
+         * nothing but the reason in the debug log */
+        if (need_why && !cors_origin_parse(origin, &o)) {
+            *why = "not a serialised origin";
+        }
         return NULL;
     }
-    if (o.is_null) {
+    if (n == 4 && !memcmp(origin, "null", 4)) {
         if (c->origins && c->origins->null) {
             return "null listed";
         }
         *why = "null is not listed";
         return NULL;
     }
-    if (c->origins) {
-        const char *how = cors_origins_match(c->origins, origin, &o);
-
-        if (how) {
-            return how;
+    if (need_why) {
+        if (!cors_origin_parse(origin, &o)) {
+            *why = "not a serialised origin";
+            return NULL;
         }
+        parsed = 1;
+    }
+    else if (!cors_origin_shape(origin, n, &o)) {
+        return NULL;
+    }
+    if (c->origins && (how = cors_origins_match(c->origins, origin, &o, &at,
+                                                &port_matched))) {
+        /* matched by shape: the value must be a serialised origin too */
+        return parsed || cors_rest_ok(origin, &o, at, port_matched)
+               ? how : NULL;
     }
     if (c->regexes) {
         for (i = 0; i < c->regexes->nelts; i++) {
             const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
 
             if (ap_regexec(x->re, origin, 0, NULL, 0) == 0) {
+                if (!parsed && !cors_origin_parse(origin, &o)) {
+                    return NULL;
+                }
                 *wild = x->any;
                 return "CorsAllowOriginMatch";
             }
         }
     }
-    *why = "not in the allowed origins";
     return NULL;
 }
 
 /*
  * Origin check shared by actual requests and preflights.  Fills d, with the
- * reason in d->reason; logs the decision when log is set (actual requests:
- * a preflight logs one line of its own).
+ * reason in d->reason; logs the decision when log is set (actual requests
+ * at cors:debug: a preflight logs one line of its own).  need_why: find
+ * the precise reason for a refusal (for a debug line).
  */
 static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
-                               const char *origin, cors_decision *d, int log)
+                               const char *origin, cors_decision *d, int log,
+                               int need_why)
 {
     const char *how, *why = NULL;
     int any = c->origins && c->origins->any;
@@ -1557,7 +2014,7 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         }
         return;
     }
-    how = cors_match(c, origin, &why, &wild);
+    how = cors_match(c, origin, &why, &wild, need_why);
     if (how && wild && cors_credentials(c)) {
         /* An expression that matches any origin, with credentials from
          * another section: never reflect it with credentials. */
@@ -1639,22 +2096,17 @@ static void cors_set_result(request_rec *r, const char *result)
     apr_table_addn(r->notes, "CORS_VERSION", CORS_VERSION);
 }
 
-/* Decide for an actual request, once per request_rec (c: its configuration
- * when the caller has it, else NULL). */
+/* Decide for an actual request in CORS scope under c, and keep the
+ * decision with the request for the output filter. */
 static const cors_decision *cors_decide(request_rec *r,
-                                        const cors_dir_conf *c)
+                                        const cors_dir_conf *c,
+                                        const char *origin)
 {
-    cors_decision *d = ap_get_module_config(r->request_config, &cors_module);
+    cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
+    int debug = APLOGrdebug(r);
 
-    if (d) {
-        return d;
-    }
-    d = apr_pcalloc(r->pool, sizeof(*d));
     ap_set_module_config(r->request_config, &cors_module, d);
-    if (!c && !(c = cors_conf(r))) {
-        return d;
-    }
-    cors_decide_origin(r, c, apr_table_get(r->headers_in, "Origin"), d, 1);
+    cors_decide_origin(r, c, origin, d, debug, debug);
     if (d->acao) {
         d->expose = cors_expose_value(r, c, d->credentials);
     }
@@ -1692,17 +2144,20 @@ static void cors_apply(request_rec *r, const cors_decision *d)
 static const char *cors_check_method(const cors_dir_conf *c, const char *m,
                                      int *malformed)
 {
+    apr_size_t n = strlen(m);
+
     *malformed = 0;
-    if (!cors_is_token(m, strlen(m))) {
+    if (!cors_is_token(m, n)) {
         *malformed = 1;
         return "Access-Control-Request-Method is not a method token";
     }
-    if (!strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "POST")) {
+    if ((n == 3 && !memcmp(m, "GET", 3))
+        || (n == 4 && (!memcmp(m, "HEAD", 4) || !memcmp(m, "POST", 4)))) {
         return NULL;
     }
     /* A listed method cannot be a forbidden one: those are refused in the
      * configuration. */
-    if (c->methods && apr_hash_get(c->methods->set, m, APR_HASH_KEY_STRING)) {
+    if (c->methods && cors_set_get(&c->methods->set, m, n)) {
         return NULL;
     }
     if (cors_forbidden_method(m)) {
@@ -1718,27 +2173,27 @@ static const char *cors_check_method(const cors_dir_conf *c, const char *m,
  * Check Access-Control-Request-Headers (httpd has already joined repeated
  * lines with ", ").  Every name must be allowed.  On success *out is the
  * list of requested names, lowercased, for Access-Control-Allow-Headers
- * (NULL when none were requested).  Linear in the length of the value.
+ * (NULL when none were requested).  One pass over the value: each name is
+ * checked, lowercased and copied to the answer as it is read.
  */
 static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
                                       const char *value, const char **out,
                                       int *malformed, const char **bad)
 {
-    char *s, *o;
-    apr_size_t n;
+    const char *s = value;
+    char *o, *w;
 
     *out = NULL;
     *malformed = 0;
     if (!value) {
         return NULL;
     }
-    n = strlen(value);
-    s = apr_pstrmemdup(r->pool, value, n);
-    o = apr_palloc(r->pool, n * 2 + 1);
-    *o = '\0';
-    *out = o;
-    while (*s) {
-        char *start, *end;
+    /* ", " between names where the value may have had a single comma */
+    o = w = apr_palloc(r->pool, 2 * strlen(value) + 1);
+    for (;;) {
+        const char *item, *t;
+        char *name;
+        apr_size_t len;
 
         while (*s == ',' || cors_is_ows(*s)) {
             s++;
@@ -1746,45 +2201,53 @@ static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
         if (!*s) {
             break;
         }
-        start = s;
-        while (*s && *s != ',') {
-            s++;
+        item = s;
+        if (w != o) {
+            *w++ = ',';
+            *w++ = ' ';
         }
-        end = s;
-        while (end > start && cors_is_ows(end[-1])) {
-            end--;
+        name = w;
+        while (cors_is_tchar(*s)) {
+            *w++ = (char)cors_lower[(unsigned char)*s++];
         }
-        if (!cors_is_token(start, end - start)) {
+        len = w - name;
+        for (t = s; cors_is_ows(*t); t++) {
+        }
+        if (len == 0 || (*t != ',' && *t != '\0')) {
+            /* the whole element, as sent, for the log */
+            for (t = s; *t && *t != ','; t++) {
+            }
+            while (t > item && cors_is_ows(t[-1])) {
+                t--;
+            }
             *malformed = 1;
-            *bad = apr_pstrmemdup(r->pool, start, end - start);
+            *bad = apr_pstrmemdup(r->pool, item, t - item);
             return "Access-Control-Request-Headers is not a list of "
                    "header names";
         }
-        for (n = 0; start + n < end; n++) {
-            start[n] = apr_tolower(start[n]);
-        }
+        s = t;
         if (!c->headers
-            || !(apr_hash_get(c->headers->set, start, end - start)
+            || !(cors_set_get(&c->headers->set, name, len)
                  || (c->headers->any
-                     && !(end - start == 13
-                          && !memcmp(start, "authorization", 13))))) {
-            *bad = apr_pstrmemdup(r->pool, start, end - start);
+                     && !(len == 13 && !memcmp(name, "authorization", 13))))) {
+            *bad = apr_pstrmemdup(r->pool, name, len);
             return c->headers && c->headers->any
                    ? "Authorization must be listed by name"
                    : "the header is not in CorsAllowHeaders";
         }
-        if (o != *out) {
-            *o++ = ',';
-            *o++ = ' ';
-        }
-        memcpy(o, start, end - start);
-        o += end - start;
-        *o = '\0';
     }
-    if (o == *out) {
-        *out = NULL;
+    *w = '\0';
+    if (w != o) {
+        *out = o;
     }
     return NULL;
+}
+
+static const char cors_preflight_ok[] = "preflight:ok";
+
+static int cors_is_star(const char *s)
+{
+    return s[0] == '*' && s[1] == '\0';
 }
 
 /*
@@ -1793,19 +2256,20 @@ static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
  * handlers, backends) sees it.
  */
 static int cors_preflight(request_rec *r, const cors_dir_conf *c,
-                          const char *origin, const char *method)
+                          const cors_req *q)
 {
+    const char *origin = q->origin, *method = q->method;
     cors_decision d;
     cors_origin o;
     const char *why = NULL, *bad = NULL, *allow_headers = NULL, *vary;
-    const char *result = "preflight:ok";
+    const char *result = cors_preflight_ok;
     int malformed = 0;
     int pna_on = c->pna == 1;
     int pna_asked = 0;
 
     memset(&d, 0, sizeof(d));
-    cors_decide_origin(r, c, origin, &d, 0);
-    if (d.acao && !strcmp(d.acao, "*") && !cors_origin_parse(origin, &o)) {
+    cors_decide_origin(r, c, origin, &d, 0, APLOGrdebug(r));
+    if (d.acao && cors_is_star(d.acao) && !cors_origin_parse(origin, &o)) {
         /* '*' is sent on every actual response so that caches stay
          * consistent; a preflight has no such need and an Origin no browser
          * would send is not allowed (SPEC 2). */
@@ -1821,16 +2285,14 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
                            : "preflight:denied:method";
         bad = method;
     }
-    else if ((why = cors_check_headers(r, c,
-                    apr_table_get(r->headers_in,
-                                  "Access-Control-Request-Headers"),
-                    &allow_headers, &malformed, &bad))) {
+    else if ((why = cors_check_headers(r, c, q->headers, &allow_headers,
+                                       &malformed, &bad))) {
         result = malformed ? "preflight:denied:malformed"
                            : "preflight:denied:header";
     }
 
     vary = cors_take_tables(r);
-    if (!strcmp(result, "preflight:ok")) {
+    if (result == cors_preflight_ok) {
         r->status = cors_preflight_status(c);
         apr_table_addn(r->headers_out, "Access-Control-Allow-Origin",
                        d.acao);
@@ -1849,12 +2311,9 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
                            c->max_age_str);
         }
         if (pna_on) {
-            const char *v = apr_table_get(r->headers_in,
-                                   "Access-Control-Request-Private-Network");
-
-            pna_asked = v && !strcasecmp(v, "true");
+            pna_asked = q->pna && !strcasecmp(q->pna, "true");
         }
-        if (pna_asked && !strcmp(d.acao, "*")) {
+        if (pna_asked && cors_is_star(d.acao)) {
             cors_warn_once(r, CORS_WARN_PNA_ANY,
                            "CORS0032: the merged configuration combines "
                            "'CorsAllowPrivateNetwork On' with "
@@ -1895,22 +2354,36 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
     return DONE;
 }
 
-static int cors_header_parser(request_rec *r)
+/* header_parser for a request whose configuration says it may be in scope. */
+static int cors_header_parser_in(request_rec *r)
 {
     const cors_dir_conf *c;
-    const char *origin, *method;
+    cors_req q;
 
     if (r->main || !(c = cors_conf(r))) {
         return DECLINED;
     }
-    if (r->method_number == M_OPTIONS && !strcmp(r->method, "OPTIONS")
-        && (origin = apr_table_get(r->headers_in, "Origin"))
-        && (method = apr_table_get(r->headers_in,
-                                   "Access-Control-Request-Method"))) {
-        return cors_preflight(r, c, origin, method);
+    if (r->method_number == M_OPTIONS && !strcmp(r->method, "OPTIONS")) {
+        cors_read_request(r, &q, 1);
+        if (q.origin && q.method) {
+            return cors_preflight(r, c, &q);
+        }
     }
-    cors_decide(r, c);           /* c: found above, not looked up again */
+    else {
+        cors_read_request(r, &q, 0);
+    }
+    cors_decide(r, c, q.origin);
     return DECLINED;
+}
+
+/* A request outside CORS scope costs this test and nothing else. */
+#define CORS_MAYBE_IN_SCOPE(r) \
+    ((r)->prev || cors_in_scope(ap_get_module_config((r)->per_dir_config, \
+                                                     &cors_module)))
+
+static int cors_header_parser(request_rec *r)
+{
+    return CORS_MAYBE_IN_SCOPE(r) ? cors_header_parser_in(r) : DECLINED;
 }
 
 static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
@@ -1921,19 +2394,39 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (APR_BRIGADE_EMPTY(bb)) {
         return APR_SUCCESS;
     }
-    d = cors_decide(r, NULL);
-    if (d->conf) {
+    d = ap_get_module_config(r->request_config, &cors_module);
+    if (!d) {
+        /* An error response for a request that failed before
+         * header_parser (the filter is only added in scope). */
+        const cors_dir_conf *c = cors_conf(r);
+
+        if (c) {
+            cors_req q;
+
+            cors_read_request(r, &q, 0);
+            d = cors_decide(r, c, q.origin);
+        }
+    }
+    if (d) {
         cors_apply(r, d);
     }
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
 }
 
+/*
+ * Add the output filter to requests in scope: those header_parser decided
+ * for, and those whose configuration is in scope although header_parser
+ * did not decide (error responses for requests that failed before it, and
+ * mod_dir's DirectoryIndex, which takes over the configuration of the
+ * index file).  Subrequests (mod_include, mod_dir lookups) are left alone:
+ * the main request writes the headers, once.
+ */
 static void cors_insert_filter(request_rec *r)
 {
-    /* Say no to subrequests (mod_include, mod_dir lookups): the main
-     * request writes the headers, once. */
-    if (r->main || !cors_conf(r)) {
+    if (r->main
+        || !(ap_get_module_config(r->request_config, &cors_module)
+             || (CORS_MAYBE_IN_SCOPE(r) && cors_conf(r)))) {
         return;
     }
     ap_add_output_filter_handle(cors_filter_handle, NULL, r, r->connection);

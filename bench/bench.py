@@ -64,6 +64,11 @@ BUILT_SO = os.path.join(REPO, '.libs', 'mod_cors.so')
 # the work tree is shared, and a rebuild between httpd's two configuration
 # passes would change the code under callgrind.
 CORS_SO = os.path.join(RUN, 'mod_cors.so')
+# The control module (bench/floor/): the same header lines written in the
+# cheapest way a module can, built into bench/run by setup().
+FLOOR_SRC = os.path.join(HERE, 'floor', 'mod_cors_floor.c')
+FLOOR_DIR = os.path.join(RUN, 'floor')
+FLOOR_SO = os.path.join(RUN, 'mod_cors_floor.so')
 IS_ROOT = os.geteuid() == 0
 RUN_USER = 'www-data'
 
@@ -211,11 +216,12 @@ REWRITE_RECIPE = '''    RewriteEngine On
 
 class Config:
     def __init__(self, name, section='', modules=(), cors=False, server='',
-                 files=None, note=''):
+                 files=None, note='', floor=False):
         self.name = name
         self.section = section
         self.modules = list(modules)
         self.cors = cors
+        self.floor = floor
         self.server = server
         self.files = files or {}      # path under RUN -> content
         self.note = note
@@ -228,6 +234,8 @@ class Config:
                 for m in self.modules]
         if self.cors:
             mods.append('LoadModule cors_module "%s"' % CORS_SO)
+        if self.floor:
+            mods.append('LoadModule cors_floor_module "%s"' % FLOOR_SO)
         user = ('User %s\nGroup %s' % (RUN_USER, RUN_USER)) if IS_ROOT else ''
         return CONF_HEAD.format(root=self.root, port=self.port, user=user,
                                 moddir=MODDIR, modules='\n'.join(mods),
@@ -257,6 +265,12 @@ def make_configs():
                            ['setenvif', 'headers'],
                            note='SetEnvIf alternation of %d origins + '
                                 'mod_headers' % n))
+    for mode in ('headers', 'vary', 'preflight'):
+        cfgs.append(Config('floor-' + mode, '    CorsFloor ' + mode,
+                           floor=True,
+                           note='bench/floor/mod_cors_floor.c, CorsFloor %s: '
+                                'the lines mod_cors writes, written in '
+                                'header_parser with nothing else' % mode))
     cfgs.append(Config('rewrite-preflight', REWRITE_RECIPE,
                        ['rewrite', 'headers'],
                        note='mod_rewrite [R=204] + mod_headers, in the '
@@ -382,6 +396,23 @@ def make_measurements():
     ms.append(M('cors-outside', 'cors-1', LAST, path='/static/data.json',
                 expect='plain', baseline='plain-static',
                 label='mod_cors loaded, request outside any CORS section'))
+    # The floor: what httpd charges any module for the same lines
+    ms.append(M('floor-allowed', 'floor-headers', LAST, expect='allowed',
+                wrk=False, group='floor',
+                label='floor: the four lines of an allowed GET, written in '
+                      'header_parser and nothing else'))
+    ms.append(M('floor-vary', 'floor-vary', EVIL, expect='denied',
+                wrk=False, group='floor',
+                label='floor: Vary: Origin only (what a denied or no-Origin '
+                      'response carries)'))
+    ms.append(M('floor-vary-noorigin', 'floor-vary', None, expect='noorigin',
+                wrk=False, group='floor', baseline='plain-noorigin',
+                label='floor: Vary: Origin only, no Origin header'))
+    ms.append(M('floor-outside', 'floor-headers', LAST,
+                path='/static/data.json', expect='plain',
+                baseline='plain-static', wrk=False, group='floor',
+                label='floor: a module with one header_parser hook, request '
+                      'outside its section'))
     ms.append(M('rewrite-preflight', 'rewrite-preflight', LAST,
                 preflight=True, expect='preflight', baseline=None,
                 label='preflight: mod_rewrite [R=204] recipe in <Directory>'))
@@ -394,6 +425,11 @@ def make_measurements():
                     preflight=True, expect='preflight',
                     baseline='rewrite-preflight',
                     label='preflight: %s' % cfg, wrk=cfg == 'cors-1'))
+    ms.append(M('floor-preflight', 'floor-preflight', LAST, preflight=True,
+                expect='preflight', baseline='rewrite-preflight', wrk=False,
+                group='floor',
+                label='floor: preflight answered in header_parser with the '
+                      'same six lines and nothing else'))
     return ms
 
 
@@ -461,6 +497,7 @@ def setup(cfgs):
         check_traversable(RUN)
         shutil.chown(CG_DIR, RUN_USER, RUN_USER)  # callgrind writes as User
     shutil.copy2(BUILT_SO, CORS_SO)
+    build_floor()
     shutil.copy2(os.path.join(REPO, 'mod_cors.c'), os.path.join(RUN,
                                                                 'mod_cors.c'))
     os.chmod(CORS_SO, 0o755)
@@ -483,6 +520,21 @@ def setup(cfgs):
             open(elog, 'a').close()
             for d in ('logs', 'run', 'logs/error_log'):
                 shutil.chown(os.path.join(c.root, d), RUN_USER, RUN_USER)
+
+
+def build_floor():
+    """Compile the control module with apxs, in bench/run/floor."""
+    os.makedirs(FLOOR_DIR, exist_ok=True)
+    shutil.copy2(FLOOR_SRC, FLOOR_DIR)
+    p = subprocess.run(['apxs', '-c', '-Wc,-Wall', '-Wc,-Werror',
+                        'mod_cors_floor.c'], cwd=FLOOR_DIR,
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        sys.exit('bench: building bench/floor/mod_cors_floor.c failed:\n%s%s'
+                 % (p.stdout, p.stderr))
+    shutil.copy2(os.path.join(FLOOR_DIR, '.libs', 'mod_cors_floor.so'),
+                 FLOOR_SO)
+    os.chmod(FLOOR_SO, 0o755)
 
 
 def stop_stale():

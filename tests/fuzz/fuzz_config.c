@@ -20,15 +20,37 @@
  */
 #include "fuzz.h"
 
+/* The next key of a lookup set and its value, in slot order (start with
+ * *i = 0), checking that the set finds it again; 0 after the last. */
+static int set_next(const cors_set *t, apr_uint32_t *i, const char **k,
+                    void **v)
+{
+    for (; t->slots && *i <= t->mask; (*i)++) {
+        const cors_slot *e = &t->slots[*i];
+
+        if (e->key) {
+            FZ_CHECK(e->len == strlen(e->key), "slot length of '%s'", e->key);
+            FZ_CHECK(cors_set_get(t, e->key, e->len) == e->val,
+                     "'%s' is in the set but not found", e->key);
+            *k = e->key;
+            *v = e->val;
+            (*i)++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void check_tokens(const cors_tokens *t, int lower, int methods)
 {
-    apr_hash_index_t *hi;
+    apr_uint32_t i = 0;
+    const char *k;
+    void *v;
 
     if (!t) {
         return;
     }
-    for (hi = apr_hash_first(fz_pool, t->set); hi; hi = apr_hash_next(hi)) {
-        const char *k = apr_hash_this_key(hi);
+    while (set_next(&t->set, &i, &k, &v)) {
         const char *q;
 
         FZ_CHECK(cors_is_token(k, strlen(k)), "'%s' in a token set", k);
@@ -57,44 +79,39 @@ static void check_tokens(const cors_tokens *t, int lower, int methods)
 
 static void check_origins(const cors_origins *l)
 {
-    apr_hash_index_t *hi;
+    apr_uint32_t i = 0;
+    const char *k;
+    void *v;
     cors_origin o;
 
     if (!l) {
         return;
     }
-    for (hi = apr_hash_first(fz_pool, l->exact); hi; hi = apr_hash_next(hi)) {
-        const char *k = apr_hash_this_key(hi);
-
+    while (set_next(&l->exact, &i, &k, &v)) {
         FZ_CHECK(cors_origin_parse(k, &o) && !o.is_null,
                  "configured origin '%s' is no usable Origin", k);
     }
-    for (hi = apr_hash_first(fz_pool, l->any_port); hi;
-         hi = apr_hash_next(hi)) {
-        const char *k = apr_hash_this_key(hi);
-
+    i = 0;
+    while (set_next(&l->any_port, &i, &k, &v)) {
         FZ_CHECK(cors_origin_parse(k, &o) && !o.is_null,
                  "port pattern key '%s' is no usable Origin", k);
     }
-    for (hi = apr_hash_first(fz_pool, l->sub_port); hi;
-         hi = apr_hash_next(hi)) {
-        const char *k = apr_hash_this_key(hi);
-        const apr_array_header_t *schemes = apr_hash_this_val(hi);
-        int i;
+    i = 0;
+    while (set_next(&l->sub_port, &i, &k, &v)) {
+        const apr_array_header_t *schemes = v;
+        int j;
 
         FZ_CHECK(k[0] == '.', "subdomain key '%s'", k);
-        for (i = 0; i < schemes->nelts && strlen(k) < 200; i++) {
+        for (j = 0; j < schemes->nelts && strlen(k) < 200; j++) {
             const char *s = apr_pstrcat(fz_pool,
-                APR_ARRAY_IDX(schemes, i, const char *), "://x", k, NULL);
+                APR_ARRAY_IDX(schemes, j, const char *), "://x", k, NULL);
 
             FZ_CHECK(cors_origin_parse(s, &o), "subdomain key '%s' makes "
                      "'%s', no usable Origin", k, s);
         }
     }
-    for (hi = apr_hash_first(fz_pool, l->sub_anyport); hi;
-         hi = apr_hash_next(hi)) {
-        const char *k = apr_hash_this_key(hi);
-
+    i = 0;
+    while (set_next(&l->sub_anyport, &i, &k, &v)) {
         FZ_CHECK(k[0] == '.' && !strchr(k, ':'), "subdomain key '%s'", k);
     }
 }

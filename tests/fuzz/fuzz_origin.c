@@ -14,7 +14,10 @@
  *  - the module allows an origin only if the reference matcher's rules or
  *    an expression cover it (no over-matching: evilexample.com for
  *    *.example.com), and, with one section whose rules are all in force,
- *    every usable origin they cover (no under-matching).
+ *    every usable origin they cover (no under-matching);
+ *  - the verdict is the same whether the reason is asked for (the value is
+ *    parsed first) or not (looked up first, parsed only when a rule
+ *    matched it).
  */
 #include "fuzz.h"
 
@@ -70,7 +73,7 @@ static void check_roundtrip(const char *s, const cors_origin *o)
     fz_parse_config(&fc, &p, line + strlen(line), NULL);
     FZ_CHECK(!fc.error, "'%s' is a usable Origin but 'CorsAllowOrigin %s' "
              "fails: %s", s, s, fc.error);
-    FZ_CHECK(cors_match(fc.sec[0], s, &why, &wild) != NULL,
+    FZ_CHECK(cors_match(fc.sec[0], s, &why, &wild, 1) != NULL,
              "'%s' does not match its own rule: %s", s, why);
 }
 
@@ -109,7 +112,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_parse(origin, &o);
     }
     if (cors_in_scope(c) && !fc.overflow) {
-        how = cors_match(c, origin, &why, &wild);
+        how = cors_match(c, origin, &why, &wild, 1);
+        {
+            /* without the reason (the usual case) the same verdict */
+            const char *why0 = NULL;
+            int wild0 = 0;
+            const char *how0 = cors_match(c, origin, &why0, &wild0, 0);
+
+            FZ_CHECK((how0 != NULL) == (how != NULL) && wild0 == wild,
+                     "'%s': %s with the reason, %s without", origin,
+                     how ? how : "refused", how0 ? how0 : "refused");
+        }
         ref = fz_ref_rules(&fc, origin) || fz_ref_regex(&fc, origin, 0);
         if (how) {
             FZ_CHECK(ok, "'%s' matched (%s) but is not a usable Origin",
