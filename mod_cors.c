@@ -1755,7 +1755,10 @@ static void cors_read_request(const request_rec *r, cors_req *q, int all)
 /* Is k an Access-Control-* name? */
 static int cors_is_ac_name(const char *k)
 {
-    return (k[0] | 0x20) == 'a' && strlen(k) >= 15
+    /* "Accept-*" and the like part at the fifth byte, before any call */
+    return (k[0] | 0x20) == 'a' && (k[1] | 0x20) == 'c'
+           && (k[2] | 0x20) == 'c' && (k[3] | 0x20) == 'e'
+           && (k[4] | 0x20) == 's' && strlen(k) >= 15
            && cors_name_eq(k, CORS_NAME("access-control-"));
 }
 
@@ -1782,40 +1785,39 @@ static void cors_strip_table(apr_table_t *t)
  * there are none).  One pass over each table, looking closer only at names
  * whose first letter could match; nothing is allocated in the usual case.
  */
-static const char *cors_take_tables(request_rec *r)
+static APR_INLINE const char *cors_take_table(request_rec *r,
+                                               apr_table_t *t,
+                                               const char *vary)
 {
-    apr_table_t *tabs[2];
-    const char *vary = NULL;
-    int t, i;
+    const apr_array_header_t *a = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+    int i, n = a->nelts, ac = 0;
 
-    tabs[0] = r->headers_out;
-    tabs[1] = r->err_headers_out;
-    for (t = 0; t < 2; t++) {
-        const apr_array_header_t *a = apr_table_elts(tabs[t]);
-        const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
-        int ac = 0;
+    for (i = 0; i < n; i++) {
+        const char *k = e[i].key;
 
-        for (i = 0; i < a->nelts; i++) {
-            const char *k = e[i].key;
-
-            if (!k) {
-                continue;
-            }
-            if ((k[0] | 0x20) == 'a') {
-                ac |= cors_is_ac_name(k);
-            }
-            else if ((k[0] | 0x20) == 'v' && strlen(k) == 4
-                     && cors_name_eq(k, CORS_NAME("vary"))) {
-                vary = vary ? apr_pstrcat(r->pool, vary, ", ", e[i].val,
-                                          NULL)
-                            : e[i].val;
-            }
+        if (!k) {
+            continue;
         }
-        if (ac) {
-            cors_strip_table(tabs[t]);
+        if ((k[0] | 0x20) == 'a') {
+            ac |= cors_is_ac_name(k);
+        }
+        else if ((k[0] | 0x20) == 'v' && strlen(k) == 4
+                 && cors_name_eq(k, CORS_NAME("vary"))) {
+            vary = vary ? apr_pstrcat(r->pool, vary, ", ", e[i].val, NULL)
+                        : e[i].val;
         }
     }
+    if (ac) {
+        cors_strip_table(t);
+    }
     return vary;
+}
+
+static const char *cors_take_tables(request_rec *r)
+{
+    return cors_take_table(r, r->err_headers_out,
+                           cors_take_table(r, r->headers_out, NULL));
 }
 
 /*
