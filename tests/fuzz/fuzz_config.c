@@ -29,11 +29,11 @@ static int set_next(const cors_set *t, apr_uint32_t *i, const char **k,
         const cors_slot *e = &t->slots[*i];
 
         if (e->key) {
-            FZ_CHECK(e->len == strlen(e->key), "slot length of '%s'", e->key);
-            FZ_CHECK(cors_set_get(t, e->key, e->len) == e->val,
-                     "'%s' is in the set but not found", e->key);
             *k = e->key;
-            *v = e->val;
+            *v = t->vals ? t->vals[*i] : (void *)e->key;
+            FZ_CHECK(e->len == strlen(e->key), "slot length of '%s'", e->key);
+            FZ_CHECK(cors_set_get(t, e->key, e->len) == *v,
+                     "'%s' is in the set but not found", e->key);
             (*i)++;
             return 1;
         }
