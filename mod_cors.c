@@ -727,7 +727,10 @@ static void **cors_set_slot(apr_pool_t *p, cors_set *t, const char *key,
             }
         }
         if (t->slots) {
-            cors_set_free(t);
+            apr_size_t old = (apr_size_t)t->mask + 1;
+
+            cors_array_free(t->slots, old * sizeof(cors_slot));
+            cors_array_free(t->vals, old * sizeof(void *));
         }
         else {
             apr_pool_cleanup_register(p, t, cors_set_free,
@@ -2397,13 +2400,13 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
     return DONE;
 }
 
-/* header_parser for a request whose configuration says it may be in scope. */
-static int cors_header_parser_in(request_rec *r)
+/* header_parser for a request in scope under c, or (c NULL) after an
+ * internal redirect, which may be. */
+static int cors_header_parser_in(request_rec *r, const cors_dir_conf *c)
 {
-    const cors_dir_conf *c;
     cors_req q;
 
-    if (r->main || !(c = cors_conf(r))) {
+    if (r->main || (!c && !(c = cors_conf(r)))) {
         return DECLINED;
     }
     if (r->method_number == M_OPTIONS && !strcmp(r->method, "OPTIONS")) {
@@ -2426,7 +2429,13 @@ static int cors_header_parser_in(request_rec *r)
 
 static int cors_header_parser(request_rec *r)
 {
-    return CORS_MAYBE_IN_SCOPE(r) ? cors_header_parser_in(r) : DECLINED;
+    const cors_dir_conf *c = ap_get_module_config(r->per_dir_config,
+                                                  &cors_module);
+
+    if (r->prev) {
+        return cors_header_parser_in(r, NULL);
+    }
+    return cors_in_scope(c) ? cors_header_parser_in(r, c) : DECLINED;
 }
 
 static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
@@ -2434,6 +2443,11 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     request_rec *r = f->r;
     const cors_decision *d;
 
+    if (f->ctx) {
+        /* done: the headers went with the first brigade (staying in the
+         * chain costs less than leaving it, for the usual one brigade) */
+        return ap_pass_brigade(f->next, bb);
+    }
     if (APR_BRIGADE_EMPTY(bb)) {
         return APR_SUCCESS;
     }
@@ -2453,7 +2467,7 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (d) {
         cors_apply(r, d);
     }
-    ap_remove_output_filter(f);
+    f->ctx = f;
     return ap_pass_brigade(f->next, bb);
 }
 

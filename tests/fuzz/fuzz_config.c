@@ -41,6 +41,23 @@ static int set_next(const cors_set *t, apr_uint32_t *i, const char **k,
     return 0;
 }
 
+/* The set's shape: as many keys as it counts, at most half full. */
+static void check_set(const cors_set *t)
+{
+    apr_uint32_t i = 0, n = 0;
+    const char *k;
+    void *v;
+
+    while (set_next(t, &i, &k, &v)) {
+        n++;
+    }
+    FZ_CHECK(n == t->count, "a set holds %u keys but counts %u", n,
+             t->count);
+    FZ_CHECK(!t->slots || 2 * (apr_size_t)t->count <= (apr_size_t)t->mask + 1,
+             "a set is more than half full: %u keys in %u slots", t->count,
+             t->mask + 1);
+}
+
 static void check_tokens(const cors_tokens *t, int lower, int methods)
 {
     apr_uint32_t i = 0;
@@ -50,6 +67,7 @@ static void check_tokens(const cors_tokens *t, int lower, int methods)
     if (!t) {
         return;
     }
+    check_set(&t->set);
     while (set_next(&t->set, &i, &k, &v)) {
         const char *q;
 
@@ -87,6 +105,10 @@ static void check_origins(const cors_origins *l)
     if (!l) {
         return;
     }
+    check_set(&l->exact);
+    check_set(&l->any_port);
+    check_set(&l->sub_port);
+    check_set(&l->sub_anyport);
     while (set_next(&l->exact, &i, &k, &v)) {
         FZ_CHECK(cors_origin_parse(k, &o) && !o.is_null,
                  "configured origin '%s' is no usable Origin", k);
