@@ -784,10 +784,12 @@ static int cors_scheme_in(const apr_array_header_t *schemes, const char *s,
 }
 
 /*
- * Match a usable, non-null origin against the listed origins.  Cost: one
- * hash lookup for exact origins, one for port patterns, and two per label
- * of the host for subdomain patterns (only as many labels as the longest
- * configured domain has).  Returns a short reason, or NULL.
+ * Match an origin (parsed, or only shaped: see cors_match()) against the
+ * port and subdomain patterns; exact origins are looked up before.  Cost:
+ * one lookup for port patterns, and up to two per label of the host for
+ * subdomain patterns (only label counts some configured domain has).
+ * Returns a short reason, or NULL; *at: where the matched subdomain suffix
+ * starts (0 for a port pattern), *port_matched: the key included the port.
  */
 static const char *cors_origins_match(const cors_origins *l, const char *s,
                                       const cors_origin *o, apr_size_t *at,
