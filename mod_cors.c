@@ -488,11 +488,6 @@ static int cors_host_ok(const char *s, apr_size_t len, int *is_ip)
 }
 
 /*
- * Is this Origin request header value exactly one serialised origin as a
- * browser sends it?  Returns 1 and fills *o if so.  Bounded work: one pass
- * over the value, one table lookup per byte of the host.
- */
-/*
  * The end of s when s[i...] is nothing or ":port" as browsers serialise it
  * for the scheme of s (scheme_len bytes): 1..65535, no leading zero, not
  * the scheme's default port.  0 when it is not.
@@ -526,6 +521,11 @@ static apr_size_t cors_port_end(const char *s, apr_size_t scheme_len,
     return i;
 }
 
+/*
+ * Is this Origin request header value exactly one serialised origin as a
+ * browser sends it?  Returns 1 and fills *o if so.  Bounded work: one pass
+ * over the value, one table lookup per byte of the host.
+ */
 static int cors_origin_parse(const char *s, cors_origin *o)
 {
     apr_size_t i, n;
