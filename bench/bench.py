@@ -1547,7 +1547,6 @@ def report(res, ms, cfgs):
             v = cg[m.name]
             base = m.baseline
             if base and base in cg:
-                over = '%+s' % fmt_int(v - cg[base])
                 over = ('+' if v - cg[base] >= 0 else '') + \
                     fmt_int(v - cg[base])
                 ratio = '%.3f' % (v / cg[base])
