@@ -112,12 +112,8 @@ module AP_MODULE_DECLARE_DATA cors_module;
 #define CORS_MAX_HOST 253
 #define CORS_MAX_LABEL 63
 
-/* Problems found only after merging, each logged once per process. */
-#define CORS_WARN_ANY_CREDENTIALS 1u
-#define CORS_WARN_EXPOSE_CREDENTIALS 2u
-#define CORS_WARN_PNA_ANY 4u
-#define CORS_WARN_REGEX_CREDENTIALS 8u
-
+/* The refused combinations found only after merging (cors_unsafe_rules),
+ * one bit each: logged once per process. */
 static volatile apr_uint32_t cors_warned = 0;
 
 /* Counters for the start-up report, reset in pre_config. */
@@ -161,7 +157,8 @@ typedef struct {
     int rules;               /* number of rules of every kind */
     int parse;               /* some rule needs the Origin parsed: a
                               * pattern, or null */
-    const char *http_sub;    /* first http:// subdomain pattern, or NULL */
+    const char *http_sub;    /* first http:// subdomain pattern, as
+                              * configured (pool copy), or NULL */
 } cors_origins;
 
 /* One CorsAllowOriginMatch expression. */
@@ -170,6 +167,20 @@ typedef struct {
     const char *src;         /* as configured, for messages */
     int any;                 /* it matches origins nobody would list */
 } cors_regex;
+
+/*
+ * Does the expression match the whole of [s, s+n)?  The anchors it is
+ * wrapped in are not trusted alone: a backtracking verb such as (*ACCEPT)
+ * or a \K can end or start a match inside the value, so the match itself
+ * must span all of it.
+ */
+static int cors_regex_match(const cors_regex *x, const char *s, apr_size_t n)
+{
+    ap_regmatch_t m[1];
+
+    return ap_regexec_len(x->re, s, n, 1, m, 0) == 0 && m[0].rm_so == 0
+           && (apr_size_t)m[0].rm_eo == n;
+}
 
 /* Origins no policy means to allow: an expression that matches one of them
  * matches any origin. */
@@ -188,7 +199,9 @@ typedef struct {
 typedef struct {
     int engine;                  /* CorsEngine: CORS_UNSET, 0, 1 */
     cors_origins *origins;       /* CorsAllowOrigin; NULL: not set here */
-    int origins_cleared;         /* "none" given in this section */
+    int origins_cleared;         /* "none" given in this section or, once
+                                  * merged, in any of the merged sections:
+                                  * inherited expressions are dropped */
     apr_array_header_t *regexes; /* CorsAllowOriginMatch, cors_regex;
                                   * NULL: not set here */
     cors_tokens *methods;        /* CorsAllowMethods; NULL: not set */
@@ -211,7 +224,11 @@ typedef struct {
     int is_ip;               /* IPv4 or IPv6 literal */
 } cors_origin;
 
-/* What the module decided for an actual (non-preflight) request. */
+/*
+ * What the module decided for a request in CORS scope: an actual request,
+ * or the answer to a preflight.  Kept with the request (request_config)
+ * and written by the output filter, cors_apply().
+ */
 typedef struct {
     const cors_dir_conf *conf;   /* NULL: not in CORS scope */
     const char *acao;            /* Access-Control-Allow-Origin or NULL */
@@ -220,6 +237,13 @@ typedef struct {
     int vary_origin;             /* add Origin to Vary */
     const char *result;          /* CORS_RESULT */
     const char *reason;          /* why, for the debug log */
+    /* preflight answers only */
+    int preflight;               /* this is one */
+    int pna_vary;                /* Vary lists ...-Request-Private-Network */
+    const char *allow_methods;   /* Access-Control-Allow-Methods or NULL */
+    const char *allow_headers;   /* Access-Control-Allow-Headers or NULL */
+    const char *max_age;         /* Access-Control-Max-Age or NULL */
+    int allow_pna;               /* send Allow-Private-Network: true */
 } cors_decision;
 
 /* ------------------------------------------------------------------ */
@@ -292,6 +316,23 @@ static int cors_forbidden_method(const char *m)
 {
     return !strcasecmp(m, "CONNECT") || !strcasecmp(m, "TRACE")
            || !strcasecmp(m, "TRACK");
+}
+
+/* The Fetch standard's "normalize a method": the spelling browsers send
+ * for a method that matches one of these case-insensitively, else NULL. */
+static const char *cors_normalised_method(const char *m)
+{
+    static const char *const upper[] = {
+        "DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", NULL
+    };
+    int i;
+
+    for (i = 0; upper[i]; i++) {
+        if (!strcasecmp(m, upper[i])) {
+            return upper[i];
+        }
+    }
+    return NULL;
 }
 
 static int cors_is_ows(char c)
@@ -960,7 +1001,11 @@ static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 
     c->engine = add->engine != CORS_UNSET ? add->engine : base->engine;
     c->origins = add->origins ? add->origins : base->origins;
-    c->origins_cleared = add->origins_cleared;
+    /* httpd merges nested sections with each other before merging them
+     * onto the server's configuration: "none" anywhere in the merged
+     * sections must still drop what comes from above them, so that any
+     * grouping gives the same result (README "Merging"). */
+    c->origins_cleared = add->origins_cleared || base->origins_cleared;
     if (add->regexes) {
         c->regexes = add->regexes;
     }
@@ -1007,53 +1052,115 @@ static int cors_preflight_status(const cors_dir_conf *c)
 }
 
 /*
- * Combinations refused within one section (SPEC 5).  Called after every
- * directive that takes part, so the order of lines does not matter.
+ * The combinations that could reflect an arbitrary origin with credentials
+ * (or grant private-network access to any origin).  One table for both
+ * places that refuse them: cors_check_section() rejects a combination that
+ * one section makes (README "Configuration errors"), and the request-time
+ * code of each row fails safe where merging sections made it, logging it
+ * once per process (README "Merging").
+ */
+typedef enum {
+    CORS_UNSAFE_ANY_CREDENTIALS,      /* CorsAllowOrigin * */
+    CORS_UNSAFE_EXPOSE_CREDENTIALS,   /* CorsExposeHeaders * */
+    CORS_UNSAFE_PNA_ANY,              /* private network with * */
+    CORS_UNSAFE_REGEX_CREDENTIALS,    /* an expression matching anything */
+    CORS_UNSAFE_HTTP_SUB_CREDENTIALS, /* a plain-http subdomain pattern */
+    CORS_UNSAFE_RULES
+} cors_unsafe;
+
+/* The first part of a combination as configured, or NULL when c does not
+ * combine it with the second. */
+typedef const char *cors_unsafe_part(apr_pool_t *p, const cors_dir_conf *c);
+
+static const char *cors_part_any(apr_pool_t *p, const cors_dir_conf *c)
+{
+    (void)p;
+    return c->credentials == 1 && c->origins && c->origins->any
+           ? "CorsAllowOrigin *" : NULL;
+}
+
+static const char *cors_part_expose(apr_pool_t *p, const cors_dir_conf *c)
+{
+    (void)p;
+    return c->credentials == 1 && c->expose && c->expose->any
+           ? "CorsExposeHeaders *" : NULL;
+}
+
+static const char *cors_part_pna(apr_pool_t *p, const cors_dir_conf *c)
+{
+    (void)p;
+    return c->pna == 1 && c->origins && c->origins->any
+           ? "CorsAllowPrivateNetwork On" : NULL;
+}
+
+static const char *cors_part_regex(apr_pool_t *p, const cors_dir_conf *c)
+{
+    int i;
+
+    for (i = 0; c->credentials == 1 && c->regexes && i < c->regexes->nelts;
+         i++) {
+        const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
+
+        if (x->any) {
+            return apr_pstrcat(p, "CorsAllowOriginMatch ", x->src, NULL);
+        }
+    }
+    return NULL;
+}
+
+static const char *cors_part_http_sub(apr_pool_t *p, const cors_dir_conf *c)
+{
+    (void)p;
+    return c->credentials == 1 && c->origins ? c->origins->http_sub : NULL;
+}
+
+static const struct {
+    cors_unsafe_part *part;
+    const char *other;       /* the second part */
+    const char *advice;      /* why one section may not combine them */
+    const char *tag;         /* log tag of the merged case */
+    const char *failsafe;    /* what is answered instead, once merged */
+} cors_unsafe_rules[CORS_UNSAFE_RULES] = {
+    { cors_part_any, "CorsAllowCredentials On",
+      "browsers refuse credentials with '*'; list the allowed origins "
+      "instead",
+      "CORS0030", "origins not allowed by another rule get '*' without "
+      "credentials" },
+    { cors_part_expose, "CorsAllowCredentials On",
+      "with credentials browsers read '*' as a header name; list the "
+      "headers to expose",
+      "CORS0031", "'*' is left out of Access-Control-Expose-Headers" },
+    { cors_part_pna, "CorsAllowOrigin *",
+      "list the origins that may reach the private network",
+      "CORS0032", "private network access is not granted to '*'" },
+    { cors_part_regex, "CorsAllowCredentials On",
+      "the expression matches any origin; anchor it to your own domains",
+      "CORS0033", "the origins it matches get '*' without credentials" },
+    { cors_part_http_sub, "CorsAllowCredentials On",
+      "any network attacker can answer for a plain-http subdomain; use "
+      "https:// or list the origins",
+      "CORS0034", "the origins it matches are allowed without credentials" }
+};
+
+/*
+ * Refuse the combinations of cors_unsafe_rules in one section.  Called
+ * after every directive that takes part, so the order of lines does not
+ * matter.
  */
 static const char *cors_check_section(cmd_parms *cmd, const cors_dir_conf *c)
 {
-    const char *d = cmd->cmd->name;
+    int k;
 
-    if (c->credentials == 1 && c->origins && c->origins->any) {
-        return apr_psprintf(cmd->pool, "%s: 'CorsAllowOrigin *' and "
-                            "'CorsAllowCredentials On' cannot be combined in "
-                            "one section (browsers refuse credentials with "
-                            "'*'; list the allowed origins instead)", d);
-    }
-    if (c->credentials == 1 && c->expose && c->expose->any) {
-        return apr_psprintf(cmd->pool, "%s: 'CorsExposeHeaders *' and "
-                            "'CorsAllowCredentials On' cannot be combined in "
-                            "one section (with credentials browsers read '*' "
-                            "as a header name; list the headers to expose)",
-                            d);
-    }
-    if (c->pna == 1 && c->origins && c->origins->any) {
-        return apr_psprintf(cmd->pool, "%s: 'CorsAllowPrivateNetwork On' and "
-                            "'CorsAllowOrigin *' cannot be combined in one "
-                            "section (list the origins that may reach the "
-                            "private network)", d);
-    }
-    if (c->credentials == 1 && c->regexes) {
-        int i;
+    for (k = 0; k < CORS_UNSAFE_RULES; k++) {
+        const char *part = cors_unsafe_rules[k].part(cmd->pool, c);
 
-        for (i = 0; i < c->regexes->nelts; i++) {
-            const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
-
-            if (x->any) {
-                return apr_psprintf(cmd->pool, "%s: 'CorsAllowOriginMatch "
-                                    "%s' matches any origin and cannot be "
-                                    "combined with 'CorsAllowCredentials On' "
-                                    "in one section (anchor it to your own "
-                                    "domains)", d, x->src);
-            }
+        if (part) {
+            return apr_psprintf(cmd->pool, "%s: '%s' and '%s' cannot be "
+                                "combined in one section (%s)",
+                                cmd->cmd->name, part,
+                                cors_unsafe_rules[k].other,
+                                cors_unsafe_rules[k].advice);
         }
-    }
-    if (c->credentials == 1 && c->origins && c->origins->http_sub) {
-        return apr_psprintf(cmd->pool, "%s: '%s' and "
-                            "'CorsAllowCredentials On' cannot be combined in "
-                            "one section (any network attacker can answer "
-                            "for a plain-http subdomain; use https:// or list "
-                            "the origins)", d, c->origins->http_sub);
     }
     return NULL;
 }
@@ -1259,7 +1366,8 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
             return err;
         }
         if (!strcmp(scheme, "http") && !l->http_sub) {
-            l->http_sub = arg;
+            /* arg may be a line buffer (CorsAllowOriginFile) */
+            l->http_sub = apr_pstrdup(p, arg);
         }
         cors_count(&cors_count_patterns);
     }
@@ -1316,70 +1424,153 @@ static const char *cors_set_origin(cmd_parms *cmd, void *dconf,
     return cors_check_section(cmd, c);
 }
 
+/* Read all of a file into memory (NUL-terminated; *len bytes before it). */
+static const char *cors_read_file(cmd_parms *cmd, const char *path,
+                                  char **buf, apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    char errbuf[120];
+
+    rv = apr_file_open(&f, path, APR_READ, APR_OS_DEFAULT, cmd->temp_pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&fi, APR_FINFO_TYPE | APR_FINFO_SIZE, f);
+        if (rv == APR_SUCCESS && fi.filetype != APR_REG) {
+            apr_file_close(f);
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a regular file",
+                                cmd->cmd->name, path);
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        *buf = apr_palloc(cmd->temp_pool, (apr_size_t)fi.size + 1);
+        rv = apr_file_read_full(f, *buf, (apr_size_t)fi.size, len);
+        if (rv == APR_EOF) {
+            rv = APR_SUCCESS;       /* it shrank while we read it */
+        }
+        (*buf)[*len] = '\0';
+        apr_file_close(f);
+    }
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: cannot open '%s': %s",
+                            cmd->cmd->name, path,
+                            apr_strerror(rv, errbuf, sizeof(errbuf)));
+    }
+    return NULL;
+}
+
+/*
+ * The error, if any, of one line of an origin file (without its newline,
+ * surrounding blanks removed): one origin or pattern as CorsAllowOrigin
+ * takes them, or nothing, or a '#' comment.
+ */
+static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
+                                    const char *line, apr_size_t len)
+{
+    const char *name = cmd->cmd->name, *err;
+    char *copy;
+
+    if (memchr(line, '\0', len)) {
+        return "a NUL byte (is the file saved as UTF-16? save it as ASCII "
+               "or UTF-8)";
+    }
+    if (len > MAX_STRING_LEN) {
+        return apr_psprintf(cmd->temp_pool, "the line is longer than %d "
+                            "bytes", MAX_STRING_LEN);
+    }
+    if (len == 0 || line[0] == '#') {
+        return NULL;
+    }
+    copy = apr_pstrmemdup(cmd->temp_pool, line, len);
+    if (copy[strcspn(copy, " \t")]) {
+        return "one origin per line (a '#' comment takes a line of its own)";
+    }
+    if (!strcasecmp(copy, "none")) {
+        return "'none' is not allowed in a file: use CorsAllowOrigin none";
+    }
+    if ((err = cors_set_origin(cmd, dconf, copy))
+        && !strncmp(err, name, strlen(name)) && err[strlen(name)] == ':') {
+        err += strlen(name) + 2;    /* drop our own "CorsAllowOriginFile: " */
+    }
+    return err;
+}
+
 /*
  * CorsAllowOriginFile: one origin or pattern per line (as CorsAllowOrigin
- * takes them), blank lines and '#' comments ignored; added to the section's
- * CorsAllowOrigin list.  Errors name the file and the line.  Read with the
- * rest of the configuration, so a graceful restart reloads it.
+ * takes them), blank lines and '#' comments ignored, a UTF-8 byte-order
+ * mark skipped; added to the section's CorsAllowOrigin list.  Errors name
+ * the file and the line.  Read with the rest of the configuration, so a
+ * graceful restart reloads it.
  */
 static const char *cors_set_origin_file(cmd_parms *cmd, void *dconf,
                                         const char *arg)
 {
     const char *path = ap_server_root_relative(cmd->temp_pool, arg);
-    const char *name = cmd->cmd->name;
-    ap_configfile_t *f;
-    apr_status_t rv;
-    char line[MAX_STRING_LEN];
-    char errbuf[120];
+    const char *err;
+    char *buf, *p, *end;
+    apr_size_t len;
+    unsigned int n;
 
     if (!path) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid path", name,
-                            arg);
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid path",
+                            cmd->cmd->name, arg);
     }
-    rv = ap_pcfg_openfile(&f, cmd->temp_pool, path);
-    if (rv != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: cannot open '%s': %s", name,
-                            path, apr_strerror(rv, errbuf, sizeof(errbuf)));
+    if ((err = cors_read_file(cmd, path, &buf, &len))) {
+        return err;
     }
-    while (!(rv = ap_cfg_getline(line, sizeof(line), f))) {
-        const char *err;
-        char *end;
+    p = buf;
+    end = buf + len;
+    if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) {
+        p += 3;
+    }
+    for (n = 1; p < end; n++) {
+        char *nl = memchr(p, '\n', end - p), *e = nl ? nl : end;
 
-        if (line[0] == '\0' || line[0] == '#') {
-            continue;
+        while (p < e && apr_isspace(*p)) {
+            p++;
         }
-        end = line + strcspn(line, " \t");
-        if (*end) {
-            err = "one origin per line (a '#' comment takes a line of its "
-                  "own)";
+        while (e > p && apr_isspace(e[-1])) {
+            e--;
         }
-        else if (!strcasecmp(line, "none")) {
-            err = "'none' is not allowed in a file: use CorsAllowOrigin none";
+        if ((err = cors_origin_line(cmd, dconf, p, e - p))) {
+            return apr_psprintf(cmd->pool, "%s: %s line %u: %s",
+                                cmd->cmd->name, path, n, err);
         }
-        else if ((err = cors_set_origin(cmd, dconf, line))) {
-            /* drop our own "CorsAllowOriginFile: " prefix */
-            if (!strncmp(err, name, strlen(name)) && err[strlen(name)] == ':') {
-                err += strlen(name) + 2;
+        p = nl ? nl + 1 : end;
+    }
+    return NULL;
+}
+
+/*
+ * The commonest mistake in an origin expression: an unescaped '.' between
+ * two host labels, which matches any byte ("https://app.example.com" also
+ * matches "https://app-example.com").  Returns where it is, or NULL.
+ */
+static const char *cors_unescaped_dot(const char *re)
+{
+    const char *q;
+    int in_class = 0;
+
+    for (q = re; *q; q++) {
+        if (*q == '\\') {
+            if (!*++q) {
+                break;
             }
         }
-        if (err) {
-            unsigned int n = f->line_number;
-
-            ap_cfg_closefile(f);
-            return apr_psprintf(cmd->pool, "%s: %s line %u: %s", name, path,
-                                n, err);
+        else if (in_class) {
+            in_class = *q != ']';
+        }
+        else if (*q == '[') {
+            in_class = 1;
+            if (q[1] == ']' || (q[1] == '^' && q[2] == ']')) {
+                q += q[1] == '^' ? 2 : 1;  /* "[]...]": ']' is a member */
+            }
+        }
+        else if (*q == '.' && q > re && apr_isalnum(q[-1])
+                 && apr_isalnum(q[1])) {
+            return q;
         }
     }
-    if (rv != APR_EOF) {
-        unsigned int n = f->line_number;
-
-        ap_cfg_closefile(f);
-        return apr_psprintf(cmd->pool, "%s: error reading '%s' at line %u: "
-                            "%s", name, path, n + 1,
-                            rv == APR_ENOSPC ? "line too long"
-                            : apr_strerror(rv, errbuf, sizeof(errbuf)));
-    }
-    ap_cfg_closefile(f);
     return NULL;
 }
 
@@ -1389,23 +1580,45 @@ static const char *cors_set_origin_match(cmd_parms *cmd, void *dconf,
     cors_dir_conf *c = dconf;
     cors_regex *x;
     ap_regex_t *re;
+    const char *dot;
     int i;
 
-    re = ap_pregcomp(cmd->pool, apr_pstrcat(cmd->pool, "^(?:", arg, ")$",
-                                            NULL), AP_REG_NOSUB);
-    if (!re) {
+    /* It must be a complete expression on its own, so that the anchors
+     * around it stay anchors: "a)|(b" would make "^(?:a)|(b)$". */
+    if (!ap_pregcomp(cmd->temp_pool, arg, AP_REG_NOSUB)) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a valid regular "
                             "expression", cmd->cmd->name, arg);
+    }
+    re = ap_pregcomp(cmd->pool, apr_pstrcat(cmd->pool, "^(?:", arg, ")$",
+                                            NULL), 0);
+    if (!re) {
+        return apr_psprintf(cmd->pool, "%s: '%s' does not stay a complete "
+                            "expression inside ^(?: ... )$ (an unterminated "
+                            "quote or a (?x) comment?): rewrite it",
+                            cmd->cmd->name, arg);
+    }
+    if ((dot = cors_unescaped_dot(arg))
+        && ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        /* apachectl -t and the first reading at start-up, not each
+         * .htaccess request */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                     "CORS0003: %s: '%s': the '.' after '%.*s' matches any "
+                     "character, not only a dot: write [.] or put a "
+                     "backslash before it (%s:%d)",
+                     cmd->cmd->name, arg, (int)(dot - arg), arg,
+                     cmd->directive ? cmd->directive->filename : "?",
+                     cmd->directive ? cmd->directive->line_num : 0);
     }
     if (!c->regexes) {
         c->regexes = apr_array_make(cmd->pool, 2, sizeof(cors_regex));
     }
     x = apr_array_push(c->regexes);
     x->re = re;
-    x->src = arg;
+    x->src = apr_pstrdup(cmd->pool, arg);
     x->any = 0;
     for (i = 0; cors_probe_origins[i]; i++) {
-        if (ap_regexec(re, cors_probe_origins[i], 0, NULL, 0) == 0) {
+        if (cors_regex_match(x, cors_probe_origins[i],
+                             strlen(cors_probe_origins[i]))) {
             x->any = 1;
         }
     }
@@ -1422,6 +1635,7 @@ static const char *cors_set_tokens(cmd_parms *cmd, cors_tokens **slot,
                                    int methods)
 {
     cors_tokens *t = *slot;
+    const char *norm;
     int i;
 
     if (argc < 1) {
@@ -1455,6 +1669,11 @@ static const char *cors_set_tokens(cmd_parms *cmd, cors_tokens **slot,
             return apr_psprintf(cmd->pool, "%s: '%s' can never be allowed "
                                 "cross-origin (the Fetch standard forbids "
                                 "it): remove it", cmd->cmd->name, a);
+        }
+        if (methods && (norm = cors_normalised_method(a))
+            && strcmp(a, norm)) {
+            return apr_psprintf(cmd->pool, "%s: '%s' never matches: "
+                                "browsers send %s", cmd->cmd->name, a, norm);
         }
         {
             char *k = apr_pstrdup(cmd->pool, a);
@@ -1634,17 +1853,29 @@ static const char *cors_logitem(apr_pool_t *p, const char *s)
                                          NULL) : s;
 }
 
-/* Log a merged-configuration problem once per process. */
-static void cors_warn_once(request_rec *r, apr_uint32_t bit, const char *msg)
+/*
+ * A refused combination (cors_unsafe_rules) that merging sections made
+ * decides this answer: log it, once per process, with what is answered
+ * instead.
+ */
+static void cors_fail_safe(request_rec *r, const cors_dir_conf *c,
+                           cors_unsafe k)
 {
+    apr_uint32_t bit = 1u << k;
     apr_uint32_t old = apr_atomic_read32(&cors_warned);
 
     while (!(old & bit)) {
         apr_uint32_t seen = apr_atomic_cas32(&cors_warned, old | bit, old);
 
         if (seen == old) {
+            const char *part = cors_unsafe_rules[k].part(r->pool, c);
+
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "%s (for %s; logged once per process)", msg,
+                          "%s: the merged configuration combines '%s' with "
+                          "'%s'; %s (for %s; logged once per process)",
+                          cors_unsafe_rules[k].tag, part ? part : "?",
+                          cors_unsafe_rules[k].other,
+                          cors_unsafe_rules[k].failsafe,
                           cors_logitem(r->pool, r->uri));
             return;
         }
@@ -1960,7 +2191,7 @@ static int cors_rest_ok(const char *s, const cors_origin *o, apr_size_t at,
  * refusing one costs no parsing.
  */
 static const char *cors_match(const cors_dir_conf *c, const char *origin,
-                              const char **why, int *wild, int need_why)
+                              const char **why, int *unsafe, int need_why)
 {
     cors_origin o;
     apr_size_t n = strlen(origin);
@@ -1968,7 +2199,7 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
     apr_size_t at = 0;
     int i, parsed = 0, port_matched = 0;
 
-    *wild = 0;
+    *unsafe = -1;
     *why = "not in the allowed origins";
     /* Configured exact origins are normalised: a byte-exact hit is a
      * usable origin, so the common case needs no parsing. */
@@ -2003,18 +2234,25 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
     if (c->origins && (how = cors_origins_match(c->origins, origin, &o, &at,
                                                 &port_matched))) {
         /* matched by shape: the value must be a serialised origin too */
-        return parsed || cors_rest_ok(origin, &o, at, port_matched)
-               ? how : NULL;
+        if (!parsed && !cors_rest_ok(origin, &o, at, port_matched)) {
+            return NULL;
+        }
+        if (at && o.scheme_len == 4 && !memcmp(origin, "http", 4)) {
+            *unsafe = CORS_UNSAFE_HTTP_SUB_CREDENTIALS;
+        }
+        return how;
     }
     if (c->regexes) {
         for (i = 0; i < c->regexes->nelts; i++) {
             const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
 
-            if (ap_regexec(x->re, origin, 0, NULL, 0) == 0) {
+            if (cors_regex_match(x, origin, n)) {
                 if (!parsed && !cors_origin_parse(origin, &o)) {
                     return NULL;
                 }
-                *wild = x->any;
+                if (x->any) {
+                    *unsafe = CORS_UNSAFE_REGEX_CREDENTIALS;
+                }
                 return "CorsAllowOriginMatch";
             }
         }
@@ -2034,7 +2272,7 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
 {
     const char *how, *why = NULL;
     int any = c->origins && c->origins->any;
-    int wild = 0;
+    int unsafe;
 
     d->conf = c;
     if (any && !cors_credentials(c)) {
@@ -2062,22 +2300,30 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         }
         return;
     }
-    how = cors_match(c, origin, &why, &wild, need_why);
-    if (how && wild && cors_credentials(c)) {
-        /* An expression that matches any origin, with credentials from
-         * another section: never reflect it with credentials. */
-        cors_warn_once(r, CORS_WARN_REGEX_CREDENTIALS,
-                       "CORS0033: the merged configuration combines a "
-                       "CorsAllowOriginMatch that matches any origin with "
-                       "'CorsAllowCredentials On'; its origins get '*' "
-                       "without credentials");
-        any = 1;
+    how = cors_match(c, origin, &why, &unsafe, need_why);
+    d->credentials = cors_credentials(c);
+    if (how && unsafe == CORS_UNSAFE_REGEX_CREDENTIALS && d->credentials) {
+        /* never reflect what an any-origin expression matched with
+         * credentials: '*' without them */
+        cors_fail_safe(r, c, CORS_UNSAFE_REGEX_CREDENTIALS);
         how = NULL;
+        any = 1;
         why = "CorsAllowOriginMatch matches any origin";
+    }
+    else if (how && unsafe == CORS_UNSAFE_HTTP_SUB_CREDENTIALS
+             && d->credentials) {
+        /* a plain-http subdomain: allowed, but never with credentials */
+        cors_fail_safe(r, c, CORS_UNSAFE_HTTP_SUB_CREDENTIALS);
+        d->credentials = 0;
+        how = "plain-http subdomain pattern, without credentials";
+    }
+    else if (!how && any) {
+        /* '*' with credentials came from merging sections: never reflect
+         * an arbitrary origin with credentials */
+        cors_fail_safe(r, c, CORS_UNSAFE_ANY_CREDENTIALS);
     }
     if (how) {
         d->acao = origin;
-        d->credentials = cors_credentials(c);
         d->result = "allowed";
         d->reason = how;
         if (log) {
@@ -2087,16 +2333,8 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         }
     }
     else if (any) {
-        /* '*' with credentials came from merging sections: never reflect
-         * an arbitrary origin with credentials; answer '*' without them. */
-        if (c->origins && c->origins->any) {
-            cors_warn_once(r, CORS_WARN_ANY_CREDENTIALS,
-                           "CORS0030: the merged configuration combines "
-                           "'CorsAllowOrigin *' with 'CorsAllowCredentials "
-                           "On'; unlisted origins get '*' without "
-                           "credentials");
-        }
         d->acao = "*";
+        d->credentials = 0;
         d->result = "allowed";
         d->reason = "'*' without credentials";
         if (log) {
@@ -2106,6 +2344,7 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         }
     }
     else {
+        d->credentials = 0;
         d->result = "denied:origin";
         d->reason = why;
         if (log) {
@@ -2124,10 +2363,7 @@ static const char *cors_expose_value(request_rec *r, const cors_dir_conf *c,
         return NULL;
     }
     if (c->expose->any && credentials) {
-        cors_warn_once(r, CORS_WARN_EXPOSE_CREDENTIALS,
-                       "CORS0031: the merged configuration combines "
-                       "'CorsExposeHeaders *' with 'CorsAllowCredentials "
-                       "On'; '*' is left out of Access-Control-Expose-Headers");
+        cors_fail_safe(r, c, CORS_UNSAFE_EXPOSE_CREDENTIALS);
         return c->expose->joined_named;
     }
     return c->expose->joined;
@@ -2182,8 +2418,32 @@ static void cors_apply(request_rec *r, const cors_decision *d)
             apr_table_addn(r->headers_out, "Access-Control-Expose-Headers",
                            d->expose);
         }
+        if (d->allow_methods) {
+            apr_table_addn(r->headers_out, "Access-Control-Allow-Methods",
+                           d->allow_methods);
+        }
+        if (d->allow_headers) {
+            apr_table_addn(r->headers_out, "Access-Control-Allow-Headers",
+                           d->allow_headers);
+        }
+        if (d->max_age) {
+            apr_table_addn(r->headers_out, "Access-Control-Max-Age",
+                           d->max_age);
+        }
+        if (d->allow_pna) {
+            apr_table_addn(r->headers_out,
+                           "Access-Control-Allow-Private-Network", "true");
+        }
     }
-    if (d->vary_origin) {
+    if (d->preflight && d->pna_vary) {
+        cors_write_vary(r, vary, CORS_VARY_PREFLIGHT
+                                 ", Access-Control-Request-Private-Network",
+                        cors_vary_preflight_pna);
+    }
+    else if (d->preflight) {
+        cors_write_vary(r, vary, CORS_VARY_PREFLIGHT, cors_vary_preflight);
+    }
+    else if (d->vary_origin) {
         cors_write_vary(r, vary, "Origin", cors_vary_actual);
     }
 }
@@ -2299,104 +2559,94 @@ static int cors_is_star(const char *s)
 }
 
 /*
- * Answer a preflight completely: status, headers, empty body.  Returns
- * DONE so that nothing after header_parser (authentication, redirects,
- * handlers, backends) sees it.
+ * Decide the answer to a preflight (README "What the module sends"): on
+ * success the lines of d, else a 403 with Vary alone.  Logs the decision
+ * at cors:debug and publishes CORS_RESULT.
  */
-static int cors_preflight(request_rec *r, const cors_dir_conf *c,
-                          const cors_req *q)
+static cors_decision *cors_decide_preflight(request_rec *r,
+                                            const cors_dir_conf *c,
+                                            const cors_req *q)
 {
     const char *origin = q->origin, *method = q->method;
-    cors_decision d;
+    cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
     cors_origin o;
-    const char *why = NULL, *bad = NULL, *allow_headers = NULL, *vary;
-    const char *result = cors_preflight_ok;
+    const char *why = NULL, *bad = NULL, *allow_headers = NULL;
     int malformed = 0;
-    int pna_on = c->pna == 1;
-    int pna_asked = 0;
 
-    memset(&d, 0, sizeof(d));
-    cors_decide_origin(r, c, origin, &d, 0, APLOGrdebug(r));
-    if (d.acao && cors_is_star(d.acao) && !cors_origin_parse(origin, &o)) {
+    cors_decide_origin(r, c, origin, d, 0, APLOGrdebug(r));
+    d->preflight = 1;
+    d->pna_vary = c->pna == 1;
+    d->result = cors_preflight_ok;
+    if (d->acao && cors_is_star(d->acao) && !cors_origin_parse(origin, &o)) {
         /* '*' is sent on every actual response so that caches stay
          * consistent; a preflight has no such need and an Origin no browser
-         * would send is not allowed (SPEC 2). */
-        d.acao = NULL;
-        d.reason = "not a serialised origin";
+         * would send is not allowed (README "CorsAllowOrigin"). */
+        d->acao = NULL;
+        d->reason = "not a serialised origin";
     }
-    if (!d.acao) {
-        result = "preflight:denied:origin";
-        why = apr_pstrcat(r->pool, "origin ", d.reason, NULL);
+    if (!d->acao) {
+        d->result = "preflight:denied:origin";
+        why = apr_pstrcat(r->pool, "origin ", d->reason, NULL);
     }
     else if ((why = cors_check_method(c, method, &malformed))) {
-        result = malformed ? "preflight:denied:malformed"
-                           : "preflight:denied:method";
+        d->result = malformed ? "preflight:denied:malformed"
+                              : "preflight:denied:method";
         bad = method;
     }
     else if ((why = cors_check_headers(r, c, q->headers, &allow_headers,
                                        &malformed, &bad))) {
-        result = malformed ? "preflight:denied:malformed"
-                           : "preflight:denied:header";
+        d->result = malformed ? "preflight:denied:malformed"
+                              : "preflight:denied:header";
     }
-
-    vary = cors_take_tables(r);
-    if (result == cors_preflight_ok) {
-        r->status = cors_preflight_status(c);
-        apr_table_addn(r->headers_out, "Access-Control-Allow-Origin",
-                       d.acao);
-        if (d.credentials) {
-            apr_table_addn(r->headers_out, "Access-Control-Allow-Credentials",
-                           "true");
-        }
-        apr_table_addn(r->headers_out, "Access-Control-Allow-Methods",
-                       method);
-        if (allow_headers) {
-            apr_table_addn(r->headers_out, "Access-Control-Allow-Headers",
-                           allow_headers);
-        }
-        if (c->max_age != CORS_UNSET) {
-            apr_table_addn(r->headers_out, "Access-Control-Max-Age",
-                           c->max_age_str);
-        }
-        if (pna_on) {
-            pna_asked = q->pna && !strcasecmp(q->pna, "true");
-        }
-        if (pna_asked && cors_is_star(d.acao)) {
-            cors_warn_once(r, CORS_WARN_PNA_ANY,
-                           "CORS0032: the merged configuration combines "
-                           "'CorsAllowPrivateNetwork On' with "
-                           "'CorsAllowOrigin *'; private network access is "
-                           "not granted to '*'");
-        }
-        else if (pna_asked) {
-            apr_table_addn(r->headers_out,
-                           "Access-Control-Allow-Private-Network", "true");
-        }
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "CORS0020: preflight for %s from '%s' allowed (%s)",
-                      cors_logitem(r->pool, method),
-                      cors_logitem(r->pool, origin), d.reason);
-    }
-    else {
-        r->status = HTTP_FORBIDDEN;
+    cors_set_result(r, d->result);
+    if (d->result != cors_preflight_ok) {
+        d->acao = NULL;
+        d->credentials = 0;
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "CORS0021: preflight from '%s' denied: %s%s%s%s",
                       cors_logitem(r->pool, origin), why,
                       bad ? " ('" : "", bad ? cors_logitem(r->pool, bad) : "",
                       bad ? "')" : "");
+        return d;
     }
-    if (pna_on) {
-        cors_write_vary(r, vary, CORS_VARY_PREFLIGHT
-                                 ", Access-Control-Request-Private-Network",
-                        cors_vary_preflight_pna);
+    d->allow_methods = method;
+    d->allow_headers = allow_headers;
+    d->max_age = c->max_age != CORS_UNSET ? c->max_age_str : NULL;
+    if (c->pna == 1 && q->pna && !strcasecmp(q->pna, "true")) {
+        if (cors_is_star(d->acao)) {
+            cors_fail_safe(r, c, CORS_UNSAFE_PNA_ANY);
+        }
+        else {
+            d->allow_pna = 1;
+        }
     }
-    else {
-        cors_write_vary(r, vary, CORS_VARY_PREFLIGHT, cors_vary_preflight);
-    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "CORS0020: preflight for %s from '%s' allowed (%s)",
+                  cors_logitem(r->pool, method),
+                  cors_logitem(r->pool, origin), d->reason);
+    return d;
+}
+
+/*
+ * Answer a preflight completely: status, headers, empty body.  Returns
+ * DONE so that nothing after header_parser (authentication, redirects,
+ * handlers, backends) sees it.  The answer is a response like any other
+ * for the rest of the server: the output filters of every module are
+ * inserted as for a handler's response (mod_headers' "Header always set
+ * Strict-Transport-Security ...", mod_expires), and the module's own
+ * filter, last of them, writes the Access-Control-* lines once.
+ */
+static int cors_preflight(request_rec *r, const cors_dir_conf *c,
+                          const cors_req *q)
+{
+    const cors_decision *d = cors_decide_preflight(r, c, q);
+
+    ap_set_module_config(r->request_config, &cors_module, (void *)d);
+    r->status = d->acao ? cors_preflight_status(c) : HTTP_FORBIDDEN;
     if (r->status != HTTP_NO_CONTENT) {
         ap_set_content_length(r, 0);
     }
-    cors_set_result(r, result);
+    ap_run_insert_filter(r);
     /* DONE: httpd finalises the response, discarding any request body
      * (ap_finalize_request_protocol), so it is not read as a request. */
     return DONE;

@@ -68,11 +68,13 @@ BAD = [
      "one section (any network attacker can answer for a plain-http subdomain; use https:// or "
      "list the origins)"),
     ('CorsAllowOriginMatch "https://.*"\nCorsAllowCredentials On',
-     "CorsAllowCredentials: 'CorsAllowOriginMatch https://.*' matches any origin and cannot be "
-     "combined with 'CorsAllowCredentials On' in one section (anchor it to your own domains)"),
+     "CorsAllowCredentials: 'CorsAllowOriginMatch https://.*' and 'CorsAllowCredentials On' "
+     "cannot be combined in one section (the expression matches any origin; anchor it to your "
+     "own domains)"),
     ('CorsAllowCredentials On\nCorsAllowOriginMatch ".*"',
-     "CorsAllowOriginMatch: 'CorsAllowOriginMatch .*' matches any origin and cannot be "
-     "combined with 'CorsAllowCredentials On' in one section (anchor it to your own domains)"),
+     "CorsAllowOriginMatch: 'CorsAllowOriginMatch .*' and 'CorsAllowCredentials On' "
+     "cannot be combined in one section (the expression matches any origin; anchor it to your "
+     "own domains)"),
     ('CorsMaxAge 86401',
      "CorsMaxAge: '86401' is not valid: give a whole number of seconds from 0 to 86400"),
     ('CorsMaxAge -1',
@@ -96,6 +98,27 @@ BAD = [
      "!#$%&'*+-.^_`|~, no commas or spaces)"),
     ('CorsAllowOriginMatch "https://(a"',
      "CorsAllowOriginMatch: 'https://(a' is not a valid regular expression"),
+    # an expression that would escape the anchors it is wrapped in (httpd's log shows a
+    # backslash doubled)
+    ('CorsAllowOriginMatch "https://a\\.example)|(https://b"',
+     "CorsAllowOriginMatch: 'https://a\\\\.example)|(https://b' is not a valid regular expression"),
+    ('CorsAllowOriginMatch "https://a\\.example|(x"',
+     "CorsAllowOriginMatch: 'https://a\\\\.example|(x' is not a valid regular expression"),
+    ('CorsAllowOriginMatch "https://a\\.example\\Q"',
+     "CorsAllowOriginMatch: 'https://a\\\\.example\\\\Q' does not stay a complete expression inside "
+     "^(?: ... )$ (an unterminated quote or a (?x) comment?): rewrite it"),
+    ('CorsAllowOriginMatch "(?x)https://a\\.example #"',
+     "CorsAllowOriginMatch: '(?x)https://a\\\\.example #' does not stay a complete expression "
+     "inside ^(?: ... )$ (an unterminated quote or a (?x) comment?): rewrite it"),
+    # spellings that could never match: browsers upper-case these six
+    ('CorsAllowMethods put delete',
+     "CorsAllowMethods: 'put' never matches: browsers send PUT"),
+    ('CorsAllowMethods GET Delete',
+     "CorsAllowMethods: 'Delete' never matches: browsers send DELETE"),
+    ('CorsAllowMethods options',
+     "CorsAllowMethods: 'options' never matches: browsers send OPTIONS"),
+    ('CorsAllowMethods PATCH\nCorsAllowMethods post',
+     "CorsAllowMethods: 'post' never matches: browsers send POST"),
     ('CorsAllowCredentials yes',
      "CorsAllowCredentials: 'yes' is not valid: use On or Off"),
     ('CorsEngine maybe',
@@ -128,6 +151,8 @@ GOOD = [
     'CorsAllowOriginMatch "https://.*"',
     'CorsAllowOrigin https://*.example.com:*',
     'CorsMaxAge 86400',
+    'CorsAllowMethods PATCH patch PURGE',   # only the six normalised methods are upper-cased
+    'CorsAllowMethods GET HEAD POST PUT DELETE OPTIONS',
 ]
 
 
@@ -145,3 +170,36 @@ def test_unknown_directive_names_itself():
 def test_line_number_reported():
     rc, out = check_config('# one\n# two\nCorsMaxAge abc', name='bad')
     assert rc != 0 and 'Syntax error on line' in out and "CorsMaxAge: 'abc'" in out
+
+
+# CorsAllowOriginMatch: an unescaped '.' between host labels matches any byte.  (The
+# warning goes through httpd's error log, which shows a backslash doubled.)
+DOT_WARNING = [
+    ('CorsAllowOriginMatch "https://app.example\\.com"',
+     "CorsAllowOriginMatch: 'https://app.example\\\\.com': the '.' after 'https://app' matches "
+     "any character, not only a dot: write [.] or put a backslash before it"),
+    ('CorsAllowOriginMatch "https://(a|b)\\.example.com"',
+     "CorsAllowOriginMatch: 'https://(a|b)\\\\.example.com': the '.' after "
+     "'https://(a|b)\\\\.example' matches any character, not only a dot: write [.] or put a "
+     "backslash before it"),
+]
+NO_DOT_WARNING = [
+    'CorsAllowOriginMatch "https://[a-z]+\\.example\\.com"',
+    'CorsAllowOriginMatch "https://.*\\.example\\.com"',
+    'CorsAllowOriginMatch "https://[a.b]\\.example\\.com"',
+    'CorsAllowOriginMatch "https://a\\.example\\.com(:[0-9]+)?"',
+]
+
+
+@pytest.mark.parametrize('conf,warning', DOT_WARNING, ids=[d[0] for d in DOT_WARNING])
+def test_unescaped_dot_warns(conf, warning):
+    rc, out = check_config('<Location /x>\n%s\n</Location>' % conf, name='good')
+    assert rc == 0 and 'Syntax OK' in out, out
+    lines = [l for l in out.splitlines() if 'CORS0003' in l]
+    assert len(lines) == 1 and warning in lines[0] and ':warn]' in lines[0], out
+
+
+@pytest.mark.parametrize('conf', NO_DOT_WARNING)
+def test_escaped_dots_do_not_warn(conf):
+    rc, out = check_config('<Location /x>\n%s\n</Location>' % conf, name='good')
+    assert rc == 0 and 'Syntax OK' in out and 'CORS0003' not in out, out

@@ -84,11 +84,56 @@ def _check_file(content):
     ('none\n', 1, "'none' is not allowed in a file: use CorsAllowOrigin none"),
     ('https://*.com\n', 1, "'https://*.com' matches every site under a top-level domain; "
                            "give at least two labels after '*.', e.g. https://*.example.com"),
-])
+    # an over-long line is reported at its own number
+    ('https://a.example\nhttps://b.example\n' + 'x' * 9000 + '\nhttps://c.example\n', 3,
+     'the line is longer than 8192 bytes'),
+    # a NUL byte anywhere in a line, also at its start, is an error
+    ('https://a.example\n\0https://b.example\n', 2,
+     'a NUL byte (is the file saved as UTF-16? save it as ASCII or UTF-8)'),
+    ('https://a.example\nhttps://b\0.example\n', 2,
+     'a NUL byte (is the file saved as UTF-16? save it as ASCII or UTF-8)'),
+    # Windows line ends are fine; the error is still on the right line
+    ('https://a.example\r\n\r\nhttps://bad.example/\r\n', 3,
+     "'https://bad.example/' is not an origin (remove the trailing slash)"),
+], ids=lambda v: repr(v)[:40] if isinstance(v, str) else str(v))
 def test_file_errors_name_file_and_line(content, line, message):
     rc, out, path = _check_file(content)
     assert rc != 0
     assert 'CorsAllowOriginFile: %s line %d: %s' % (path, line, message) in out.splitlines(), out
+
+
+def test_byte_order_mark_skipped():
+    path = os.path.join(RUN_DIR, 'origins-bom.txt')
+    with open(path, 'wb') as f:
+        f.write(b'\xef\xbb\xbfhttps://bom.example\r\nhttps://two.example\r\n')
+    rc, out = check_config('CorsAllowOriginFile "%s"' % path, name='originfile')
+    assert rc == 0 and 'Syntax OK' in out and '2 exact origins' in out, out
+
+
+def test_directory_is_not_a_file():
+    rc, out = check_config('CorsAllowOriginFile "%s"' % RUN_DIR, name='originfile')
+    assert rc != 0
+    assert "CorsAllowOriginFile: '%s' is not a regular file" % RUN_DIR in out.splitlines(), out
+
+
+@pytest.mark.parametrize('order', ['file first', 'credentials first'])
+def test_http_subdomain_in_file_with_credentials(order):
+    """The message quotes the pattern from the file, whichever line comes last (the
+    file's line buffer is gone by the time the credentials line is checked)."""
+    path = os.path.join(RUN_DIR, 'origins-http-sub.txt')
+    with open(path, 'w') as f:
+        f.write('https://a.example\nhttp://*.example.com\n# last line\n\n')
+    lines = ['CorsAllowOriginFile "%s"' % path, 'CorsAllowCredentials On']
+    if order != 'file first':
+        lines.reverse()
+    rc, out = check_config('\n'.join(lines), name='originfile')
+    assert rc != 0
+    tail = ("'http://*.example.com' and 'CorsAllowCredentials On' cannot be combined in one "
+            "section (any network attacker can answer for a plain-http subdomain; use https:// "
+            "or list the origins)")
+    expected = ('CorsAllowCredentials: ' + tail if order == 'file first'
+                else 'CorsAllowOriginFile: %s line 2: %s' % (path, tail))
+    assert expected in out.splitlines(), out
 
 
 def test_missing_file():
