@@ -997,7 +997,7 @@ static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     if (cors_conf_empty(base)) {
         return addv;
     }
-    c = apr_palloc(p, sizeof(*c));
+    c = apr_pcalloc(p, sizeof(*c));
 
     c->engine = add->engine != CORS_UNSET ? add->engine : base->engine;
     c->origins = add->origins ? add->origins : base->origins;

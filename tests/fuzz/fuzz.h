@@ -346,16 +346,22 @@ static void fz_parse_config(fz_config *fc, const char **p, const char *end,
     }
 }
 
-/* The sections merged in order, as httpd merges nested sections. */
+/* The sections merged as httpd merges them: the nested sections (all but
+ * the first) with each other, in order, then the result onto the first,
+ * the server's configuration. */
 static cors_dir_conf *fz_merged(const fz_config *fc)
 {
-    cors_dir_conf *m = fc->sec[0];
+    cors_dir_conf *m;
     int i;
 
-    for (i = 1; i < fc->nsec; i++) {
+    if (fc->nsec == 1) {
+        return fc->sec[0];
+    }
+    m = fc->sec[1];
+    for (i = 2; i < fc->nsec; i++) {
         m = cors_merge_dir_conf(fz_pool, m, fc->sec[i]);
     }
-    return m;
+    return cors_merge_dir_conf(fz_pool, fc->sec[0], m);
 }
 
 /* ---- the reference matcher ------------------------------------------------ */
@@ -491,8 +497,11 @@ static int fz_rule_match(const fz_rule *rule, const fz_rule *o)
            && o->host[hl - dl - 1] != '.';
 }
 
-/* Does a configured CorsAllowOrigin rule (not '*', not a regex) cover it? */
-static int fz_ref_rules(const fz_config *fc, const char *origin)
+/* Does a configured CorsAllowOrigin rule (not '*', not a regex) cover it?
+ * With credentialed != 0, only a rule that may go with credentials: not a
+ * plain-http subdomain pattern. */
+static int fz_ref_rules(const fz_config *fc, const char *origin,
+                        int credentialed)
 {
     fz_rule o, rule;
     int i;
@@ -509,11 +518,21 @@ static int fz_ref_rules(const fz_config *fc, const char *origin)
         return 0;
     }
     for (i = 0; i < fc->norigins; i++) {
-        if (fz_split(fc->origins[i], &rule, 1, 1) && fz_rule_match(&rule, &o)) {
+        if (fz_split(fc->origins[i], &rule, 1, 1) && fz_rule_match(&rule, &o)
+            && !(credentialed && rule.sub && !strcmp(rule.scheme, "http"))) {
             return 1;
         }
     }
     return 0;
+}
+
+/* Does re match all of s (some match from the first byte to the last)? */
+static int fz_whole_match(const ap_regex_t *re, const char *s)
+{
+    ap_regmatch_t m[1];
+
+    return !ap_regexec(re, s, 1, m, 0) && m[0].rm_so == 0
+           && (size_t)m[0].rm_eo == strlen(s);
 }
 
 /* Does a configured CorsAllowOriginMatch expression match it whole?  With
@@ -527,16 +546,13 @@ static int fz_ref_regex(const fz_config *fc, const char *origin, int narrow)
     }
     for (i = 0; i < fc->nregexes; i++) {
         ap_regex_t *re = ap_pregcomp(fz_pool, apr_pstrcat(fz_pool, "^(?:",
-                                     fc->regexes[i], ")$", NULL),
-                                     AP_REG_NOSUB);
+                                     fc->regexes[i], ")$", NULL), 0);
 
-        if (!re || ap_regexec(re, origin, 0, NULL, 0)) {
+        if (!re || !fz_whole_match(re, origin)) {
             continue;
         }
-        if (narrow
-            && (!ap_regexec(re, "https://mod-cors-probe.invalid", 0, NULL, 0)
-                || !ap_regexec(re, "http://mod-cors-probe.invalid", 0, NULL,
-                               0))) {
+        if (narrow && (fz_whole_match(re, "https://mod-cors-probe.invalid")
+                       || fz_whole_match(re, "http://mod-cors-probe.invalid"))) {
             continue;
         }
         return 1;

@@ -16,7 +16,8 @@
  *    usable Origin value (what a browser would send), every subdomain key
  *    is ".domain[:port]" that makes one after "scheme://x";
  * and the merge of the sections takes each field from the innermost section
- * that sets it.
+ * that sets it, "none" anywhere drops inherited expressions, and merging
+ * three sections gives the same result however they are grouped.
  */
 #include "fuzz.h"
 
@@ -192,6 +193,9 @@ static void check_merge(const cors_dir_conf *base, const cors_dir_conf *add,
     FZ_CHECK(m->methods == PICK(methods, NULL), "merged methods");
     FZ_CHECK(m->headers == PICK(headers, NULL), "merged headers");
     FZ_CHECK(m->expose == PICK(expose, NULL), "merged expose");
+    FZ_CHECK(m->origins_cleared
+             == (add->origins_cleared || base->origins_cleared),
+             "merged 'none'");
     if (add->regexes) {
         FZ_CHECK(m->regexes == add->regexes, "merged regexes");
     }
@@ -200,6 +204,43 @@ static void check_merge(const cors_dir_conf *base, const cors_dir_conf *add,
     }
     else {
         FZ_CHECK(m->regexes == base->regexes, "merged regexes (inherited)");
+    }
+}
+
+/* Two merged configurations are the same: every field (the merge fills
+ * its result with zeros first, so the padding compares too). */
+static int same_conf(const cors_dir_conf *x, const cors_dir_conf *y)
+{
+    return !memcmp(x, y, sizeof(*x));
+}
+
+/*
+ * httpd merges the sections that match a request with each other before
+ * merging the result onto the server's configuration (and caches partial
+ * merges), so the merge must be associative: for each three consecutive
+ * sections, merge(merge(a, b), c) equals merge(a, merge(b, c)), field by
+ * field.
+ */
+static void check_associative(const fz_config *fc)
+{
+    int i;
+
+    for (i = 0; i + 2 < fc->nsec; i++) {
+        cors_dir_conf *a = fc->sec[i], *b = fc->sec[i + 1], *c = fc->sec[i + 2];
+        const cors_dir_conf *left = cors_merge_dir_conf(
+            fz_pool, cors_merge_dir_conf(fz_pool, a, b), c);
+        const cors_dir_conf *right = cors_merge_dir_conf(
+            fz_pool, a, cors_merge_dir_conf(fz_pool, b, c));
+
+        FZ_CHECK(left->origins_cleared == right->origins_cleared,
+                 "'none' of sections %d..%d: %d grouped left, %d right", i,
+                 i + 2, left->origins_cleared, right->origins_cleared);
+        FZ_CHECK(left->regexes == right->regexes, "expressions of sections "
+                 "%d..%d depend on the grouping", i, i + 2);
+        FZ_CHECK(left->origins == right->origins, "origins of sections "
+                 "%d..%d depend on the grouping", i, i + 2);
+        FZ_CHECK(same_conf(left, right), "the merge of sections %d..%d "
+                 "depends on the grouping", i, i + 2);
     }
 }
 
@@ -226,6 +267,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)cors_in_scope(next);
             m = next;
         }
+        check_associative(&fc);
     }
     fuzz_release();
     return 0;

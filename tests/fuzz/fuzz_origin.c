@@ -123,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      "'%s': %s with the reason, %s without", origin,
                      how ? how : "refused", how0 ? how0 : "refused");
         }
-        ref = fz_ref_rules(&fc, origin) || fz_ref_regex(&fc, origin, 0);
+        ref = fz_ref_rules(&fc, origin, 0) || fz_ref_regex(&fc, origin, 0);
         if (how) {
             FZ_CHECK(ok, "'%s' matched (%s) but is not a usable Origin",
                      origin, how);

@@ -10,15 +10,12 @@
  *                            (AP_REG_DEFAULT: DOTALL, DOLLAR_ENDONLY) and a
  *                            lower match limit (fuzzed expressions must not
  *                            make one input take seconds);
- *   ap_pcfg_openfile,        a line reader with ap_cfg_getline()'s rules:
- *   ap_cfg_getline           backslash-newline continues a line, leading
- *                            and trailing white space removed, APR_ENOSPC
- *                            for a line longer than the buffer;
  *   ap_log_*error_           format the message (so a bad format argument
  *                            is caught by ASan) and drop it;
- *   the hook, filter and protocol functions: record (the pre_config hook,
- *                            which the harnesses run as httpd would) or do
- *                            nothing.
+ *   the hook, filter and protocol functions: record (the pre_config and
+ *                            insert_filter hooks, which the harnesses and
+ *                            ap_run_insert_filter() run as httpd would) or
+ *                            do nothing.
  *
  * It also replaces apr_palloc() for the harness's request pool: every
  * allocation there (the module's own and APR's: apr_pstrcat, tables, hash
@@ -153,17 +150,16 @@ AP_DECLARE(ap_regex_t *) ap_pregcomp(apr_pool_t *p, const char *pattern,
     return preg;
 }
 
-AP_DECLARE(int) ap_regexec(const ap_regex_t *preg, const char *string,
-                           apr_size_t nmatch, ap_regmatch_t *pmatch,
-                           int eflags)
+AP_DECLARE(int) ap_regexec_len(const ap_regex_t *preg, const char *buff,
+                               apr_size_t len, apr_size_t nmatch,
+                               ap_regmatch_t *pmatch, int eflags)
 {
     static pcre2_match_context *mctx;
     pcre2_match_data *md;
     uint32_t options = 0;
+    apr_size_t i;
     int rc;
 
-    (void)nmatch;
-    (void)pmatch;
     if (!mctx) {
         mctx = pcre2_match_context_create(NULL);
         pcre2_set_match_limit(mctx, 100000);
@@ -176,106 +172,32 @@ AP_DECLARE(int) ap_regexec(const ap_regex_t *preg, const char *string,
         options |= PCRE2_NOTEOL;
     }
     md = pcre2_match_data_create_from_pattern(preg->re_pcre, NULL);
-    rc = pcre2_match(preg->re_pcre, (PCRE2_SPTR)string, PCRE2_ZERO_TERMINATED,
-                     0, options, md, mctx);
+    rc = pcre2_match(preg->re_pcre, (PCRE2_SPTR)buff, len, 0, options, md,
+                     mctx);
+    for (i = 0; rc >= 0 && i < nmatch; i++) {
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+        if (i < pcre2_get_ovector_count(md) && ov[2 * i] != PCRE2_UNSET) {
+            pmatch[i].rm_so = (int)ov[2 * i];
+            pmatch[i].rm_eo = (int)ov[2 * i + 1];
+        }
+        else {
+            pmatch[i].rm_so = pmatch[i].rm_eo = -1;
+        }
+    }
     pcre2_match_data_free(md);
     return rc >= 0 ? 0 : AP_REG_NOMATCH;
 }
 
-/* ---- configuration files ------------------------------------------------ */
-
-static apr_status_t cfg_getstr(void *buf, apr_size_t bufsiz, void *param)
+AP_DECLARE(int) ap_regexec(const ap_regex_t *preg, const char *string,
+                           apr_size_t nmatch, ap_regmatch_t *pmatch,
+                           int eflags)
 {
-    return apr_file_gets(buf, (int)bufsiz, param);
+    return ap_regexec_len(preg, string, strlen(string), nmatch, pmatch,
+                          eflags);
 }
 
-static apr_status_t cfg_getch(char *ch, void *param)
-{
-    return apr_file_getc(ch, param);
-}
-
-static apr_status_t cfg_close(void *param)
-{
-    return apr_file_close(param);
-}
-
-AP_DECLARE(apr_status_t) ap_pcfg_openfile(ap_configfile_t **ret_cfg,
-                                          apr_pool_t *p, const char *name)
-{
-    apr_file_t *f;
-    apr_status_t rv;
-    ap_configfile_t *cfp;
-
-    rv = apr_file_open(&f, name, APR_READ | APR_BUFFERED, APR_OS_DEFAULT, p);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    cfp = apr_pcalloc(p, sizeof(*cfp));
-    cfp->param = f;
-    cfp->getch = cfg_getch;
-    cfp->getstr = cfg_getstr;
-    cfp->close = cfg_close;
-    cfp->name = apr_pstrdup(p, name);
-    cfp->line_number = 0;
-    *ret_cfg = cfp;
-    return APR_SUCCESS;
-}
-
-AP_DECLARE(apr_status_t) ap_cfg_getline(char *buf, apr_size_t bufsize,
-                                        ap_configfile_t *cfp)
-{
-    char *cbuf = buf, *cp;
-    apr_size_t cbufsize = bufsize, start, len;
-    apr_status_t rv;
-
-    if (bufsize < 2) {
-        return APR_EINVAL;
-    }
-    for (;;) {
-        ++cfp->line_number;
-        rv = cfp->getstr(cbuf, cbufsize, cfp->param);
-        if (rv == APR_EOF && cbuf != buf) {
-            *cbuf = '\0';
-            break;
-        }
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        cp = cbuf + strlen(cbuf);
-        if (cp > cbuf && cp[-1] == '\n') {
-            cp--;
-            if (cp > cbuf && cp[-1] == '\r') {
-                cp--;
-            }
-            if (cp > cbuf && cp[-1] == '\\') {
-                /* a continuation line: drop the backslash, read on */
-                cp--;
-                cbufsize -= cp - cbuf;
-                cbuf = cp;
-                continue;
-            }
-        }
-        else if ((apr_size_t)(cp - buf) >= bufsize - 1) {
-            return APR_ENOSPC;
-        }
-        break;
-    }
-    /* cfg_trim_line: leading and trailing white space */
-    len = strlen(buf);
-    while (len > 0 && apr_isspace(buf[len - 1])) {
-        len--;
-    }
-    buf[len] = '\0';
-    for (start = 0; apr_isspace(buf[start]); start++) {
-    }
-    memmove(buf, buf + start, len - start + 1);
-    return APR_SUCCESS;
-}
-
-AP_DECLARE(int) ap_cfg_closefile(ap_configfile_t *cfp)
-{
-    return cfp->close ? cfp->close(cfp->param) : 0;
-}
+/* ---- configuration ---------------------------------------------------- */
 
 AP_DECLARE(char *) ap_server_root_relative(apr_pool_t *p, const char *fname)
 {
@@ -367,11 +289,22 @@ AP_DECLARE(void) ap_hook_header_parser(ap_HOOK_header_parser_t *pf,
     (void)pf; (void)pre; (void)succ; (void)order;
 }
 
+static ap_HOOK_insert_filter_t *insert_filter_hook;
+
 AP_DECLARE(void) ap_hook_insert_filter(ap_HOOK_insert_filter_t *pf,
                                        const char *const *pre,
                                        const char *const *succ, int order)
 {
-    (void)pf; (void)pre; (void)succ; (void)order;
+    (void)pre; (void)succ; (void)order;
+    insert_filter_hook = pf;
+}
+
+/* The module is the only one: its insert_filter hook is all there is. */
+AP_DECLARE(void) ap_run_insert_filter(request_rec *r)
+{
+    if (insert_filter_hook) {
+        insert_filter_hook(r);
+    }
 }
 
 AP_DECLARE(void) ap_hook_insert_error_filter(
