@@ -1,0 +1,415 @@
+"""Merging in every grouping (README "Merging").
+
+httpd merges the <Directory> sections that match a request with each other, then
+the result onto the server's configuration, and the <Location> sections with each
+other, then onto that; .htaccess files join the directory sections and <If> comes
+last.  A request's configuration must not depend on how its sections were grouped:
+"none" stays in force in every section below it, and a combination refused in one
+section fails safe wherever its parts come from.
+"""
+import random
+
+import pytest
+
+from conftest import server_fixture
+from cors_cases import PREFLIGHT_VARY, check, preflight
+from harness import request
+
+APP = 'https://app.example'
+RX = 'https://a.rx.example'
+OWN = 'https://a.own.example'
+V = 'https://v.example'
+
+NESTED = r'''
+CorsAllowOriginMatch "https://[a-z]+\.rx\.example"
+
+# <Location>: none, then an origin of its own; a child that sets something else
+<Location /x>
+    CorsAllowOrigin none
+    CorsAllowOrigin https://app.example
+</Location>
+<Location /x/y>
+    CorsMaxAge 5
+</Location>
+<Location /x/y/z>
+    CorsExposeHeaders X-A
+</Location>
+
+# <Directory>, two and three levels
+<Directory "{htdocs}/d">
+    CorsAllowOrigin none
+    CorsAllowOrigin https://app.example
+</Directory>
+<Directory "{htdocs}/d/e">
+    CorsMaxAge 5
+</Directory>
+<Directory "{htdocs}/d/e/f">
+    CorsExposeHeaders X-A
+</Directory>
+
+# none in a <Directory>, the child in a <Location>
+<Directory "{htdocs}/dl">
+    CorsAllowOrigin none
+    CorsAllowOrigin https://app.example
+</Directory>
+<Location /dl/sub>
+    CorsMaxAge 5
+</Location>
+
+# none keeps the expressions of its own section
+<Location /own>
+    CorsAllowOriginMatch "https://[a-z]+\.own\.example"
+    CorsAllowOrigin none
+</Location>
+<Location /own/sub>
+    CorsMaxAge 5
+</Location>
+
+# <If> inside a section that said none
+<Location /if>
+    CorsAllowOrigin none
+    CorsAllowOrigin https://app.example
+    <If "%{QUERY_STRING} =~ /max/">
+        CorsMaxAge 7
+    </If>
+</Location>
+
+<VirtualHost 127.0.0.1:{port1}>
+    DocumentRoot "{htdocs}"
+    CorsAllowOrigin none
+    CorsAllowOrigin https://v.example
+</VirtualHost>
+'''
+
+NESTED_DIRS = ['x/y/z', 'd/e/f', 'dl/sub', 'own/sub', 'if', 'h/i/j', 'plain']
+
+
+def _nested_files(h):
+    for d in NESTED_DIRS:
+        parts = d.split('/')
+        for i in range(1, len(parts) + 1):
+            h.write('/'.join(parts[:i]) + '/f.txt', 'f')
+    # .htaccess, two and three levels
+    h.write('h/.htaccess', 'CorsAllowOrigin none\nCorsAllowOrigin https://app.example\n')
+    h.write('h/i/.htaccess', 'CorsMaxAge 5\n')
+    h.write('h/i/j/.htaccess', 'CorsExposeHeaders X-A\n')
+
+
+nested = server_fixture('grouping-nested', NESTED, setup=_nested_files, extra_listen=1)
+
+
+def ok(origin, expose=None):
+    return (['Access-Control-Allow-Origin: ' + origin]
+            + (['Access-Control-Expose-Headers: ' + expose] if expose else [])
+            + ['Vary: Origin'])
+
+
+DENIED = ['Vary: Origin']
+
+# (port index, path, origin, exact Access-Control-*/Vary lines of a GET)
+NESTED_CASES = [
+    (0, '/plain/f.txt', RX, ok(RX)),                   # the server's expression
+    (0, '/plain/f.txt', APP, DENIED),
+    # <Location>
+    (0, '/x/f.txt', RX, DENIED), (0, '/x/f.txt', APP, ok(APP)),
+    (0, '/x/y/f.txt', RX, DENIED), (0, '/x/y/f.txt', APP, ok(APP)),
+    (0, '/x/y/z/f.txt', RX, DENIED), (0, '/x/y/z/f.txt', APP, ok(APP, 'X-A')),
+    # <Directory>, one, two and three levels
+    (0, '/d/f.txt', RX, DENIED), (0, '/d/f.txt', APP, ok(APP)),
+    (0, '/d/e/f.txt', RX, DENIED), (0, '/d/e/f.txt', APP, ok(APP)),
+    (0, '/d/e/f/f.txt', RX, DENIED), (0, '/d/e/f/f.txt', APP, ok(APP, 'X-A')),
+    # <Directory> then <Location>
+    (0, '/dl/sub/f.txt', RX, DENIED), (0, '/dl/sub/f.txt', APP, ok(APP)),
+    # .htaccess, one, two and three levels
+    (0, '/h/f.txt', RX, DENIED), (0, '/h/f.txt', APP, ok(APP)),
+    (0, '/h/i/f.txt', RX, DENIED), (0, '/h/i/f.txt', APP, ok(APP)),
+    (0, '/h/i/j/f.txt', RX, DENIED), (0, '/h/i/j/f.txt', APP, ok(APP, 'X-A')),
+    # none drops inherited expressions, not those of its own section
+    (0, '/own/f.txt', OWN, ok(OWN)), (0, '/own/f.txt', RX, DENIED),
+    (0, '/own/sub/f.txt', OWN, ok(OWN)), (0, '/own/sub/f.txt', RX, DENIED),
+    # <If>
+    (0, '/if/f.txt?max', RX, DENIED), (0, '/if/f.txt?max', APP, ok(APP)),
+    # <VirtualHost>: its none drops the server's expression; the server's
+    # <Location> sections apply in it too
+    (1, '/plain/f.txt', V, ok(V)), (1, '/plain/f.txt', RX, DENIED),
+    (1, '/x/y/f.txt', RX, DENIED), (1, '/x/y/f.txt', V, DENIED),
+    (1, '/x/y/f.txt', APP, ok(APP)),
+    (1, '/h/i/j/f.txt', RX, DENIED), (1, '/h/i/j/f.txt', APP, ok(APP, 'X-A')),
+]
+
+
+@pytest.mark.parametrize('port,path,origin,lines', NESTED_CASES,
+                         ids=['%d %s %s' % c[:3] for c in NESTED_CASES])
+def test_nested(nested, port, path, origin, lines):
+    r = request(nested.ports[port], 'GET', path, headers=(('Origin', origin),))
+    check(r, 200, lines)
+
+
+@pytest.mark.parametrize('path,max_age', [('/x/y/f.txt', '5'), ('/d/e/f.txt', '5'),
+                                          ('/h/i/f.txt', '5'), ('/if/f.txt?max', '7'),
+                                          ('/dl/sub/f.txt', '5')])
+def test_nested_preflight(nested, path, max_age):
+    check(preflight(nested, path, RX, 'POST'), 403, [PREFLIGHT_VARY])
+    check(preflight(nested, path, APP, 'POST'), 204,
+          ['Access-Control-Allow-Origin: ' + APP, 'Access-Control-Allow-Methods: POST',
+           'Access-Control-Max-Age: ' + max_age, PREFLIGHT_VARY])
+
+
+# ---- the merge is associative: random sections, grouped both ways ---------------
+
+# Directive lines a section may hold; a section is refused alone if it makes one of
+# the combinations of README "Configuration errors" (those are what the fail-safe
+# table below is about).
+LINES = [
+    'CorsAllowOrigin https://a.example',
+    'CorsAllowOrigin https://b.example https://*.sub.example',
+    'CorsAllowOrigin none',
+    'CorsAllowOrigin none\nCorsAllowOrigin https://c.example',
+    'CorsAllowOrigin *',
+    'CorsAllowOrigin http://*.h.example',
+    r'CorsAllowOriginMatch "https://[a-z]+\.rx\.example"',
+    'CorsAllowOriginMatch "https://.*"',
+    'CorsAllowCredentials On',
+    'CorsAllowCredentials Off',
+    'CorsExposeHeaders X-A',
+    'CorsExposeHeaders *',
+    'CorsAllowMethods PUT',
+    'CorsAllowMethods *',
+    'CorsAllowHeaders X-A',
+    'CorsMaxAge 5',
+    'CorsMaxAge 0',
+    'CorsEngine Off',
+    'CorsEngine On',
+    'CorsAllowPrivateNetwork On',
+    'CorsPreflightStatus 200',
+]
+
+ORIGINS = ['https://a.example', 'https://b.example', 'https://c.example',
+           'https://x.sub.example', 'https://a.rx.example', 'http://evil.h.example',
+           'https://evil.example', 'null', None]
+
+
+def _refused_alone(lines):
+    text = '\n'.join(lines)
+    cred = 'CorsAllowCredentials On' in text
+    star = 'CorsAllowOrigin *' in text
+    return (cred and (star or 'http://*.' in text or '"https://.*"' in text
+                      or 'CorsExposeHeaders *' in text)
+            or (star and 'CorsAllowPrivateNetwork On' in text))
+
+
+def _section(rnd):
+    """Up to two origin rules (the first eight lines) and up to two others."""
+    while True:
+        lines = rnd.sample(LINES[:8], rnd.randint(0, 2)) + \
+            rnd.sample(LINES[8:], rnd.randint(0, 2))
+        rnd.shuffle(lines)
+        if not _refused_alone(lines):
+            return '\n'.join(lines)
+
+
+RX_RULE = r'CorsAllowOriginMatch "https://[a-z]+\.rx\.example"'
+# the shapes that once depended on the grouping ("none" below an expression, with
+# a child that sets something else), then random triples
+_rnd = random.Random(20261201)
+TRIPLE_SECTIONS = [
+    (RX_RULE, 'CorsAllowOrigin none\nCorsAllowOrigin https://c.example', 'CorsMaxAge 5'),
+    (RX_RULE, 'CorsAllowOrigin none', 'CorsAllowOrigin https://a.example'),
+    (RX_RULE + '\nCorsAllowOrigin https://a.example', 'CorsAllowOrigin none\nCorsMaxAge 5',
+     'CorsExposeHeaders X-A'),
+    ('CorsAllowOriginMatch "https://.*"', 'CorsAllowOrigin none\nCorsAllowOrigin *',
+     'CorsAllowCredentials Off'),
+] + [tuple(_section(_rnd) for _ in range(3)) for _ in range(100)]
+TRIPLES = len(TRIPLE_SECTIONS)
+
+
+def _triples_config():
+    """For triple i: /l<i>/s/t/ merges ((a, b), c), all three <Location> sections;
+    /r<i>/s/t/ merges (a, (b, c)): a in a <Directory>, b and c <Location> sections."""
+    out = []
+    for i, (a, b, c) in enumerate(TRIPLE_SECTIONS):
+        out.append('<Location /l%d>\n%s\n</Location>' % (i, a))
+        out.append('<Location /l%d/s>\n%s\n</Location>' % (i, b))
+        out.append('<Location /l%d/s/t>\n%s\n</Location>' % (i, c))
+        out.append('<Directory "{htdocs}/r%d">\n%s\n</Directory>' % (i, a))
+        out.append('<Location /r%d/s>\n%s\n</Location>' % (i, b))
+        out.append('<Location /r%d/s/t>\n%s\n</Location>' % (i, c))
+    return '\n'.join(out)
+
+
+def _triples_files(h):
+    for i in range(TRIPLES):
+        for side in 'lr':
+            h.write('%s%d/s/t/f.txt' % (side, i), 'f')
+
+
+triples = server_fixture('grouping-triples', _triples_config(), setup=_triples_files)
+
+
+def _answers(srv, base):
+    """(request, status, sorted Access-Control-*/Vary lines) for a fixed set of
+    requests to base + 'f.txt'."""
+    out = []
+    for origin in ORIGINS:
+        h = (('Origin', origin),) if origin else ()
+        r = srv.request('GET', base + 'f.txt', headers=h)
+        out.append(('GET %s' % origin, r.status, sorted(r.cors_lines())))
+        if origin:
+            r = preflight(srv, base + 'f.txt', origin, 'PUT', 'X-A',
+                          extra=(('Access-Control-Request-Private-Network', 'true'),))
+            out.append(('OPTIONS %s' % origin, r.status, sorted(r.cors_lines())))
+    return out
+
+
+@pytest.mark.allow_log(r'CORS003\d: the merged configuration combines')
+@pytest.mark.parametrize('i', range(TRIPLES))
+def test_merge_is_associative(triples, i):
+    left = _answers(triples, '/l%d/s/t/' % i)
+    right = _answers(triples, '/r%d/s/t/' % i)
+    assert left == right, 'sections:\n--- a\n%s\n--- b\n%s\n--- c\n%s' % TRIPLE_SECTIONS[i]
+
+
+def test_triples_cover_none_below_an_expression():
+    """The generated triples include, several times, the case that once failed: an
+    expression above a section that says none, with a child below it that sets
+    something else, all in CORS scope."""
+    def case(a, b, c):
+        return ('CorsAllowOriginMatch' in a and 'none' in b and c
+                and 'CorsAllowOrigin' not in c and 'CorsEngine Off' not in b + c)
+    assert sum(case(*t) for t in TRIPLE_SECTIONS) >= 3
+
+
+# ---- fail-safes, whichever sections their parts come from ------------------------
+
+B = 'https://b.example'
+C = 'https://c.example'
+ATTACKER = 'http://attacker.example.com'
+PNA = (('Access-Control-Request-Private-Network', 'true'),)
+
+# tag: (what its log line quotes, [(first part, second part,
+#       [(request kind, origin, status, exact lines)])])
+FAIL_SAFES = {
+    'CORS0030': ('CorsAllowOrigin *', [('CorsAllowOrigin * https://b.example',
+                                        'CorsAllowCredentials On', [
+        ('GET', C, 200, ['Access-Control-Allow-Origin: *', 'Vary: Origin']),
+        ('GET', B, 200, ['Access-Control-Allow-Origin: ' + B,
+                         'Access-Control-Allow-Credentials: true', 'Vary: Origin']),
+        ('OPTIONS', C, 204, ['Access-Control-Allow-Origin: *',
+                             'Access-Control-Allow-Methods: POST', PREFLIGHT_VARY]),
+    ])]),
+    'CORS0031': ('CorsExposeHeaders *', [
+        ('CorsAllowOrigin https://b.example\nCorsExposeHeaders * X-A',
+         'CorsAllowCredentials On', [
+            ('GET', B, 200, ['Access-Control-Allow-Origin: ' + B,
+                             'Access-Control-Allow-Credentials: true',
+                             'Access-Control-Expose-Headers: X-A', 'Vary: Origin'])]),
+        # '*' was the only item: no Access-Control-Expose-Headers at all
+        ('CorsAllowOrigin https://b.example\nCorsExposeHeaders *',
+         'CorsAllowCredentials On', [
+            ('GET', B, 200, ['Access-Control-Allow-Origin: ' + B,
+                             'Access-Control-Allow-Credentials: true', 'Vary: Origin'])]),
+    ]),
+    'CORS0032': ('CorsAllowPrivateNetwork On', [('CorsAllowOrigin *',
+                                                 'CorsAllowPrivateNetwork On', [
+        ('PNA', C, 204, ['Access-Control-Allow-Origin: *', 'Access-Control-Allow-Methods: POST',
+                         PREFLIGHT_VARY + ',Access-Control-Request-Private-Network']),
+    ])]),
+    'CORS0033': ('CorsAllowOriginMatch https://.*', [('CorsAllowOriginMatch "https://.*"',
+                                                      'CorsAllowCredentials On', [
+        ('GET', C, 200, ['Access-Control-Allow-Origin: *', 'Vary: Origin']),
+        ('OPTIONS', C, 204, ['Access-Control-Allow-Origin: *',
+                             'Access-Control-Allow-Methods: POST', PREFLIGHT_VARY]),
+    ])]),
+    'CORS0034': ('http://*.example.com', [('CorsAllowOrigin http://*.example.com',
+                                           'CorsAllowCredentials On', [
+        ('GET', ATTACKER, 200, ['Access-Control-Allow-Origin: ' + ATTACKER, 'Vary: Origin']),
+        ('OPTIONS', ATTACKER, 204, ['Access-Control-Allow-Origin: ' + ATTACKER,
+                                    'Access-Control-Allow-Methods: POST', PREFLIGHT_VARY]),
+        ('GET', 'http://example.com', 200, ['Vary: Origin']),
+    ])]),
+}
+FAILSAFE_TEXT = {
+    'CORS0030': "'CorsAllowCredentials On'; origins not allowed by another rule get '*' "
+                "without credentials",
+    'CORS0031': "'CorsAllowCredentials On'; '*' is left out of Access-Control-Expose-Headers",
+    'CORS0032': "'CorsAllowOrigin *'; private network access is not granted to '*'",
+    'CORS0033': "'CorsAllowCredentials On'; the origins it matches get '*' without "
+                "credentials",
+    'CORS0034': "'CorsAllowCredentials On'; the origins it matches are allowed without "
+                "credentials",
+}
+
+# How the two parts are spread over sections, from the outside in (see
+# _fail_safe_config); the requests go to the innermost one.
+GROUPINGS = {'two': 'two/in', 'three': 'three/mid/in', 'dir-loc': 'dir-loc/in',
+             'htaccess': 'htaccess/in', 'htaccess-three': 'htaccess-three/mid/in',
+             'swapped': 'swapped/in'}
+# a section between the two parts, setting something else
+UNRELATED = 'CorsAllowHeaders X-Unused'
+
+
+def _variants():
+    for tag, (_, variants) in FAIL_SAFES.items():
+        for n, (first, second, cases) in enumerate(variants):
+            yield '/%s-%d' % (tag.lower(), n), first, second, cases
+
+
+def _fail_safe_config():
+    out = []
+    for s, first, second, _ in _variants():
+        out += ['<Location %s/two>\n%s\n</Location>' % (s, first),
+                '<Location %s/two/in>\n%s\n</Location>' % (s, second),
+                '<Location %s/three>\n%s\n</Location>' % (s, first),
+                '<Location %s/three/mid>\n%s\n</Location>' % (s, UNRELATED),
+                '<Location %s/three/mid/in>\n%s\n</Location>' % (s, second),
+                '<Directory "{htdocs}%s/dir-loc">\n%s\n</Directory>' % (s, first),
+                '<Location %s/dir-loc/in>\n%s\n</Location>' % (s, second),
+                '<Location %s/htaccess>\n%s\n</Location>' % (s, first),
+                '<Directory "{htdocs}%s/htaccess-three">\n%s\n</Directory>' % (s, first),
+                '<Location %s/swapped>\n%s\n</Location>' % (s, second),
+                '<Location %s/swapped/in>\n%s\n</Location>' % (s, first)]
+    return '\n'.join(out)
+
+
+def _fail_safe_files(h):
+    for s, first, second, _ in _variants():
+        for path in GROUPINGS.values():
+            h.write('%s/%s/f.txt' % (s[1:], path), 'f')
+        # the second part from .htaccess: under a <Location>, and two levels below
+        # a <Directory>, with an unrelated .htaccess between
+        h.write('%s/htaccess/in/.htaccess' % s[1:], second + '\n')
+        h.write('%s/htaccess-three/mid/.htaccess' % s[1:], UNRELATED + '\n')
+        h.write('%s/htaccess-three/mid/in/.htaccess' % s[1:], second + '\n')
+
+
+failsafe = server_fixture('grouping-failsafe', _fail_safe_config(), setup=_fail_safe_files)
+
+def _send(srv, kind, origin, path):
+    if kind == 'GET':
+        return srv.request('GET', path, headers=(('Origin', origin),))
+    return preflight(srv, path, origin, 'POST', extra=PNA if kind == 'PNA' else ())
+
+
+@pytest.mark.parametrize('tag', FAIL_SAFES)
+def test_fail_safe_in_every_grouping(failsafe, tag, request):
+    """Each refused combination spread over two and three sections, a <Directory>
+    and a <Location>, .htaccess files, in either order: the fail-safe answer every
+    time, and one log line."""
+    request.applymarker(pytest.mark.allow_log(tag + ': the merged configuration combines'))
+    mark = failsafe.log_mark()
+    for s, first, second, cases in _variants():
+        if not s.startswith('/' + tag.lower()):
+            continue
+        for grouping, inner in GROUPINGS.items():
+            for kind, origin, status, lines in cases:
+                for _ in range(3):
+                    r = _send(failsafe, kind, origin, '%s/%s/f.txt' % (s, inner))
+                    assert (status, sorted(r.cors_lines())) == (status, sorted(lines)), \
+                        (grouping, first, second, r.raw_head)
+                    check(r, status, lines)
+    logged = [l for l in failsafe.log_since(mark) if tag + ': ' in l]
+    # once per server process (a run uses one or two), never per request
+    assert 1 <= len(logged) <= 2, logged
+    want = "%s: the merged configuration combines '%s' with %s (for /%s-" % (
+        tag, FAIL_SAFES[tag][0], FAILSAFE_TEXT[tag], tag.lower())
+    assert all(':warn]' in l and want in l for l in logged), (want, logged)
