@@ -27,6 +27,10 @@ CONFIG = r'''
 <Location /regexall>
     CorsAllowOriginMatch ".*"
 </Location>
+# a backtracking verb cannot end the match inside the origin
+<Location /regexverb>
+    CorsAllowOriginMatch "https://a\.example(*ACCEPT)|https://b\.example"
+</Location>
 <Location /custom>
     CorsAllowOrigin chrome-extension://abcdefghijklmnop capacitor://localhost
 </Location>
@@ -35,7 +39,7 @@ CONFIG = r'''
 srv = server_fixture('origins', CONFIG,
                      setup=lambda h: [h.write(d + '/x.txt', 'x') for d in
                                       ('exact', 'sub', 'port', 'subany', 'null',
-                                       'regex', 'regexall', 'custom')])
+                                       'regex', 'regexall', 'regexverb', 'custom')])
 
 LABEL63 = 'a' * 63
 LABEL64 = 'a' * 64
@@ -63,6 +67,8 @@ ALLOWED = [
     ('/null', 'https://a.example'),
     ('/regex', 'https://abc.example.io'),
     ('/regexall', 'https://anything.test'),
+    ('/regexverb', 'https://b.example'),
+    ('/regexverb', 'https://a.example'),            # (*ACCEPT) at the very end
     ('/regexall', 'https://%s.test' % LABEL63),
     ('/regexall', 'https://' + HOST253),
     ('/custom', 'chrome-extension://abcdefghijklmnop'),
@@ -124,6 +130,7 @@ DENIED = [
     ('/regex', 'https://x.abc.example.io'),
     ('/regex', 'https://abc.example.io:1'),
     ('/regex', 'evil https://abc.example.io'),
+    ('/regexverb', 'https://a.example.evil.com'),   # (*ACCEPT) ends the match early
     ('/regexall', 'null'),                          # never implied by a regex
     ('/regexall', 'https://A.test'),                # unusable origins never reach a regex
     ('/regexall', 'https://%s.test' % LABEL64),
