@@ -85,6 +85,8 @@ def test_refused_preflight_gets_site_headers(srv, origin, method, headers, resul
         r = preflight(srv, path, origin, method, headers)
         check(r, 403, DENIED_LINES, body=b'')
         site_wide(r, result)
+        # not an httpd error response: "Header set" (onsuccess) lines apply too
+        assert r.get_all('X-Onsuccess') == ['1'], r.raw_head
 
 
 def test_actual_request_gets_the_same(srv):
