@@ -46,9 +46,10 @@
  * Merging: a section that sets a directive replaces what it inherited for
  * that directive and inherits the rest.  Several CorsAllowOrigin lines in one
  * section add up; "CorsAllowOrigin none" drops the inherited origins (and
- * inherited CorsAllowOriginMatch expressions).  A request is in CORS scope
- * when its merged configuration has an origin rule and CorsEngine is not Off;
- * outside that scope the module changes nothing.
+ * inherited CorsAllowOriginMatch expressions) in its section and every one
+ * below it, however httpd groups the sections when it merges them.  A
+ * request is in CORS scope when its merged configuration has an origin rule
+ * and CorsEngine is not Off; outside that scope the module changes nothing.
  *
  * Where the module acts in httpd's request cycle, and why:
  *
@@ -58,8 +59,10 @@
  *                   trailing-slash redirect, per-directory mod_rewrite and
  *                   mod_alias (fixups) and every handler, including
  *                   mod_proxy's, are still to come.  Preflights are answered
- *                   here, completely (the hook returns DONE).  For actual
- *                   requests the decision is taken here too, so that
+ *                   here (the hook returns DONE), after inserting every
+ *                   module's output filters as httpd does before a handler,
+ *                   so that site-wide headers apply to the answer.  For
+ *                   actual requests the decision is taken here too, so that
  *                   CORS_RESULT is visible to mod_rewrite, mod_headers and
  *                   the access log.
  *   insert_filter,  An AP_FTYPE_CONTENT_SET output filter, inserted after
@@ -69,7 +72,8 @@
  *                   ErrorDocument, redirects).  It removes any
  *                   Access-Control-* header a handler, CGI, backend or
  *                   mod_headers put in either header table, writes its own
- *                   once, and merges Vary token-wise.  It runs before
+ *                   once, and adds to Vary (httpd removes repeated Vary
+ *                   tokens when it sends the head).  It runs before
  *                   mod_cache's CACHE_SAVE (AP_FTYPE_CONTENT_SET + 1), so a
  *                   cached response already carries Vary: Origin.
  *
@@ -98,7 +102,6 @@
 
 #include <arpa/inet.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 module AP_MODULE_DECLARE_DATA cors_module;
 
@@ -123,33 +126,32 @@ static int cors_count_patterns = 0;
 static ap_filter_rec_t *cors_filter_handle;
 
 /*
- * A set of byte strings for request-time lookups, optionally with a value
- * each: open addressing, linear probing, at most half full, 16 bytes a
- * slot.  Keys are NUL-terminated strings in the configuration pool.  The
- * arrays are allocated outside the pools (large ones mapped directly) and
- * freed when they grow and by a cleanup of the pool, so that 100,000
- * origins leave no garbage behind in a long-lived pool or in the heap.
- * Built while the configuration is read, read-only after.
+ * A set of byte strings for request-time lookups ("strset"), optionally
+ * with a value each: open addressing, linear probing, at most half full,
+ * 16 bytes a slot, in the configuration pool.  Keys are NUL-terminated
+ * strings in the same pool.  Built while the configuration is read,
+ * read-only after.  (apr_hash_t would do, at several times the cost of a
+ * lookup: its hash reads a byte at a time.)
  */
 typedef struct {
     const char *key;         /* NULL: empty slot */
     apr_uint32_t len;
     apr_uint32_t hash;
-} cors_slot;
+} cors_strset_entry;
 
 typedef struct {
-    cors_slot *slots;        /* mask + 1 slots, or NULL while empty */
+    cors_strset_entry *slots;  /* mask + 1 slots, or NULL while empty */
     void **vals;             /* values, by slot; NULL: a set without */
     apr_uint32_t mask;
     apr_uint32_t count;
-} cors_set;
+} cors_strset;
 
 /* The origin rules given by CorsAllowOrigin in one section. */
 typedef struct {
-    cors_set exact;          /* normalised "scheme://host[:port]" */
-    cors_set sub_port;       /* ".domain[:port]" -> array of schemes */
-    cors_set sub_anyport;    /* ".domain" (pattern with ":*") -> schemes */
-    cors_set any_port;       /* "scheme://host" (pattern "host:*") */
+    cors_strset exact;          /* normalised "scheme://host[:port]" */
+    cors_strset sub_port;       /* ".domain[:port]" -> array of schemes */
+    cors_strset sub_anyport;    /* ".domain" (pattern with ":*") -> schemes */
+    cors_strset any_port;       /* "scheme://host" (pattern "host:*") */
     int min_sub_labels;      /* fewest labels in any ".domain" key */
     int max_sub_labels;      /* most labels in any ".domain" key (0: none) */
     int any;                 /* "*" listed */
@@ -190,7 +192,7 @@ static const char *const cors_probe_origins[] = {
 
 /* A list of tokens (methods or header names). */
 typedef struct {
-    cors_set set;            /* methods as given, header names lowercased */
+    cors_strset set;            /* methods as given, header names lowercased */
     int any;                 /* "*" listed */
     const char *joined;      /* "A, B" as spelled in the config, with "*" */
     const char *joined_named; /* the same without "*" (NULL if empty) */
@@ -225,21 +227,49 @@ typedef struct {
 } cors_origin;
 
 /*
+ * The outcomes of a decision, each with its CORS_RESULT value and the tag
+ * and verdict of its debug line (cors_outcomes).
+ */
+typedef enum {
+    CORS_NO_ORIGIN,
+    CORS_ALLOWED,
+    CORS_DENIED_ORIGIN,
+    CORS_PREFLIGHT_OK,
+    CORS_PREFLIGHT_DENIED_ORIGIN,
+    CORS_PREFLIGHT_DENIED_METHOD,
+    CORS_PREFLIGHT_DENIED_HEADER,
+    CORS_PREFLIGHT_DENIED_MALFORMED
+} cors_outcome;
+
+static const struct {
+    const char *result;      /* CORS_RESULT */
+    const char *tag;         /* of the debug line */
+    const char *verdict;     /* in the debug line */
+} cors_outcomes[] = {
+    { "no-origin", "CORS0011", "" },
+    { "allowed", "CORS0012", " allowed" },
+    { "denied:origin", "CORS0014", " denied" },
+    { "preflight:ok", "CORS0020", " allowed" },
+    { "preflight:denied:origin", "CORS0021", " denied" },
+    { "preflight:denied:method", "CORS0022", " denied" },
+    { "preflight:denied:header", "CORS0023", " denied" },
+    { "preflight:denied:malformed", "CORS0024", " denied" }
+};
+
+/*
  * What the module decided for a request in CORS scope: an actual request,
  * or the answer to a preflight.  Kept with the request (request_config)
  * and written by the output filter, cors_apply().
  */
 typedef struct {
-    const cors_dir_conf *conf;   /* NULL: not in CORS scope */
+    cors_outcome outcome;
+    const char *reason;          /* why, for the debug line */
+    const char *bad;             /* the refused client value, or NULL */
     const char *acao;            /* Access-Control-Allow-Origin or NULL */
     int credentials;             /* send Allow-Credentials: true */
     const char *expose;          /* Access-Control-Expose-Headers or NULL */
-    int vary_origin;             /* add Origin to Vary */
-    const char *result;          /* CORS_RESULT */
-    const char *reason;          /* why, for the debug log */
+    const char *vary;            /* tokens to add to Vary, or NULL */
     /* preflight answers only */
-    int preflight;               /* this is one */
-    int pna_vary;                /* Vary lists ...-Request-Private-Network */
     const char *allow_methods;   /* Access-Control-Allow-Methods or NULL */
     const char *allow_headers;   /* Access-Control-Allow-Headers or NULL */
     const char *max_age;         /* Access-Control-Max-Age or NULL */
@@ -619,7 +649,7 @@ static int cors_origin_parse(const char *s, cors_origin *o)
 }
 
 /* ------------------------------------------------------------------ */
-/* The lookup set (see cors_set)                                      */
+/* The lookup set (see cors_strset)                                      */
 /* ------------------------------------------------------------------ */
 
 static APR_INLINE apr_uint64_t cors_load64(const char *p)
@@ -659,13 +689,14 @@ static apr_uint32_t cors_hash(const char *s, apr_size_t n)
     return (apr_uint32_t)(h ^ (h >> 32));
 }
 
-static void *cors_set_probe(const cors_set *t, const char *s, apr_size_t n)
+static void *cors_strset_probe(const cors_strset *t, const char *s,
+                               apr_size_t n)
 {
     apr_uint32_t h, i;
 
     h = cors_hash(s, n);
     for (i = h & t->mask; t->slots[i].key; i = (i + 1) & t->mask) {
-        const cors_slot *e = &t->slots[i];
+        const cors_strset_entry *e = &t->slots[i];
 
         if (e->hash == h && e->len == n && !memcmp(e->key, s, n)) {
             return t->vals ? t->vals[i] : (void *)e->key;
@@ -676,63 +707,43 @@ static void *cors_set_probe(const cors_set *t, const char *s, apr_size_t n)
 
 /* The value stored with [s, s+n) (for a set without values: the key),
  * or NULL when it is not in the set. */
-static APR_INLINE void *cors_set_get(const cors_set *t, const char *s,
+static APR_INLINE void *cors_strset_get(const cors_strset *t, const char *s,
                                      apr_size_t n)
 {
-    return t->count ? cors_set_probe(t, s, n) : NULL;
+    return t->count ? cors_strset_probe(t, s, n) : NULL;
 }
 
-/* Arrays of at least this size are mapped and unmapped directly: freed
- * memory goes back to the system at once. */
-#define CORS_MAP_MIN (256 * 1024)
-
-static void *cors_array_alloc(apr_size_t size)
+/* Move the entries of t into new arrays of size slots, from p. */
+static void cors_strset_grow(apr_pool_t *p, cors_strset *t,
+                             apr_uint32_t size, int with_vals)
 {
-    if (size >= CORS_MAP_MIN) {
-        void *a = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cors_strset_entry *slots = apr_pcalloc(p, size * sizeof(*slots));
+    void **vals = with_vals ? apr_pcalloc(p, size * sizeof(void *)) : NULL;
+    apr_uint32_t i, j;
 
-        return a == MAP_FAILED ? NULL : a;     /* zero-filled */
+    for (j = 0; t->slots && j <= t->mask; j++) {
+        if (t->slots[j].key) {
+            for (i = t->slots[j].hash & (size - 1); slots[i].key;
+                 i = (i + 1) & (size - 1)) {
+            }
+            slots[i] = t->slots[j];
+            if (vals) {
+                vals[i] = t->vals[j];
+            }
+        }
     }
-    return calloc(1, size);
-}
-
-static void cors_array_free(void *a, apr_size_t size)
-{
-    if (!a) {
-        return;
-    }
-    if (size >= CORS_MAP_MIN) {
-        munmap(a, size);
-    }
-    else {
-        free(a);
-    }
-}
-
-static apr_status_t cors_set_free(void *data)
-{
-    cors_set *t = data;
-
-    if (t->slots) {
-        apr_size_t n = (apr_size_t)t->mask + 1;
-
-        cors_array_free(t->slots, n * sizeof(cors_slot));
-        cors_array_free(t->vals, n * sizeof(void *));
-    }
-    t->slots = NULL;
-    t->vals = NULL;
-    t->mask = t->count = 0;
-    return APR_SUCCESS;
+    t->slots = slots;
+    t->vals = vals;
+    t->mask = size - 1;
 }
 
 /*
  * Add key (NUL-terminated, kept by reference) unless it is there; *added
  * says which.  with_vals: the set keeps a value per key (fixed by the
  * first call); then the value's slot is returned (NULL for a new key),
- * else the key's.  The set must live in p.  NULL when memory runs out.
+ * else the key's.  The set must live in p.  NULL for a key over 2 GB.
  */
-static void **cors_set_slot(apr_pool_t *p, cors_set *t, const char *key,
+static void **cors_strset_slot(apr_pool_t *p, cors_strset *t, const char *key,
                             int with_vals, int *added)
 {
     apr_size_t n = strlen(key);
@@ -743,46 +754,10 @@ static void **cors_set_slot(apr_pool_t *p, cors_set *t, const char *key,
         return NULL;
     }
     if (!t->slots || (t->count + 1) * 2 > t->mask + 1) {
-        apr_uint32_t size = t->slots ? (t->mask + 1) * 2 : 16, j;
-        cors_slot *slots;
-        void **vals = NULL;
-
-        if (size == 0
-            || !(slots = cors_array_alloc(size * sizeof(cors_slot)))) {
-            return NULL;
-        }
-        if (with_vals
-            && !(vals = cors_array_alloc(size * (apr_size_t)sizeof(void *)))) {
-            cors_array_free(slots, size * (apr_size_t)sizeof(cors_slot));
-            return NULL;
-        }
-        for (j = 0; t->slots && j <= t->mask; j++) {
-            if (t->slots[j].key) {
-                for (i = t->slots[j].hash & (size - 1); slots[i].key;
-                     i = (i + 1) & (size - 1)) {
-                }
-                slots[i] = t->slots[j];
-                if (vals) {
-                    vals[i] = t->vals[j];
-                }
-            }
-        }
-        if (t->slots) {
-            apr_size_t old = (apr_size_t)t->mask + 1;
-
-            cors_array_free(t->slots, old * sizeof(cors_slot));
-            cors_array_free(t->vals, old * sizeof(void *));
-        }
-        else {
-            apr_pool_cleanup_register(p, t, cors_set_free,
-                                      apr_pool_cleanup_null);
-        }
-        t->slots = slots;
-        t->vals = vals;
-        t->mask = size - 1;
+        cors_strset_grow(p, t, t->slots ? (t->mask + 1) * 2 : 16, with_vals);
     }
     for (i = h & t->mask; t->slots[i].key; i = (i + 1) & t->mask) {
-        cors_slot *e = &t->slots[i];
+        cors_strset_entry *e = &t->slots[i];
 
         if (e->hash == h && e->len == n && !memcmp(e->key, key, n)) {
             return t->vals ? &t->vals[i] : (void **)&e->key;
@@ -797,10 +772,10 @@ static void **cors_set_slot(apr_pool_t *p, cors_set *t, const char *key,
 }
 
 /* Add key to a set without values; 0 when out of memory. */
-static int cors_set_add(apr_pool_t *p, cors_set *t, const char *key,
+static int cors_strset_add(apr_pool_t *p, cors_strset *t, const char *key,
                         int *added)
 {
-    return cors_set_slot(p, t, key, 0, added) != NULL;
+    return cors_strset_slot(p, t, key, 0, added) != NULL;
 }
 
 /* Does any scheme in the array equal [s, s+len)? */
@@ -842,7 +817,7 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
     int labels = 1;
 
     /* exact origins: looked up by cors_match() before parsing */
-    if (cors_set_get(&l->any_port, s, host_end)) {
+    if (cors_strset_get(&l->any_port, s, host_end)) {
         *at = 0;
         *port_matched = 0;
         return "port pattern";
@@ -853,21 +828,19 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
     /* Each ".suffix" of the host, shortest first, with as many labels as
      * some configured domain has: one lookup per table that has entries. */
     for (d = host_end; d > o->host_off + 1; ) {
-        const char *dot = memrchr(s + o->host_off + 1, '.',
-                                  d - o->host_off - 1);
-
-        if (!dot) {
+        while (--d > o->host_off && s[d] != '.') {
+        }
+        if (d == o->host_off) {
             break;
         }
-        d = dot - s;
         if (labels >= l->min_sub_labels) {
-            if ((schemes = cors_set_get(&l->sub_port, s + d, o->len - d))
+            if ((schemes = cors_strset_get(&l->sub_port, s + d, o->len - d))
                 && cors_scheme_in(schemes, s, o->scheme_len)) {
                 *at = d;
                 *port_matched = 1;
                 return "subdomain pattern";
             }
-            if ((schemes = cors_set_get(&l->sub_anyport, s + d,
+            if ((schemes = cors_strset_get(&l->sub_anyport, s + d,
                                         host_end - d))
                 && cors_scheme_in(schemes, s, o->scheme_len)) {
                 *at = d;
@@ -880,82 +853,6 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
         }
     }
     return NULL;
-}
-
-/* Output of cors_vary_merge(): the value built so far and the tokens in it. */
-typedef struct {
-    apr_pool_t *p;
-    apr_hash_t *seen;        /* lowercased tokens already written */
-    char *out, *end;         /* the value, and where it ends */
-} cors_vary_acc;
-
-/* Append one token unless it is there already (case-insensitive). */
-static void cors_vary_token(cors_vary_acc *acc, const char *t, apr_size_t n)
-{
-    char *key = apr_pstrmemdup(acc->p, t, n);
-
-    ap_str_tolower(key);
-    if (apr_hash_get(acc->seen, key, n)) {
-        return;
-    }
-    apr_hash_set(acc->seen, key, n, "");
-    if (acc->end != acc->out) {
-        *acc->end++ = ',';
-        *acc->end++ = ' ';
-    }
-    memcpy(acc->end, t, n);
-    acc->end += n;
-    *acc->end = '\0';
-}
-
-/*
- * Fold the Vary tokens already in [list] and the new ones into one value,
- * token-wise and without duplicates (case-insensitive), keeping the first
- * spelling and the order.  "*" absorbs all.  Linear in the length of the
- * list: tokens are deduplicated through a hash of their lowercased form.
- */
-static const char *cors_vary_merge(apr_pool_t *p, const char *list,
-                                   const char *const *add)
-{
-    cors_vary_acc acc;
-    /* each token is written with ", " before it: at most twice the input
-     * (1-byte tokens joined by bare commas), plus the added tokens */
-    apr_size_t cap = 2 * strlen(list) + 1;
-    const char *s = list;
-    int i;
-
-    for (i = 0; add[i]; i++) {
-        cap += strlen(add[i]) + 2;
-    }
-    acc.p = p;
-    acc.seen = apr_hash_make(p);
-    acc.out = acc.end = apr_palloc(p, cap + 1);
-    *acc.out = '\0';
-    while (*s) {
-        const char *start, *end;
-
-        while (*s == ',' || cors_is_ows(*s)) {
-            s++;
-        }
-        start = s;
-        while (*s && *s != ',') {
-            s++;
-        }
-        end = s;
-        while (end > start && cors_is_ows(end[-1])) {
-            end--;
-        }
-        if (end - start == 1 && *start == '*') {
-            return "*";
-        }
-        if (end > start) {
-            cors_vary_token(&acc, start, end - start);
-        }
-    }
-    for (i = 0; add[i]; i++) {
-        cors_vary_token(&acc, add[i], strlen(add[i]));
-    }
-    return acc.out;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1192,11 +1089,11 @@ static const char *cors_oom(cmd_parms *cmd)
 }
 
 /* Add a subdomain pattern's ".domain[:port]" key with its scheme. */
-static const char *cors_add_sub(cmd_parms *cmd, cors_set *t,
+static const char *cors_add_sub(cmd_parms *cmd, cors_strset *t,
                                 const char *key, const char *scheme)
 {
     int added;
-    void **v = cors_set_slot(cmd->pool, t, key, 1, &added);
+    void **v = cors_strset_slot(cmd->pool, t, key, 1, &added);
     apr_array_header_t *schemes;
 
     if (!v) {
@@ -1212,20 +1109,122 @@ static const char *cors_add_sub(cmd_parms *cmd, cors_set *t,
     return NULL;
 }
 
-/*
- * Parse one configured origin or pattern, normalise it (scheme and host
- * lowercased, default port dropped, IPv6 canonical) and add it to l.
- */
-static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
-                                   const char *arg)
+/* A whole number of at most max, digits only: ports and CorsMaxAge. */
+static int cors_parse_number(const char *s, long max, long *v)
 {
-    apr_pool_t *p = cmd->pool;
-    char *s = apr_pstrdup(p, arg);
-    char *sep, *scheme, *host, *port = NULL, *hostpart;
-    const char *dport, *q;
-    apr_size_t n;
-    int wildcard_sub = 0, wildcard_port = 0, is_ip = 0, added;
+    apr_size_t i;
 
+    *v = 0;
+    for (i = 0; apr_isdigit(s[i]); i++) {
+        if (i == 6) {
+            return 0;
+        }
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return i > 0 && s[i] == '\0' && *v <= max;
+}
+
+/* One configured origin or pattern, parsed and normalised. */
+typedef struct {
+    char *scheme;            /* lowercased */
+    char *host;              /* lowercased, IPv6 canonical in brackets;
+                              * ".domain" for a subdomain pattern */
+    const char *port;        /* digits, "" (none or the default) or "*" */
+    int sub;                 /* a subdomain pattern, "*.domain" */
+} cors_rule;
+
+/* The host part of a rule, lowercased, up to an optional ":port" (in
+ * *port, "" without one). */
+static const char *cors_parse_host(cmd_parms *cmd, const char *arg,
+                                   char *hostpart, cors_rule *u, char **port)
+{
+    int is_ip = 0;
+
+    if (*hostpart == '[') {
+        char canon[48];
+        char *end = strchr(hostpart, ']');
+
+        if (!end || !cors_ipv6_canonical(hostpart + 1, end - hostpart - 1,
+                                         canon)) {
+            return cors_bad_origin(cmd, arg, "the IPv6 address is not valid");
+        }
+        u->host = apr_pstrcat(cmd->pool, "[", canon, "]", NULL);
+        *port = end + 1;
+        return NULL;
+    }
+    *port = hostpart + strcspn(hostpart, ":");
+    u->host = apr_pstrmemdup(cmd->pool, hostpart, *port - hostpart);
+    if (!strncmp(u->host, "*.", 2)) {
+        u->sub = 1;
+        u->host++;                 /* keep the dot: ".example.com" */
+    }
+    if (strchr(u->host, '*')) {
+        return cors_bad_origin(cmd, arg, "'*' may only stand for whole "
+                               "leading labels, as in https://*.example.com");
+    }
+    if (!cors_host_ok(u->host + u->sub, strlen(u->host + u->sub), &is_ip)) {
+        return cors_bad_origin(cmd, arg, *u->host == '\0'
+                               ? "the host is missing"
+                               : "the host is not a valid DNS name or IPv4 "
+                                 "address");
+    }
+    if (u->sub && is_ip) {
+        return cors_bad_origin(cmd, arg, "a subdomain pattern needs a domain "
+                               "name, not an IP address");
+    }
+    if (u->sub && !strchr(u->host + 1, '.')) {
+        return apr_psprintf(cmd->pool, "%s: '%s' matches every site under a "
+                            "top-level domain; give at least two labels after "
+                            "'*.', e.g. https://*.example.com",
+                            cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+/* The port part of a rule (after the host): nothing, ":*" or ":number";
+ * the scheme's default port is dropped. */
+static const char *cors_parse_port(cmd_parms *cmd, const char *arg,
+                                   const char *port, cors_rule *u)
+{
+    const char *dport;
+    long v;
+
+    u->port = "";
+    if (*port == '\0') {
+        return NULL;
+    }
+    if (*port != ':') {
+        return cors_bad_origin(cmd, arg, "unexpected characters after the "
+                               "host");
+    }
+    if (!strcmp(++port, "*")) {
+        u->port = "*";
+        return NULL;
+    }
+    if (!cors_parse_number(port, 65535, &v) || v < 1) {
+        return cors_bad_origin(cmd, arg, "the port must be a number from 1 "
+                               "to 65535, or * for any port");
+    }
+    dport = cors_default_port(u->scheme, strlen(u->scheme));
+    u->port = apr_ltoa(cmd->pool, v);
+    if (dport && !strcmp(dport, u->port)) {
+        u->port = "";
+    }
+    return NULL;
+}
+
+/*
+ * Parse one configured origin or pattern and normalise it: scheme and host
+ * lowercased, default port dropped, IPv6 canonical.
+ */
+static const char *cors_parse_rule(cmd_parms *cmd, const char *arg,
+                                   cors_rule *u)
+{
+    char *s = apr_pstrdup(cmd->pool, arg), *sep, *port = NULL;
+    const char *q, *err;
+    apr_size_t n;
+
+    memset(u, 0, sizeof(*u));
     for (q = arg; *q; q++) {
         if ((unsigned char)*q >= 0x80) {
             return cors_bad_origin(cmd, arg, "non-ASCII characters: write "
@@ -1237,165 +1236,98 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
                                    "character or a space");
         }
     }
-    sep = strstr(s, "://");
-    if (!sep) {
+    if (!(sep = strstr(s, "://"))) {
         return cors_bad_origin(cmd, arg, "no scheme: write it as "
                                "scheme://host[:port], e.g. "
                                "https://www.example.com; the keywords are "
                                "*, null and none");
     }
     *sep = '\0';
-    scheme = s;
-    ap_str_tolower(scheme);
-    n = cors_scheme_len(scheme);
-    if (n == 0 || scheme[n] != '\0') {
+    u->scheme = s;
+    ap_str_tolower(u->scheme);
+    n = cors_scheme_len(u->scheme);
+    if (n == 0 || u->scheme[n] != '\0') {
         return cors_bad_origin(cmd, arg, "the scheme is not valid");
     }
-    hostpart = sep + 3;
-    if (strchr(hostpart, '@')) {
+    s = sep + 3;
+    if (strchr(s, '@')) {
         return cors_bad_origin(cmd, arg, "remove the user information "
                                "before '@'");
     }
-    if ((sep = strpbrk(hostpart, "/?#"))) {
-        if (*sep == '/' && sep[1] == '\0') {
-            return cors_bad_origin(cmd, arg, "remove the trailing slash");
-        }
-        return cors_bad_origin(cmd, arg, *sep == '/'
-                               ? "an origin has no path: remove it"
-                               : *sep == '?'
-                               ? "an origin has no query: remove it"
+    if ((sep = strpbrk(s, "/?#"))) {
+        return cors_bad_origin(cmd, arg,
+                               !strcmp(sep, "/") ? "remove the trailing slash"
+                               : *sep == '/' ? "an origin has no path: "
+                                               "remove it"
+                               : *sep == '?' ? "an origin has no query: "
+                                               "remove it"
                                : "an origin has no fragment: remove it");
     }
-    ap_str_tolower(hostpart);
-    if (*hostpart == '[') {
-        char canon[48];
-        char *end = strchr(hostpart, ']');
+    ap_str_tolower(s);
+    if ((err = cors_parse_host(cmd, arg, s, u, &port))) {
+        return err;
+    }
+    return cors_parse_port(cmd, arg, port, u);
+}
 
-        if (!end || !cors_ipv6_canonical(hostpart + 1, end - hostpart - 1,
-                                         canon)) {
-            return cors_bad_origin(cmd, arg, "the IPv6 address is not valid");
-        }
-        host = apr_pstrcat(p, "[", canon, "]", NULL);
-        port = end + 1;
-        is_ip = 1;
-    }
-    else {
-        port = strchr(hostpart, ':');
-        host = port ? apr_pstrmemdup(p, hostpart, port - hostpart)
-                    : hostpart;
-        if (!port) {
-            port = hostpart + strlen(hostpart);
-        }
-        if (!strncmp(host, "*.", 2)) {
-            wildcard_sub = 1;
-            host += 1; /* keep the dot: ".example.com" */
-        }
-        if (strchr(host, '*')) {
-            return cors_bad_origin(cmd, arg, "'*' may only stand for whole "
-                                   "leading labels, as in "
-                                   "https://*.example.com");
-        }
-        if (!cors_host_ok(host + wildcard_sub, strlen(host + wildcard_sub),
-                          &is_ip)) {
-            return cors_bad_origin(cmd, arg, *host == '\0'
-                                   ? "the host is missing"
-                                   : "the host is not a valid DNS name or "
-                                     "IPv4 address");
-        }
-        if (wildcard_sub && is_ip) {
-            return cors_bad_origin(cmd, arg, "a subdomain pattern needs a "
-                                   "domain name, not an IP address");
-        }
-        if (wildcard_sub && !strchr(host + 1, '.')) {
-            return apr_psprintf(p, "%s: '%s' matches every site under a "
-                                "top-level domain; give at least two labels "
-                                "after '*.', e.g. https://*.example.com",
-                                cmd->cmd->name, arg);
-        }
-    }
-    if (*port == ':') {
-        port++;
-        if (!strcmp(port, "*")) {
-            wildcard_port = 1;
-        }
-        else {
-            apr_size_t i;
-            long v = 0;
+/* Count the labels of a subdomain pattern's ".domain" for the lookups. */
+static void cors_count_labels(cors_origins *l, const char *domain)
+{
+    int labels = 0;
 
-            for (i = 0; apr_isdigit(port[i]) && i < 6; i++) {
-                v = v * 10 + (port[i] - '0');
-            }
-            if (i == 0 || port[i] != '\0' || v < 1 || v > 65535) {
-                return cors_bad_origin(cmd, arg, "the port must be a number "
-                                       "from 1 to 65535, or * for any port");
-            }
-            port = apr_ltoa(p, v);
-            dport = cors_default_port(scheme, n);
-            if (dport && !strcmp(dport, port)) {
-                port = "";
-            }
-        }
+    for (; *domain; domain++) {
+        labels += *domain == '.';
     }
-    else if (*port != '\0') {
-        return cors_bad_origin(cmd, arg, "unexpected characters after the "
-                               "host");
+    if (labels > l->max_sub_labels) {
+        l->max_sub_labels = labels;
     }
-    else {
-        port = "";
+    if (!l->min_sub_labels || labels < l->min_sub_labels) {
+        l->min_sub_labels = labels;
     }
-    if (wildcard_sub) {
-        int labels = 0;
-        const char *x, *err;
+}
 
-        for (x = host; *x; x++) {
-            labels += *x == '.';
-        }
-        if (labels > l->max_sub_labels) {
-            l->max_sub_labels = labels;
-        }
-        if (!l->min_sub_labels || labels < l->min_sub_labels) {
-            l->min_sub_labels = labels;
-        }
-        err = wildcard_port
-            ? cors_add_sub(cmd, &l->sub_anyport, host, scheme)
-            : cors_add_sub(cmd, &l->sub_port,
-                           *port ? apr_pstrcat(p, host, ":", port, NULL)
-                                 : host, scheme);
+/* Parse one configured origin or pattern (as written: arg) and add it to
+ * the table of l its kind belongs in. */
+static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
+                                   const char *arg)
+{
+    apr_pool_t *p = cmd->pool;
+    const char *err;
+    cors_rule u;
+    int added, any_port;
 
+    if ((err = cors_parse_rule(cmd, arg, &u))) {
+        return err;
+    }
+    any_port = !strcmp(u.port, "*");
+    if (u.sub) {
+        cors_count_labels(l, u.host);
+        err = any_port ? cors_add_sub(cmd, &l->sub_anyport, u.host, u.scheme)
+            : cors_add_sub(cmd, &l->sub_port, *u.port
+                           ? apr_pstrcat(p, u.host, ":", u.port, NULL)
+                           : u.host, u.scheme);
         if (err) {
             return err;
         }
-        if (!strcmp(scheme, "http") && !l->http_sub) {
+        if (!strcmp(u.scheme, "http") && !l->http_sub) {
             /* arg may be a line buffer (CorsAllowOriginFile) */
             l->http_sub = apr_pstrdup(p, arg);
         }
-        cors_count(&cors_count_patterns);
     }
-    else if (wildcard_port) {
-        if (!cors_set_add(p, &l->any_port,
-                          apr_pstrcat(p, scheme, "://", host, NULL),
-                          &added)) {
-            return cors_oom(cmd);
-        }
-        cors_count(&cors_count_patterns);
+    else if (!cors_strset_add(p, any_port ? &l->any_port : &l->exact,
+                              apr_pstrcat(p, u.scheme, "://", u.host,
+                                          *u.port && !any_port ? ":" : "",
+                                          any_port ? "" : u.port, NULL),
+                              &added)) {
+        return cors_oom(cmd);
     }
-    else {
-        if (!cors_set_add(p, &l->exact,
-                          apr_pstrcat(p, scheme, "://", host,
-                                      *port ? ":" : "", port, NULL),
-                          &added)) {
-            return cors_oom(cmd);
-        }
-        cors_count(&cors_count_exact);
-    }
-    if (wildcard_sub || wildcard_port) {
-        l->parse = 1;
-    }
+    cors_count(u.sub || any_port ? &cors_count_patterns : &cors_count_exact);
+    l->parse |= u.sub || any_port;
     l->rules++;
     return NULL;
 }
 
-static const char *cors_set_origin(cmd_parms *cmd, void *dconf,
+static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
                                    const char *arg)
 {
     cors_dir_conf *c = dconf;
@@ -1488,7 +1420,7 @@ static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
     if (!strcasecmp(copy, "none")) {
         return "'none' is not allowed in a file: use CorsAllowOrigin none";
     }
-    if ((err = cors_set_origin(cmd, dconf, copy))
+    if ((err = cors_cmd_origin(cmd, dconf, copy))
         && !strncmp(err, name, strlen(name)) && err[strlen(name)] == ':') {
         err += strlen(name) + 2;    /* drop our own "CorsAllowOriginFile: " */
     }
@@ -1502,7 +1434,7 @@ static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
  * the file and the line.  Read with the rest of the configuration, so a
  * graceful restart reloads it.
  */
-static const char *cors_set_origin_file(cmd_parms *cmd, void *dconf,
+static const char *cors_cmd_origin_file(cmd_parms *cmd, void *dconf,
                                         const char *arg)
 {
     const char *path = ap_server_root_relative(cmd->temp_pool, arg);
@@ -1574,7 +1506,7 @@ static const char *cors_unescaped_dot(const char *re)
     return NULL;
 }
 
-static const char *cors_set_origin_match(cmd_parms *cmd, void *dconf,
+static const char *cors_cmd_origin_match(cmd_parms *cmd, void *dconf,
                                          const char *arg)
 {
     cors_dir_conf *c = dconf;
@@ -1630,7 +1562,7 @@ static const char *cors_set_origin_match(cmd_parms *cmd, void *dconf,
  * Build a token list from the directive's arguments.  Header names are
  * stored lowercased for lookup (lower != 0), methods as given.
  */
-static const char *cors_set_tokens(cmd_parms *cmd, cors_tokens **slot,
+static const char *cors_cmd_tokens(cmd_parms *cmd, cors_tokens **slot,
                                    int argc, char *const argv[], int lower,
                                    int methods)
 {
@@ -1682,7 +1614,7 @@ static const char *cors_set_tokens(cmd_parms *cmd, cors_tokens **slot,
             if (lower) {
                 ap_str_tolower(k);
             }
-            if (!cors_set_add(cmd->pool, &t->set, k, &added)) {
+            if (!cors_strset_add(cmd->pool, &t->set, k, &added)) {
                 return cors_oom(cmd);
             }
             if (!added) {
@@ -1699,27 +1631,27 @@ static const char *cors_set_tokens(cmd_parms *cmd, cors_tokens **slot,
     return NULL;
 }
 
-static const char *cors_set_methods(cmd_parms *cmd, void *dconf, int argc,
+static const char *cors_cmd_methods(cmd_parms *cmd, void *dconf, int argc,
                                     char *const argv[])
 {
     cors_dir_conf *c = dconf;
 
-    return cors_set_tokens(cmd, &c->methods, argc, argv, 0, 1);
+    return cors_cmd_tokens(cmd, &c->methods, argc, argv, 0, 1);
 }
 
-static const char *cors_set_headers(cmd_parms *cmd, void *dconf, int argc,
+static const char *cors_cmd_headers(cmd_parms *cmd, void *dconf, int argc,
                                     char *const argv[])
 {
     cors_dir_conf *c = dconf;
 
-    return cors_set_tokens(cmd, &c->headers, argc, argv, 1, 0);
+    return cors_cmd_tokens(cmd, &c->headers, argc, argv, 1, 0);
 }
 
-static const char *cors_set_expose(cmd_parms *cmd, void *dconf, int argc,
+static const char *cors_cmd_expose(cmd_parms *cmd, void *dconf, int argc,
                                    char *const argv[])
 {
     cors_dir_conf *c = dconf;
-    const char *err = cors_set_tokens(cmd, &c->expose, argc, argv, 1, 0);
+    const char *err = cors_cmd_tokens(cmd, &c->expose, argc, argv, 1, 0);
 
     return err ? err : cors_check_section(cmd, c);
 }
@@ -1740,41 +1672,24 @@ static const char *cors_parse_flag(cmd_parms *cmd, const char *arg, int *out)
     return NULL;
 }
 
-static const char *cors_set_flag(cmd_parms *cmd, void *dconf, const char *arg)
+/* CorsEngine, CorsAllowCredentials, CorsAllowPrivateNetwork: cmd->info is
+ * the offset of the field in cors_dir_conf. */
+static const char *cors_cmd_flag(cmd_parms *cmd, void *dconf, const char *arg)
 {
     cors_dir_conf *c = dconf;
-    const char *err;
-    int *slot;
+    int *field = (int *)((char *)c + (apr_uintptr_t)cmd->info);
+    const char *err = cors_parse_flag(cmd, arg, field);
 
-    /* cmd->info selects the field: 0 engine, 1 credentials, 2 pna */
-    switch ((int)(apr_uintptr_t)cmd->info) {
-    case 0:
-        slot = &c->engine;
-        break;
-    case 1:
-        slot = &c->credentials;
-        break;
-    default:
-        slot = &c->pna;
-        break;
-    }
-    if ((err = cors_parse_flag(cmd, arg, slot))) {
-        return err;
-    }
-    return cors_check_section(cmd, c);
+    return err ? err : cors_check_section(cmd, c);
 }
 
-static const char *cors_set_max_age(cmd_parms *cmd, void *dconf,
+static const char *cors_cmd_max_age(cmd_parms *cmd, void *dconf,
                                     const char *arg)
 {
     cors_dir_conf *c = dconf;
-    apr_size_t i;
-    long v = 0;
+    long v;
 
-    for (i = 0; apr_isdigit(arg[i]) && i < 6; i++) {
-        v = v * 10 + (arg[i] - '0');
-    }
-    if (i == 0 || arg[i] != '\0' || v > CORS_MAX_AGE_LIMIT) {
+    if (!cors_parse_number(arg, CORS_MAX_AGE_LIMIT, &v)) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not valid: give a whole "
                             "number of seconds from 0 to %d", cmd->cmd->name,
                             arg, CORS_MAX_AGE_LIMIT);
@@ -1784,7 +1699,7 @@ static const char *cors_set_max_age(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-static const char *cors_set_preflight_status(cmd_parms *cmd, void *dconf,
+static const char *cors_cmd_preflight_status(cmd_parms *cmd, void *dconf,
                                              const char *arg)
 {
     cors_dir_conf *c = dconf;
@@ -1802,38 +1717,40 @@ static const char *cors_set_preflight_status(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+#define CORS_FIELD(f) ((void *)APR_OFFSETOF(cors_dir_conf, f))
+
 static const command_rec cors_cmds[] = {
-    AP_INIT_ITERATE("CorsAllowOrigin", cors_set_origin, NULL, OR_FILEINFO,
+    AP_INIT_ITERATE("CorsAllowOrigin", cors_cmd_origin, NULL, OR_FILEINFO,
                     "origins allowed to read responses: scheme://host[:port],"
                     " scheme://*.domain[:port], scheme://host:*, *, null, or"
                     " none to clear inherited origins"),
-    AP_INIT_TAKE1("CorsAllowOriginFile", cors_set_origin_file, NULL,
+    AP_INIT_TAKE1("CorsAllowOriginFile", cors_cmd_origin_file, NULL,
                   RSRC_CONF | ACCESS_CONF, "a file of allowed origins and "
                   "patterns, one per line, '#' comments (not in .htaccess)"),
-    AP_INIT_TAKE1("CorsAllowOriginMatch", cors_set_origin_match, NULL,
+    AP_INIT_TAKE1("CorsAllowOriginMatch", cors_cmd_origin_match, NULL,
                   OR_FILEINFO, "a regular expression that must match the "
                   "whole origin"),
-    AP_INIT_TAKE_ARGV("CorsAllowMethods", cors_set_methods, NULL, OR_FILEINFO,
+    AP_INIT_TAKE_ARGV("CorsAllowMethods", cors_cmd_methods, NULL, OR_FILEINFO,
                       "methods a preflight may ask for (case-sensitive "
                       "tokens), or *; GET, HEAD and POST always pass"),
-    AP_INIT_TAKE_ARGV("CorsAllowHeaders", cors_set_headers, NULL, OR_FILEINFO,
+    AP_INIT_TAKE_ARGV("CorsAllowHeaders", cors_cmd_headers, NULL, OR_FILEINFO,
                       "request header names a preflight may ask for, or * "
                       "(which never covers Authorization)"),
-    AP_INIT_TAKE_ARGV("CorsExposeHeaders", cors_set_expose, NULL, OR_FILEINFO,
+    AP_INIT_TAKE_ARGV("CorsExposeHeaders", cors_cmd_expose, NULL, OR_FILEINFO,
                       "response header names scripts may read, or *"),
-    AP_INIT_TAKE1("CorsAllowCredentials", cors_set_flag, (void *)1,
-                  OR_FILEINFO, "On to allow cookies and HTTP authentication "
-                  "(Off by default)"),
-    AP_INIT_TAKE1("CorsMaxAge", cors_set_max_age, NULL, OR_FILEINFO,
+    AP_INIT_TAKE1("CorsAllowCredentials", cors_cmd_flag,
+                  CORS_FIELD(credentials), OR_FILEINFO, "On to allow cookies "
+                  "and HTTP authentication (Off by default)"),
+    AP_INIT_TAKE1("CorsMaxAge", cors_cmd_max_age, NULL, OR_FILEINFO,
                   "seconds (0 to 86400) a browser may cache a preflight "
                   "answer"),
-    AP_INIT_TAKE1("CorsAllowPrivateNetwork", cors_set_flag, (void *)2,
+    AP_INIT_TAKE1("CorsAllowPrivateNetwork", cors_cmd_flag, CORS_FIELD(pna),
                   OR_FILEINFO, "On to answer Private Network Access "
                   "preflights (Off by default)"),
-    AP_INIT_TAKE1("CorsPreflightStatus", cors_set_preflight_status, NULL,
+    AP_INIT_TAKE1("CorsPreflightStatus", cors_cmd_preflight_status, NULL,
                   OR_FILEINFO, "status of a successful preflight answer: 204 "
                   "(default) or 200"),
-    AP_INIT_TAKE1("CorsEngine", cors_set_flag, (void *)0, OR_FILEINFO,
+    AP_INIT_TAKE1("CorsEngine", cors_cmd_flag, CORS_FIELD(engine), OR_FILEINFO,
                   "Off to disable CORS handling in this part of the tree"),
     {NULL}
 };
@@ -1884,95 +1801,38 @@ static void cors_fail_safe(request_rec *r, const cors_dir_conf *c,
 }
 
 /*
- * The configuration that governs r: walking from the first request of an
- * internal-redirect chain to r, the first one in CORS scope, unless one
- * before it says CorsEngine Off.  NULL when none is in scope.
+ * The configuration that governs r, or NULL when r is not in CORS scope.
+ * After internal redirects (ErrorDocument, FallbackResource, [PT]) the
+ * first request of the chain that is in scope decides, which is the
+ * configuration the browser's preflight was answered with, unless one
+ * before it says CorsEngine Off.
  */
-static const cors_dir_conf *cors_conf_for(request_rec *r, int *stop)
-{
-    const cors_dir_conf *c;
-
-    if (r->prev) {
-        c = cors_conf_for(r->prev, stop);
-        if (c || *stop) {
-            return c;
-        }
-    }
-    c = ap_get_module_config(r->per_dir_config, &cors_module);
-    if (c->engine == 0) {
-        *stop = 1;
-        return NULL;
-    }
-    return cors_in_scope(c) ? c : NULL;
-}
-
 static const cors_dir_conf *cors_conf(request_rec *r)
 {
-    int stop = 0;
+    const cors_dir_conf *c = NULL;
+    request_rec *first;
 
     if (!r->prev) {
         /* the usual case: no internal redirect */
-        const cors_dir_conf *c = ap_get_module_config(r->per_dir_config,
-                                                      &cors_module);
-
+        c = ap_get_module_config(r->per_dir_config, &cors_module);
         return cors_in_scope(c) ? c : NULL;
     }
-    return cors_conf_for(r, &stop);
-}
-
-/*
- * Header names compared eight bytes at a time.  lit is lowercase letters,
- * digits and '-', n bytes long, and so is the part of k compared: a letter
- * of k matches in either case (bit 0x20 is set in k only where lit has a
- * letter), anything else exactly.
- */
-#define CORS_W40 APR_UINT64_C(0x4040404040404040)
-
-static int cors_name_eq(const char *k, const char *lit, apr_size_t n)
-{
-    apr_uint64_t a, b, x = 0;
-    apr_size_t i;
-
-    if (n >= 4 && n < 8) {
-        /* two four-byte words, overlapping */
-        apr_uint32_t a4, b4, l4, m4;
-
-        memcpy(&a4, k, 4);
-        memcpy(&b4, k + n - 4, 4);
-        memcpy(&l4, lit, 4);
-        memcpy(&m4, lit + n - 4, 4);
-        return (((a4 | ((l4 & 0x40404040u) >> 1)) ^ l4)
-                | ((b4 | ((m4 & 0x40404040u) >> 1)) ^ m4)) == 0;
+    for (first = r; first->prev; first = first->prev) {
     }
-    if (n < 8) {
-        for (i = 0; i < n; i++) {
-            unsigned char l = (unsigned char)lit[i];
-
-            if ((((unsigned char)k[i]) | ((l & 0x40) >> 1)) != l) {
-                return 0;
-            }
+    for (; first; first = first == r ? NULL : first->next) {
+        c = ap_get_module_config(first->per_dir_config, &cors_module);
+        if (c->engine == 0) {
+            return NULL;
         }
-        return 1;
+        if (cors_in_scope(c)) {
+            return c;
+        }
     }
-    for (i = 0; i + 8 <= n; i += 8) {
-        a = cors_load64(k + i);
-        b = cors_load64(lit + i);
-        x |= (a | ((b & CORS_W40) >> 1)) ^ b;
-    }
-    if (i < n) {
-        a = cors_load64(k + n - 8);
-        b = cors_load64(lit + n - 8);
-        x |= (a | ((b & CORS_W40) >> 1)) ^ b;
-    }
-    return x == 0;
+    return NULL;
 }
 
-/* The name literal L (a string constant) and its length. */
-#define CORS_NAME(L) L, sizeof(L) - 1
-
-/* The request headers the module reads, found in one pass over headers_in
- * (httpd has joined repeated lines; the first field of a name counts, as
- * with apr_table_get()). */
+/* The request headers the module reads (httpd has joined repeated lines
+ * with ", "). */
 typedef struct {
     const char *origin;
     const char *method;      /* Access-Control-Request-Method */
@@ -1980,151 +1840,65 @@ typedef struct {
     const char *pna;         /* Access-Control-Request-Private-Network */
 } cors_req;
 
-static void cors_read_request(const request_rec *r, cors_req *q, int all)
+static void cors_read_request(const request_rec *r, cors_req *q)
 {
-    const apr_array_header_t *a = apr_table_elts(r->headers_in);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
-    int i;
-
-    memset(q, 0, sizeof(*q));
-    for (i = 0; i < a->nelts; i++) {
-        const char *k = e[i].key;
-        char c0;
-
-        if (!k) {
-            continue;
-        }
-        c0 = k[0] | 0x20;
-        if (c0 == 'o') {
-            if (!q->origin && strlen(k) == 6
-                && cors_name_eq(k, CORS_NAME("origin"))) {
-                q->origin = e[i].val;
-                if (!all) {
-                    return;
-                }
-            }
-        }
-        else if (c0 == 'a' && all) {
-            switch (strlen(k)) {
-            case sizeof("access-control-request-method") - 1:
-                if (!q->method && cors_name_eq(k, CORS_NAME(
-                        "access-control-request-method"))) {
-                    q->method = e[i].val;
-                }
-                break;
-            case sizeof("access-control-request-headers") - 1:
-                if (!q->headers && cors_name_eq(k, CORS_NAME(
-                        "access-control-request-headers"))) {
-                    q->headers = e[i].val;
-                }
-                break;
-            case sizeof("access-control-request-private-network") - 1:
-                if (!q->pna && cors_name_eq(k, CORS_NAME(
-                        "access-control-request-private-network"))) {
-                    q->pna = e[i].val;
-                }
-                break;
-            }
-        }
+    q->origin = apr_table_get(r->headers_in, "Origin");
+    q->method = q->headers = q->pna = NULL;
+    if (q->origin && r->method_number == M_OPTIONS) {
+        q->method = apr_table_get(r->headers_in,
+                                  "Access-Control-Request-Method");
+        q->headers = apr_table_get(r->headers_in,
+                                   "Access-Control-Request-Headers");
+        q->pna = apr_table_get(r->headers_in,
+                               "Access-Control-Request-Private-Network");
     }
-}
-
-/* Is k an Access-Control-* name? */
-static int cors_is_ac_name(const char *k)
-{
-    /* "Accept-*" and the like part at the fifth byte, before any call */
-    return (k[0] | 0x20) == 'a' && (k[1] | 0x20) == 'c'
-           && (k[2] | 0x20) == 'c' && (k[3] | 0x20) == 'e'
-           && (k[4] | 0x20) == 's' && strlen(k) >= 15
-           && cors_name_eq(k, CORS_NAME("access-control-"));
 }
 
 /* Remove every Access-Control-* field from one header table. */
-static void cors_strip_table(apr_table_t *t)
+static void cors_strip(apr_table_t *t)
 {
     const apr_array_header_t *a = apr_table_elts(t);
     const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
     int i;
 
     for (i = 0; i < a->nelts; i++) {
-        if (e[i].key && cors_is_ac_name(e[i].key)) {
-            const char *key = e[i].key;
-
-            apr_table_unset(t, key);
-            i = -1; /* the table moved: rescan */
+        /* the first letter before a call: few names start with an 'a' */
+        if (e[i].key && (e[i].key[0] == 'a' || e[i].key[0] == 'A')
+            && !strncasecmp(e[i].key, "Access-Control-", 15)) {
+            apr_table_unset(t, e[i].key);
+            i = -1;     /* the table moved: rescan */
         }
     }
+}
+
+/* apr_table_do() callback: does a Vary line hold "*"? */
+static int cors_find_star(void *rv, const char *key, const char *value)
+{
+    request_rec *r = rv;
+
+    (void)key;
+    return !ap_find_token(r->pool, value, "*");
 }
 
 /*
- * Take the response header tables over: remove every Access-Control-*
- * field from both, and return the Vary values they hold, joined (NULL when
- * there are none).  One pass over each table, looking closer only at names
- * whose first letter could match; nothing is allocated in the usual case.
+ * Add tokens to Vary.  httpd's HTTP/1 header filter (fixup_vary) and
+ * mod_http2 join the Vary lines of both tables and drop repeated tokens,
+ * case-insensitively, so adding is enough (as mod_deflate does).  "Vary: *"
+ * says all there is to say: it is left alone.
  */
-static APR_INLINE const char *cors_take_table(request_rec *r,
-                                               apr_table_t *t,
-                                               const char *vary)
+static void cors_vary(request_rec *r, const char *tokens)
 {
-    const apr_array_header_t *a = apr_table_elts(t);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
-    int i, n = a->nelts, ac = 0;
-
-    for (i = 0; i < n; i++) {
-        const char *k = e[i].key;
-
-        if (!k) {
-            continue;
-        }
-        if ((k[0] | 0x20) == 'a') {
-            ac |= cors_is_ac_name(k);
-        }
-        else if ((k[0] | 0x20) == 'v' && strlen(k) == 4
-                 && cors_name_eq(k, CORS_NAME("vary"))) {
-            vary = vary ? apr_pstrcat(r->pool, vary, ", ", e[i].val, NULL)
-                        : e[i].val;
-        }
+    if (apr_table_do(cors_find_star, r, r->headers_out, "Vary", NULL)
+        && apr_table_do(cors_find_star, r, r->err_headers_out, "Vary",
+                        NULL)) {
+        apr_table_mergen(r->headers_out, "Vary", tokens);
     }
-    if (ac) {
-        cors_strip_table(t);
-    }
-    return vary;
 }
 
-static const char *cors_take_tables(request_rec *r)
-{
-    return cors_take_table(r, r->err_headers_out,
-                           cors_take_table(r, r->headers_out, NULL));
-}
-
-/*
- * Write Vary: one field in headers_out, our tokens merged into what the
- * tables had (have, from cors_take_tables), or plain when they had none.
- */
-static void cors_write_vary(request_rec *r, const char *have,
-                            const char *plain, const char *const *tokens)
-{
-    if (!have) {
-        apr_table_addn(r->headers_out, "Vary", plain);
-        return;
-    }
-    apr_table_unset(r->err_headers_out, "Vary");
-    apr_table_setn(r->headers_out, "Vary",
-                   cors_vary_merge(r->pool, have, tokens));
-}
-
-static const char *const cors_vary_actual[] = { "Origin", NULL };
-static const char *const cors_vary_preflight[] = {
-    "Origin", "Access-Control-Request-Method",
-    "Access-Control-Request-Headers", NULL
-};
-static const char *const cors_vary_preflight_pna[] = {
-    "Origin", "Access-Control-Request-Method",
-    "Access-Control-Request-Headers",
-    "Access-Control-Request-Private-Network", NULL
-};
 #define CORS_VARY_PREFLIGHT "Origin, Access-Control-Request-Method, " \
                             "Access-Control-Request-Headers"
+#define CORS_VARY_PREFLIGHT_PNA CORS_VARY_PREFLIGHT \
+                                ", Access-Control-Request-Private-Network"
 
 /*
  * The parts of a value shaped like scheme://host[:port] (host_off,
@@ -2185,56 +1959,38 @@ static int cors_rest_ok(const char *s, const cors_origin *o, apr_size_t at,
 
 /*
  * Does the configuration allow this Origin value?  Returns the reason it
- * matched, or NULL; *why says why not.  Never "*": the caller handles it.
- * need_why: say why not precisely (the debug log); otherwise an Origin is
- * looked up first and validated only when a rule matched it, so that
- * refusing one costs no parsing.
+ * matched, or NULL.  Never "*": the caller handles it.  An Origin is looked
+ * up first and validated only when a rule matched it, so that refusing one
+ * costs no parsing.  *unsafe: the refused combination (cors_unsafe) the
+ * matching rule would make with credentials, or -1.
  */
 static const char *cors_match(const cors_dir_conf *c, const char *origin,
-                              const char **why, int *unsafe, int need_why)
+                              int *unsafe)
 {
     cors_origin o;
-    apr_size_t n = strlen(origin);
+    apr_size_t n = strlen(origin), at = 0;
     const char *how;
-    apr_size_t at = 0;
-    int i, parsed = 0, port_matched = 0;
+    int i, port_matched = 0;
 
     *unsafe = -1;
-    *why = "not in the allowed origins";
     /* Configured exact origins are normalised: a byte-exact hit is a
      * usable origin, so the common case needs no parsing. */
-    if (c->origins && cors_set_get(&c->origins->exact, origin, n)) {
+    if (c->origins && cors_strset_get(&c->origins->exact, origin, n)) {
         return "exact origin";
     }
     if (!c->regexes && !(c->origins && c->origins->parse)) {
-        /* only exact origins: whether the value is well-formed changes
-         * nothing but the reason in the debug log */
-        if (need_why && !cors_origin_parse(origin, &o)) {
-            *why = "not a serialised origin";
-        }
         return NULL;
     }
     if (n == 4 && !memcmp(origin, "null", 4)) {
-        if (c->origins && c->origins->null) {
-            return "null listed";
-        }
-        *why = "null is not listed";
-        return NULL;
+        return c->origins && c->origins->null ? "null listed" : NULL;
     }
-    if (need_why) {
-        if (!cors_origin_parse(origin, &o)) {
-            *why = "not a serialised origin";
-            return NULL;
-        }
-        parsed = 1;
-    }
-    else if (!cors_origin_shape(origin, n, &o)) {
+    if (!cors_origin_shape(origin, n, &o)) {
         return NULL;
     }
     if (c->origins && (how = cors_origins_match(c->origins, origin, &o, &at,
                                                 &port_matched))) {
         /* matched by shape: the value must be a serialised origin too */
-        if (!parsed && !cors_rest_ok(origin, &o, at, port_matched)) {
+        if (!cors_rest_ok(origin, &o, at, port_matched)) {
             return NULL;
         }
         if (at && o.scheme_len == 4 && !memcmp(origin, "http", 4)) {
@@ -2242,117 +1998,114 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
         }
         return how;
     }
-    if (c->regexes) {
-        for (i = 0; i < c->regexes->nelts; i++) {
-            const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
+    for (i = 0; c->regexes && i < c->regexes->nelts; i++) {
+        const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
 
-            if (cors_regex_match(x, origin, n)) {
-                if (!parsed && !cors_origin_parse(origin, &o)) {
-                    return NULL;
-                }
-                if (x->any) {
-                    *unsafe = CORS_UNSAFE_REGEX_CREDENTIALS;
-                }
-                return "CorsAllowOriginMatch";
+        if (cors_regex_match(x, origin, n)) {
+            if (!cors_origin_parse(origin, &o)) {
+                return NULL;
             }
+            if (x->any) {
+                *unsafe = CORS_UNSAFE_REGEX_CREDENTIALS;
+            }
+            return "CorsAllowOriginMatch";
         }
     }
     return NULL;
 }
 
+/* Why cors_match() refused an Origin, for the debug line. */
+static const char *cors_why_not(const cors_dir_conf *c, const char *origin)
+{
+    cors_origin o;
+
+    if (!strcmp(origin, "null")) {
+        return c->origins && c->origins->null ? "not in the allowed origins"
+                                              : "null is not listed";
+    }
+    return cors_origin_parse(origin, &o) ? "not in the allowed origins"
+                                         : "not a serialised origin";
+}
+
+/* The debug line of a decision (origin and method from the request). */
+static void cors_log_decision(request_rec *r, const cors_decision *d,
+                              const char *origin, const char *method)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "%s: %s%s%s%s%s%s%s (%s%s%s%s)",
+                  cors_outcomes[d->outcome].tag,
+                  method ? "preflight for " : "",
+                  method ? cors_logitem(r->pool, method) : "",
+                  method ? " from " : "",
+                  origin ? "origin '" : "no Origin header",
+                  origin ? cors_logitem(r->pool, origin) : "",
+                  origin ? "'" : "", cors_outcomes[d->outcome].verdict,
+                  d->reason, d->bad ? ": '" : "",
+                  d->bad ? cors_logitem(r->pool, d->bad) : "",
+                  d->bad ? "'" : "");
+}
+
 /*
- * Origin check shared by actual requests and preflights.  Fills d, with the
- * reason in d->reason; logs the decision when log is set (actual requests
- * at cors:debug: a preflight logs one line of its own).  need_why: find
- * the precise reason for a refusal (for a debug line).
+ * The origin part of a decision, shared by actual requests and preflights:
+ * outcome (CORS_ALLOWED, CORS_DENIED_ORIGIN or CORS_NO_ORIGIN), reason,
+ * Access-Control-Allow-Origin and -Credentials, and whether Vary needs
+ * Origin.  The refused combinations that merging made fail safe here.
  */
 static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
-                               const char *origin, cors_decision *d, int log,
-                               int need_why)
+                               const char *origin, cors_decision *d)
 {
-    const char *how, *why = NULL;
     int any = c->origins && c->origins->any;
     int unsafe;
+    const char *how;
 
-    d->conf = c;
     if (any && !cors_credentials(c)) {
-        /* The answer does not depend on Origin: no Vary needed. */
-        d->acao = "*";
-        d->vary_origin = 0;
-        d->result = origin ? "allowed" : "no-origin";
+        /* the answer does not depend on Origin: no Vary needed */
+        d->outcome = origin ? CORS_ALLOWED : CORS_NO_ORIGIN;
         d->reason = "CorsAllowOrigin *";
-        if (log) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "CORS0010: %s%s%s: "
-                          "allowed by CorsAllowOrigin *",
-                          origin ? "origin '" : "no Origin header",
-                          origin ? cors_logitem(r->pool, origin) : "",
-                          origin ? "'" : "");
-        }
+        d->acao = "*";
         return;
     }
-    d->vary_origin = 1;
+    d->vary = "Origin";
     if (!origin) {
-        d->result = "no-origin";
-        d->reason = "no Origin header";
-        if (log) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                          "CORS0011: no Origin header: only Vary: Origin");
-        }
+        d->outcome = CORS_NO_ORIGIN;
+        d->reason = "only Vary: Origin";
         return;
     }
-    how = cors_match(c, origin, &why, &unsafe, need_why);
+    how = cors_match(c, origin, &unsafe);
     d->credentials = cors_credentials(c);
-    if (how && unsafe == CORS_UNSAFE_REGEX_CREDENTIALS && d->credentials) {
+    if (how && d->credentials && unsafe == CORS_UNSAFE_REGEX_CREDENTIALS) {
         /* never reflect what an any-origin expression matched with
          * credentials: '*' without them */
         cors_fail_safe(r, c, CORS_UNSAFE_REGEX_CREDENTIALS);
         how = NULL;
         any = 1;
-        why = "CorsAllowOriginMatch matches any origin";
     }
-    else if (how && unsafe == CORS_UNSAFE_HTTP_SUB_CREDENTIALS
-             && d->credentials) {
+    else if (how && d->credentials
+             && unsafe == CORS_UNSAFE_HTTP_SUB_CREDENTIALS) {
         /* a plain-http subdomain: allowed, but never with credentials */
         cors_fail_safe(r, c, CORS_UNSAFE_HTTP_SUB_CREDENTIALS);
         d->credentials = 0;
         how = "plain-http subdomain pattern, without credentials";
     }
     else if (!how && any) {
-        /* '*' with credentials came from merging sections: never reflect
-         * an arbitrary origin with credentials */
+        /* '*' with credentials came from merging sections */
         cors_fail_safe(r, c, CORS_UNSAFE_ANY_CREDENTIALS);
     }
     if (how) {
-        d->acao = origin;
-        d->result = "allowed";
+        d->outcome = CORS_ALLOWED;
         d->reason = how;
-        if (log) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                          "CORS0012: origin '%s' allowed (%s)",
-                          cors_logitem(r->pool, origin), how);
-        }
+        d->acao = origin;
+        return;
     }
-    else if (any) {
-        d->acao = "*";
-        d->credentials = 0;
-        d->result = "allowed";
+    d->credentials = 0;
+    if (any) {
+        d->outcome = CORS_ALLOWED;
         d->reason = "'*' without credentials";
-        if (log) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                          "CORS0013: origin '%s' allowed by '*' without "
-                          "credentials", cors_logitem(r->pool, origin));
-        }
+        d->acao = "*";
+        return;
     }
-    else {
-        d->credentials = 0;
-        d->result = "denied:origin";
-        d->reason = why;
-        if (log) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                          "CORS0014: origin '%s' denied (%s)",
-                          cors_logitem(r->pool, origin), why);
-        }
-    }
+    d->outcome = CORS_DENIED_ORIGIN;
+    d->reason = APLOGrdebug(r) ? cors_why_not(c, origin) : "";
 }
 
 /* The exposed-headers value, failing safe on a merged '*' + credentials. */
@@ -2370,81 +2123,75 @@ static const char *cors_expose_value(request_rec *r, const cors_dir_conf *c,
 }
 
 /*
- * Publish a decision: CORS_RESULT for the access log, mod_headers and
- * mod_rewrite, and the module's version as the note CORS_VERSION
- * (LogFormat %{CORS_VERSION}n), on every request in CORS scope.
+ * Keep a decision with the request for the output filter and publish it:
+ * CORS_RESULT for the access log, mod_headers and mod_rewrite, the module's
+ * version as the note CORS_VERSION (LogFormat %{CORS_VERSION}n), and the
+ * debug line.
  */
-static void cors_set_result(request_rec *r, const char *result)
+static void cors_publish(request_rec *r, const cors_decision *d,
+                         const cors_req *q)
 {
-    apr_table_setn(r->subprocess_env, "CORS_RESULT", result);
+    ap_set_module_config(r->request_config, &cors_module, (void *)d);
+    apr_table_setn(r->subprocess_env, "CORS_RESULT",
+                   cors_outcomes[d->outcome].result);
     apr_table_addn(r->notes, "CORS_VERSION", CORS_VERSION);
+    if (APLOGrdebug(r)) {
+        cors_log_decision(r, d, q->origin, d->outcome >= CORS_PREFLIGHT_OK
+                                           ? q->method : NULL);
+    }
 }
 
-/* Decide for an actual request in CORS scope under c, and keep the
- * decision with the request for the output filter. */
+/* Decide for an actual request in CORS scope under c. */
 static const cors_decision *cors_decide(request_rec *r,
                                         const cors_dir_conf *c,
-                                        const char *origin)
+                                        const cors_req *q)
 {
     cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
-    int debug = APLOGrdebug(r);
 
-    ap_set_module_config(r->request_config, &cors_module, d);
-    cors_decide_origin(r, c, origin, d, debug, debug);
+    cors_decide_origin(r, c, q->origin, d);
     if (d->acao) {
         d->expose = cors_expose_value(r, c, d->credentials);
     }
-    cors_set_result(r, d->result);
+    cors_publish(r, d, q);
     return d;
 }
 
 /*
- * Write the decision into the response headers, replacing others'.  The
- * Access-Control-* fields are gone from both tables after
- * cors_take_tables(), so they are added without another scan.
+ * Write a decision into the response headers, replacing what others put
+ * there: the module owns the Access-Control-* fields in its scope.
  */
 static void cors_apply(request_rec *r, const cors_decision *d)
 {
-    const char *vary = cors_take_tables(r);
+    apr_table_t *t = r->headers_out;
 
+    cors_strip(r->headers_out);
+    cors_strip(r->err_headers_out);
     if (d->acao) {
-        apr_table_addn(r->headers_out, "Access-Control-Allow-Origin",
-                       d->acao);
+        apr_table_addn(t, "Access-Control-Allow-Origin", d->acao);
         if (d->credentials) {
-            apr_table_addn(r->headers_out, "Access-Control-Allow-Credentials",
-                           "true");
+            apr_table_addn(t, "Access-Control-Allow-Credentials", "true");
         }
         if (d->expose) {
-            apr_table_addn(r->headers_out, "Access-Control-Expose-Headers",
-                           d->expose);
+            apr_table_addn(t, "Access-Control-Expose-Headers", d->expose);
         }
         if (d->allow_methods) {
-            apr_table_addn(r->headers_out, "Access-Control-Allow-Methods",
+            apr_table_addn(t, "Access-Control-Allow-Methods",
                            d->allow_methods);
         }
         if (d->allow_headers) {
-            apr_table_addn(r->headers_out, "Access-Control-Allow-Headers",
+            apr_table_addn(t, "Access-Control-Allow-Headers",
                            d->allow_headers);
         }
         if (d->max_age) {
-            apr_table_addn(r->headers_out, "Access-Control-Max-Age",
-                           d->max_age);
+            apr_table_addn(t, "Access-Control-Max-Age", d->max_age);
         }
         if (d->allow_pna) {
-            apr_table_addn(r->headers_out,
-                           "Access-Control-Allow-Private-Network", "true");
+            apr_table_addn(t, "Access-Control-Allow-Private-Network",
+                           "true");
         }
     }
-    if (d->preflight && d->pna_vary) {
-        cors_write_vary(r, vary, CORS_VARY_PREFLIGHT
-                                 ", Access-Control-Request-Private-Network",
-                        cors_vary_preflight_pna);
-    }
-    else if (d->preflight) {
-        cors_write_vary(r, vary, CORS_VARY_PREFLIGHT, cors_vary_preflight);
-    }
-    else if (d->vary_origin) {
-        cors_write_vary(r, vary, "Origin", cors_vary_actual);
+    if (d->vary) {
+        cors_vary(r, d->vary);
     }
 }
 
@@ -2465,7 +2212,7 @@ static const char *cors_check_method(const cors_dir_conf *c, const char *m,
     }
     /* A listed method cannot be a forbidden one: those are refused in the
      * configuration. */
-    if (c->methods && cors_set_get(&c->methods->set, m, n)) {
+    if (c->methods && cors_strset_get(&c->methods->set, m, n)) {
         return NULL;
     }
     if (cors_forbidden_method(m)) {
@@ -2535,7 +2282,7 @@ static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
         }
         s = t;
         if (!c->headers
-            || !(cors_set_get(&c->headers->set, name, len)
+            || !(cors_strset_get(&c->headers->set, name, len)
                  || (c->headers->any
                      && !(len == 13 && !memcmp(name, "authorization", 13))))) {
             *bad = apr_pstrmemdup(r->pool, name, len);
@@ -2551,8 +2298,6 @@ static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
     return NULL;
 }
 
-static const char cors_preflight_ok[] = "preflight:ok";
-
 static int cors_is_star(const char *s)
 {
     return s[0] == '*' && s[1] == '\0';
@@ -2560,70 +2305,59 @@ static int cors_is_star(const char *s)
 
 /*
  * Decide the answer to a preflight (README "What the module sends"): on
- * success the lines of d, else a 403 with Vary alone.  Logs the decision
- * at cors:debug and publishes CORS_RESULT.
+ * success the lines of d, else a 403 with Vary alone.  Origin, method and
+ * headers are checked in that order; the first failure decides.
  */
-static cors_decision *cors_decide_preflight(request_rec *r,
-                                            const cors_dir_conf *c,
-                                            const cors_req *q)
+static const cors_decision *cors_decide_preflight(request_rec *r,
+                                                  const cors_dir_conf *c,
+                                                  const cors_req *q)
 {
-    const char *origin = q->origin, *method = q->method;
     cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
+    const char *why, *allow_headers = NULL;
     cors_origin o;
-    const char *why = NULL, *bad = NULL, *allow_headers = NULL;
     int malformed = 0;
 
-    cors_decide_origin(r, c, origin, d, 0, APLOGrdebug(r));
-    d->preflight = 1;
-    d->pna_vary = c->pna == 1;
-    d->result = cors_preflight_ok;
-    if (d->acao && cors_is_star(d->acao) && !cors_origin_parse(origin, &o)) {
+    cors_decide_origin(r, c, q->origin, d);
+    d->vary = c->pna == 1 ? CORS_VARY_PREFLIGHT_PNA : CORS_VARY_PREFLIGHT;
+    if (d->acao && cors_is_star(d->acao)
+        && !cors_origin_parse(q->origin, &o)) {
         /* '*' is sent on every actual response so that caches stay
-         * consistent; a preflight has no such need and an Origin no browser
-         * would send is not allowed (README "CorsAllowOrigin"). */
+         * consistent; a preflight has no such need, and an Origin no
+         * browser would send is not allowed (README "CorsAllowOrigin") */
         d->acao = NULL;
         d->reason = "not a serialised origin";
     }
     if (!d->acao) {
-        d->result = "preflight:denied:origin";
-        why = apr_pstrcat(r->pool, "origin ", d->reason, NULL);
+        d->outcome = CORS_PREFLIGHT_DENIED_ORIGIN;
     }
-    else if ((why = cors_check_method(c, method, &malformed))) {
-        d->result = malformed ? "preflight:denied:malformed"
-                              : "preflight:denied:method";
-        bad = method;
+    else if ((why = cors_check_method(c, q->method, &malformed))) {
+        d->outcome = malformed ? CORS_PREFLIGHT_DENIED_MALFORMED
+                               : CORS_PREFLIGHT_DENIED_METHOD;
+        d->reason = why;
+        d->bad = q->method;
     }
     else if ((why = cors_check_headers(r, c, q->headers, &allow_headers,
-                                       &malformed, &bad))) {
-        d->result = malformed ? "preflight:denied:malformed"
-                              : "preflight:denied:header";
+                                       &malformed, &d->bad))) {
+        d->outcome = malformed ? CORS_PREFLIGHT_DENIED_MALFORMED
+                               : CORS_PREFLIGHT_DENIED_HEADER;
+        d->reason = why;
     }
-    cors_set_result(r, d->result);
-    if (d->result != cors_preflight_ok) {
-        d->acao = NULL;
-        d->credentials = 0;
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "CORS0021: preflight from '%s' denied: %s%s%s%s",
-                      cors_logitem(r->pool, origin), why,
-                      bad ? " ('" : "", bad ? cors_logitem(r->pool, bad) : "",
-                      bad ? "')" : "");
+    else {
+        d->outcome = CORS_PREFLIGHT_OK;
+        d->allow_methods = q->method;
+        d->allow_headers = allow_headers;
+        d->max_age = c->max_age != CORS_UNSET ? c->max_age_str : NULL;
+        if (c->pna == 1 && q->pna && !strcasecmp(q->pna, "true")) {
+            if (cors_is_star(d->acao)) {
+                cors_fail_safe(r, c, CORS_UNSAFE_PNA_ANY);
+            }
+            d->allow_pna = !cors_is_star(d->acao);
+        }
         return d;
     }
-    d->allow_methods = method;
-    d->allow_headers = allow_headers;
-    d->max_age = c->max_age != CORS_UNSET ? c->max_age_str : NULL;
-    if (c->pna == 1 && q->pna && !strcasecmp(q->pna, "true")) {
-        if (cors_is_star(d->acao)) {
-            cors_fail_safe(r, c, CORS_UNSAFE_PNA_ANY);
-        }
-        else {
-            d->allow_pna = 1;
-        }
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  "CORS0020: preflight for %s from '%s' allowed (%s)",
-                  cors_logitem(r->pool, method),
-                  cors_logitem(r->pool, origin), d->reason);
+    /* a refused preflight learns nothing about the policy */
+    d->acao = NULL;
+    d->credentials = 0;
     return d;
 }
 
@@ -2631,8 +2365,8 @@ static cors_decision *cors_decide_preflight(request_rec *r,
  * Answer a preflight completely: status, headers, empty body.  Returns
  * DONE so that nothing after header_parser (authentication, redirects,
  * handlers, backends) sees it.  The answer is a response like any other
- * for the rest of the server: the output filters of every module are
- * inserted as for a handler's response (mod_headers' "Header always set
+ * for the rest of the server: every module's output filters are inserted
+ * as for a handler's response (mod_headers' "Header always set
  * Strict-Transport-Security ...", mod_expires), and the module's own
  * filter, last of them, writes the Access-Control-* lines once.
  */
@@ -2641,8 +2375,9 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
 {
     const cors_decision *d = cors_decide_preflight(r, c, q);
 
-    ap_set_module_config(r->request_config, &cors_module, (void *)d);
-    r->status = d->acao ? cors_preflight_status(c) : HTTP_FORBIDDEN;
+    cors_publish(r, d, q);
+    r->status = d->outcome == CORS_PREFLIGHT_OK ? cors_preflight_status(c)
+                                                : HTTP_FORBIDDEN;
     if (r->status != HTTP_NO_CONTENT) {
         ap_set_content_length(r, 0);
     }
@@ -2652,42 +2387,26 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
     return DONE;
 }
 
-/* header_parser for a request in scope under c, or (c NULL) after an
- * internal redirect, which may be. */
-static int cors_header_parser_in(request_rec *r, const cors_dir_conf *c)
-{
-    cors_req q;
-
-    if (r->main || (!c && !(c = cors_conf(r)))) {
-        return DECLINED;
-    }
-    if (r->method_number == M_OPTIONS && !strcmp(r->method, "OPTIONS")) {
-        cors_read_request(r, &q, 1);
-        if (q.origin && q.method) {
-            return cors_preflight(r, c, &q);
-        }
-    }
-    else {
-        cors_read_request(r, &q, 0);
-    }
-    cors_decide(r, c, q.origin);
-    return DECLINED;
-}
-
-/* A request outside CORS scope costs this test and nothing else. */
-#define CORS_MAYBE_IN_SCOPE(r) \
-    ((r)->prev || cors_in_scope(ap_get_module_config((r)->per_dir_config, \
-                                                     &cors_module)))
-
+/*
+ * header_parser (main requests only): the per-directory configuration is
+ * final, nothing has authenticated, redirected or handled the request yet.
+ * Preflights are answered; actual requests are decided, so that
+ * CORS_RESULT is there for mod_rewrite, mod_headers and the log.
+ */
 static int cors_header_parser(request_rec *r)
 {
-    const cors_dir_conf *c = ap_get_module_config(r->per_dir_config,
-                                                  &cors_module);
+    const cors_dir_conf *c = cors_conf(r);
+    cors_req q;
 
-    if (r->prev) {
-        return cors_header_parser_in(r, NULL);
+    if (!c) {
+        return DECLINED;
     }
-    return cors_in_scope(c) ? cors_header_parser_in(r, c) : DECLINED;
+    cors_read_request(r, &q);
+    if (q.method) {
+        return cors_preflight(r, c, &q);
+    }
+    cors_decide(r, c, &q);
+    return DECLINED;
 }
 
 static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
@@ -2705,15 +2424,14 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     }
     d = ap_get_module_config(r->request_config, &cors_module);
     if (!d) {
-        /* An error response for a request that failed before
-         * header_parser (the filter is only added in scope). */
+        /* an error response for a request that failed before
+         * header_parser (the filter is only added in scope) */
         const cors_dir_conf *c = cors_conf(r);
+        cors_req q = { NULL, NULL, NULL, NULL };
 
         if (c) {
-            cors_req q;
-
-            cors_read_request(r, &q, 0);
-            d = cors_decide(r, c, q.origin);
+            q.origin = apr_table_get(r->headers_in, "Origin");
+            d = cors_decide(r, c, &q);
         }
     }
     if (d) {
@@ -2733,12 +2451,11 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
  */
 static void cors_insert_filter(request_rec *r)
 {
-    if (r->main
-        || !(ap_get_module_config(r->request_config, &cors_module)
-             || (CORS_MAYBE_IN_SCOPE(r) && cors_conf(r)))) {
-        return;
+    if (!r->main && (ap_get_module_config(r->request_config, &cors_module)
+                     || cors_conf(r))) {
+        ap_add_output_filter_handle(cors_filter_handle, NULL, r,
+                                    r->connection);
     }
-    ap_add_output_filter_handle(cors_filter_handle, NULL, r, r->connection);
 }
 
 static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,

@@ -23,17 +23,17 @@
 
 /* The next key of a lookup set and its value, in slot order (start with
  * *i = 0), checking that the set finds it again; 0 after the last. */
-static int set_next(const cors_set *t, apr_uint32_t *i, const char **k,
+static int set_next(const cors_strset *t, apr_uint32_t *i, const char **k,
                     void **v)
 {
     for (; t->slots && *i <= t->mask; (*i)++) {
-        const cors_slot *e = &t->slots[*i];
+        const cors_strset_entry *e = &t->slots[*i];
 
         if (e->key) {
             *k = e->key;
             *v = t->vals ? t->vals[*i] : (void *)e->key;
             FZ_CHECK(e->len == strlen(e->key), "slot length of '%s'", e->key);
-            FZ_CHECK(cors_set_get(t, e->key, e->len) == *v,
+            FZ_CHECK(cors_strset_get(t, e->key, e->len) == *v,
                      "'%s' is in the set but not found", e->key);
             (*i)++;
             return 1;
@@ -43,7 +43,7 @@ static int set_next(const cors_set *t, apr_uint32_t *i, const char **k,
 }
 
 /* The set's shape: as many keys as it counts, at most half full. */
-static void check_set(const cors_set *t)
+static void check_set(const cors_strset *t)
 {
     apr_uint32_t i = 0, n = 0;
     const char *k;

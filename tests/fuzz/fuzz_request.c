@@ -29,8 +29,9 @@
  *    a refused preflight, and none with a control or non-ASCII byte;
  *  - a successful preflight echoes the requested method (a token, never
  *    CONNECT/TRACE/TRACK);
- *  - Vary is one line, in headers_out, with Origin (and the preflight's
- *    request headers) in it, unless the answer does not depend on Origin;
+ *  - Vary, as httpd sends it (both tables' lines joined), has Origin (and
+ *    the preflight's request headers) or "*" in it, unless the answer does
+ *    not depend on Origin;
  *  - the status of a preflight is 204, 200 or 403, CORS_RESULT one of the
  *    documented values.
  */
@@ -129,6 +130,26 @@ static void check_acao(const fz_config *fc, request_rec *r)
     }
 }
 
+static int join_vary(void *acc, const char *key, const char *value)
+{
+    const char **v = acc;
+
+    (void)key;
+    *v = *v ? apr_pstrcat(fz_pool, *v, ", ", value, NULL) : value;
+    return 1;
+}
+
+/* The Vary that httpd sends: the lines of both tables, joined (its header
+ * filter's fixup_vary then drops repeated tokens). */
+static const char *sent_vary(request_rec *r)
+{
+    const char *v = NULL;
+
+    apr_table_do(join_vary, &v, r->err_headers_out, "Vary", NULL);
+    apr_table_do(join_vary, &v, r->headers_out, "Vary", NULL);
+    return v ? v : "";
+}
+
 static void check_preflight(const fz_config *fc, request_rec *r)
 {
     const char *acao = apr_table_get(r->headers_out,
@@ -158,9 +179,7 @@ static void check_preflight(const fz_config *fc, request_rec *r)
         check_acao(fc, r);
     }
     check_ac_values(r->headers_out);
-    FZ_CHECK(fz_count(r->headers_out, "Vary") == 1
-             && fz_count(r->err_headers_out, "Vary") == 0, "Vary lines");
-    vary = apr_table_get(r->headers_out, "Vary");
+    vary = sent_vary(r);
     FZ_CHECK(has_token(vary, "Origin")
              && has_token(vary, "Access-Control-Request-Method")
              && has_token(vary, "Access-Control-Request-Headers"),
@@ -208,11 +227,8 @@ static void check_actual(const fz_config *fc, request_rec *r,
                  == fz_count(before, "Vary"), "Vary changed under '*'");
     }
     else {
-        const char *vary;
+        const char *vary = sent_vary(r);
 
-        FZ_CHECK(fz_count(r->headers_out, "Vary") == 1
-                 && fz_count(r->err_headers_out, "Vary") == 0, "Vary lines");
-        vary = apr_table_get(r->headers_out, "Vary");
         FZ_CHECK(has_token(vary, "Origin"), "Vary '%s' without Origin",
                  vary);
     }
@@ -374,7 +390,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ec = cors_conf(r);
 
     added = fuzz_filters_added;
-    rv = cors_header_parser(r);
+    /* httpd runs header_parser for main requests only */
+    rv = sub ? DECLINED : cors_header_parser(r);
     if (rv == DONE) {
         /* the answer goes through the output filters, as any response */
         FZ_CHECK(ec && !sub, "preflight answered outside CORS scope");

@@ -10,6 +10,7 @@
  *                            (AP_REG_DEFAULT: DOTALL, DOLLAR_ENDONLY) and a
  *                            lower match limit (fuzzed expressions must not
  *                            make one input take seconds);
+ *   ap_find_token            httpd's token rule (runs of tchars);
  *   ap_log_*error_           format the message (so a bad format argument
  *                            is caught by ASan) and drop it;
  *   the hook, filter and protocol functions: record (the pre_config and
@@ -198,6 +199,36 @@ AP_DECLARE(int) ap_regexec(const ap_regex_t *preg, const char *string,
 }
 
 /* ---- configuration ---------------------------------------------------- */
+
+/* httpd's rule: tokens are runs of RFC 9110 tchars; compared
+ * case-insensitively. */
+static int is_tchar(int c)
+{
+    return apr_isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+AP_DECLARE(int) ap_find_token(apr_pool_t *p, const char *line,
+                              const char *tok)
+{
+    apr_size_t n = strlen(tok);
+
+    (void)p;
+    while (line && *line) {
+        const char *start;
+
+        while (*line && !is_tchar((unsigned char)*line)) {
+            line++;
+        }
+        start = line;
+        while (is_tchar((unsigned char)*line)) {
+            line++;
+        }
+        if ((apr_size_t)(line - start) == n && !strncasecmp(start, tok, n)) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 AP_DECLARE(char *) ap_server_root_relative(apr_pool_t *p, const char *fname)
 {
