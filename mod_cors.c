@@ -1800,6 +1800,20 @@ static void cors_fail_safe(request_rec *r, const cors_dir_conf *c,
     }
 }
 
+/* cors_conf() after an internal redirect: the chain from its first
+ * request; *off: a request of it says CorsEngine Off. */
+static const cors_dir_conf *cors_conf_chain(request_rec *r, int *off)
+{
+    const cors_dir_conf *c;
+
+    if (r->prev && ((c = cors_conf_chain(r->prev, off)) || *off)) {
+        return c;
+    }
+    c = ap_get_module_config(r->per_dir_config, &cors_module);
+    *off = c->engine == 0;
+    return !*off && cors_in_scope(c) ? c : NULL;
+}
+
 /*
  * The configuration that governs r, or NULL when r is not in CORS scope.
  * After internal redirects (ErrorDocument, FallbackResource, [PT]) the
@@ -1809,26 +1823,15 @@ static void cors_fail_safe(request_rec *r, const cors_dir_conf *c,
  */
 static const cors_dir_conf *cors_conf(request_rec *r)
 {
-    const cors_dir_conf *c = NULL;
-    request_rec *first;
+    const cors_dir_conf *c;
+    int off = 0;
 
-    if (!r->prev) {
-        /* the usual case: no internal redirect */
-        c = ap_get_module_config(r->per_dir_config, &cors_module);
-        return cors_in_scope(c) ? c : NULL;
+    if (r->prev) {
+        return cors_conf_chain(r, &off);
     }
-    for (first = r; first->prev; first = first->prev) {
-    }
-    for (; first; first = first == r ? NULL : first->next) {
-        c = ap_get_module_config(first->per_dir_config, &cors_module);
-        if (c->engine == 0) {
-            return NULL;
-        }
-        if (cors_in_scope(c)) {
-            return c;
-        }
-    }
-    return NULL;
+    /* the usual case: no internal redirect */
+    c = ap_get_module_config(r->per_dir_config, &cors_module);
+    return cors_in_scope(c) ? c : NULL;
 }
 
 /* The request headers the module reads (httpd has joined repeated lines

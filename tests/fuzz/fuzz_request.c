@@ -380,6 +380,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (prev) {
         r->prev = fz_request(fc.sec[0]);
+        r->prev->next = r;
         r->prev->headers_in = r->headers_in;
     }
     if (sub) {
