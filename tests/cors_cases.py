@@ -2,6 +2,7 @@
 
 A = 'https://a.example'
 B = 'https://b.example'
+C = 'https://c.example'
 EVIL = 'https://evil.example'
 
 # A proxied backend on the server's second port ({port1}), serving

@@ -1,4 +1,7 @@
-"""SPEC §3: actual (non-preflight) requests in CORS scope, on every status."""
+"""README "What the module sends", "Actual requests": actual (non-preflight)
+requests in CORS scope, on every status."""
+from collections import namedtuple
+
 import pytest
 
 from conftest import server_fixture
@@ -93,58 +96,59 @@ ONLY_VARY = ['Vary: Origin']
 STAR = ['Access-Control-Allow-Origin: *',
         'Access-Control-Expose-Headers: X-Total']
 
-# (method, path, origin, extra headers, status, cors lines)
+# a request (with Origin unless origin is None, and the extra request headers),
+# its status and the exact Access-Control-*/Vary lines of the response
+Case = namedtuple('Case', 'method path origin status lines extra', defaults=((),))
 CASES = [
-    ('GET', '/api/data.json', A, (), 200, ALLOWED_A),
-    ('GET', '/api/data.json', B, (), 200, ALLOWED_B),
-    ('HEAD', '/api/data.json', A, (), 200, ALLOWED_A),
-    ('POST', '/api/own.cgi', A, (), 200, ALLOWED_A[:3] + ['Vary: Accept-Encoding,Origin']),
-    ('GET', '/api/data.json', EVIL, (), 200, ONLY_VARY),
-    ('GET', '/api/data.json', None, (), 200, ONLY_VARY),
-    ('GET', '/api/data.json', 'https://a.example/', (), 200, ONLY_VARY),
-    ('GET', '/api/data.json', 'HTTPS://A.EXAMPLE', (), 200, ONLY_VARY),
+    Case('GET', '/api/data.json', A, 200, ALLOWED_A),
+    Case('GET', '/api/data.json', B, 200, ALLOWED_B),
+    Case('HEAD', '/api/data.json', A, 200, ALLOWED_A),
+    Case('POST', '/api/own.cgi', A, 200, ALLOWED_A[:3] + ['Vary: Accept-Encoding,Origin']),
+    Case('GET', '/api/data.json', EVIL, 200, ONLY_VARY),
+    Case('GET', '/api/data.json', None, 200, ONLY_VARY),
+    Case('GET', '/api/data.json', 'https://a.example/', 200, ONLY_VARY),
+    Case('GET', '/api/data.json', 'HTTPS://A.EXAMPLE', 200, ONLY_VARY),
     # an OPTIONS without Access-Control-Request-Method is an actual request
-    ('OPTIONS', '/api/data.json', A, (), 200, ALLOWED_A),
+    Case('OPTIONS', '/api/data.json', A, 200, ALLOWED_A),
     # every status carries the headers
-    ('GET', '/api/private/x.txt', A, (), 401, ALLOWED_A),
-    ('GET', '/api/private/x.txt', A, (('Authorization', 'Basic YWxpY2U6c2VjcmV0'),), 200, ALLOWED_A),
-    ('GET', '/api/private/x.txt', EVIL, (), 401, ONLY_VARY),
-    pytest.param('GET', '/api/forbidden/x.txt', A, (), 403, ALLOWED_A,
+    Case('GET', '/api/private/x.txt', A, 401, ALLOWED_A),
+    Case('GET', '/api/private/x.txt', A, 200, ALLOWED_A,
+         extra=(('Authorization', 'Basic YWxpY2U6c2VjcmV0'),)),
+    Case('GET', '/api/private/x.txt', EVIL, 401, ONLY_VARY),
+    pytest.param(Case('GET', '/api/forbidden/x.txt', A, 403, ALLOWED_A),
                  marks=pytest.mark.allow_log(r'AH01630: client denied')),
-    ('GET', '/api/missing.json', A, (), 404, ALLOWED_A),          # via ErrorDocument
-    ('GET', '/api/missing.json', None, (), 404, ONLY_VARY),
-    ('GET', '/api/status500.cgi', A, (), 500, ALLOWED_A),
-    ('GET', '/api/old-url', A, (), 302, ALLOWED_A),              # server-context Redirect
-    ('GET', '/api/moved', A, (), 301, ALLOWED_A),                # <Location> Redirect (fixups)
-    ('GET', '/api/dir', A, (), 301, ALLOWED_A),                  # mod_dir trailing slash
+    Case('GET', '/api/missing.json', A, 404, ALLOWED_A),          # via ErrorDocument
+    Case('GET', '/api/missing.json', None, 404, ONLY_VARY),
+    Case('GET', '/api/status500.cgi', A, 500, ALLOWED_A),
+    Case('GET', '/api/old-url', A, 302, ALLOWED_A),              # server-context Redirect
+    Case('GET', '/api/moved', A, 301, ALLOWED_A),                # <Location> Redirect (fixups)
+    Case('GET', '/api/dir', A, 301, ALLOWED_A),                  # mod_dir trailing slash
     # internal redirects: once, never twice
-    ('GET', '/api/dir/', A, (), 200, ALLOWED_A),                 # DirectoryIndex
-    ('GET', '/api/app/some/route', A, (), 200, ALLOWED_A),       # FallbackResource
-    ('GET', '/old/anything', A, (), 200, ALLOWED_A),             # .htaccess rewrite [PT]
+    Case('GET', '/api/dir/', A, 200, ALLOWED_A),                 # DirectoryIndex
+    Case('GET', '/api/app/some/route', A, 200, ALLOWED_A),       # FallbackResource
+    Case('GET', '/old/anything', A, 200, ALLOWED_A),             # .htaccess rewrite [PT]
     # others' Access-Control-* are replaced, Vary merged
-    ('GET', '/api/hdr/x.txt', A, (), 200, ALLOWED_A[:3] + ['Vary: Accept,Origin']),
-    ('GET', '/api/hdr/x.txt', EVIL, (), 200, ['Vary: Accept,Origin']),
-    ('GET', '/api/hdr/missing', A, (), 404, ALLOWED_A),   # 'Header append' is not 'always'
-    ('GET', '/api/vary-lower/x.txt', A, (), 200, ALLOWED_A[:3] + ['Vary: origin,Accept-Language']),
-    ('GET', '/api/proxied/data.json', A, (), 200, ALLOWED_A[:3] + ['Vary: Accept-Encoding,Origin']),
-    ('GET', '/api/proxied/missing', A, (), 404, ALLOWED_A[:3] + ['Vary: Accept-Encoding,Origin']),
-    ('GET', '/api/proxied/data.json', EVIL, (), 200, ['Vary: Accept-Encoding,Origin']),
+    Case('GET', '/api/hdr/x.txt', A, 200, ALLOWED_A[:3] + ['Vary: Accept,Origin']),
+    Case('GET', '/api/hdr/x.txt', EVIL, 200, ['Vary: Accept,Origin']),
+    Case('GET', '/api/hdr/missing', A, 404, ALLOWED_A),   # 'Header append' is not 'always'
+    Case('GET', '/api/vary-lower/x.txt', A, 200, ALLOWED_A[:3] + ['Vary: origin,Accept-Language']),
+    Case('GET', '/api/proxied/data.json', A, 200, ALLOWED_A[:3] + ['Vary: Accept-Encoding,Origin']),
+    Case('GET', '/api/proxied/missing', A, 404, ALLOWED_A[:3] + ['Vary: Accept-Encoding,Origin']),
+    Case('GET', '/api/proxied/data.json', EVIL, 200, ['Vary: Accept-Encoding,Origin']),
     # '*' without credentials: on every response, no Vary: Origin
-    ('GET', '/pub/data.json', A, (), 200, STAR),
-    ('GET', '/pub/data.json', None, (), 200, STAR),
-    ('GET', '/pub/data.json', 'null', (), 200, STAR),
-    ('GET', '/pub/missing', EVIL, (), 404, STAR),
+    Case('GET', '/pub/data.json', A, 200, STAR),
+    Case('GET', '/pub/data.json', None, 200, STAR),
+    Case('GET', '/pub/data.json', 'null', 200, STAR),
+    Case('GET', '/pub/missing', EVIL, 404, STAR),
     # outside CORS scope: nothing at all
-    ('GET', '/errors/404.html', A, (), 200, []),
+    Case('GET', '/errors/404.html', A, 200, []),
 ]
 
 
-@pytest.mark.parametrize('method,path,origin,extra,status,lines', CASES,
-                         ids=[' '.join(map(str, (c.values if hasattr(c, 'values') else c)[:3]))
-                              for c in CASES])
-def test_actual(srv, method, path, origin, extra, status, lines):
-    r = srv.request(method, path, headers=origin_hdr(origin) + tuple(extra))
-    check(r, status, lines)
+@pytest.mark.parametrize('case', CASES, ids=lambda c: '%s %s %s' % (c.method, c.path, c.origin))
+def test_actual(srv, case):
+    r = srv.request(case.method, case.path, headers=origin_hdr(case.origin) + tuple(case.extra))
+    check(r, case.status, case.lines)
 
 
 def test_error_document_body_is_served(srv):

@@ -1,141 +1,150 @@
-"""SPEC §5: bad directives fail `apache2 -t` with a message naming the
-directive and quoting the value."""
+"""README "Configuration errors": bad directives fail `apache2 -t` with a message
+naming the directive and quoting the value."""
+from collections import namedtuple
+
 import pytest
 
 from harness import check_config
 
-# (configuration, exact message line printed by apache2 -t)
+# configuration lines, and the exact message line apache2 -t prints for them
+Bad = namedtuple('Bad', 'conf message')
 BAD = [
-    ('CorsAllowOrigin https://a.example/',
-     "CorsAllowOrigin: 'https://a.example/' is not an origin (remove the trailing slash)"),
-    ('CorsAllowOrigin https://a.example/api',
-     "CorsAllowOrigin: 'https://a.example/api' is not an origin (an origin has no path: remove it)"),
-    ('CorsAllowOrigin https://a.example?x=1',
-     "CorsAllowOrigin: 'https://a.example?x=1' is not an origin (an origin has no query: remove it)"),
-    ('CorsAllowOrigin https://a.example#top',
-     "CorsAllowOrigin: 'https://a.example#top' is not an origin (an origin has no fragment: remove it)"),
-    ('CorsAllowOrigin https://user:pw@a.example',
-     "CorsAllowOrigin: 'https://user:pw@a.example' is not an origin (remove the user information before '@')"),
-    ('CorsAllowOrigin a.example',
-     "CorsAllowOrigin: 'a.example' is not an origin (no scheme: write it as scheme://host[:port], "
-     "e.g. https://www.example.com; the keywords are *, null and none)"),
-    ('CorsAllowOrigin any',
-     "CorsAllowOrigin: 'any' is not an origin (no scheme: write it as scheme://host[:port], "
-     "e.g. https://www.example.com; the keywords are *, null and none)"),
-    ('CorsAllowOrigin https://b\u00fccher.example',   # httpd prints the byte escaped
-     "CorsAllowOrigin: 'https://b\\xfccher.example' is not an origin (non-ASCII characters: write an "
-     "internationalised host name in its punycode form, e.g. xn--bcher-kva.example)"),
-    ('CorsAllowOrigin https://a.example:99999',
-     "CorsAllowOrigin: 'https://a.example:99999' is not an origin (the port must be a number "
-     "from 1 to 65535, or * for any port)"),
-    ('CorsAllowOrigin https://a.example:',
-     "CorsAllowOrigin: 'https://a.example:' is not an origin (the port must be a number "
-     "from 1 to 65535, or * for any port)"),
-    ('CorsAllowOrigin https://a.example:http',
-     "CorsAllowOrigin: 'https://a.example:http' is not an origin (the port must be a number "
-     "from 1 to 65535, or * for any port)"),
-    ('CorsAllowOrigin https://',
-     "CorsAllowOrigin: 'https://' is not an origin (the host is missing)"),
-    ('CorsAllowOrigin https://a..example',
-     "CorsAllowOrigin: 'https://a..example' is not an origin (the host is not a valid DNS name or IPv4 address)"),
-    ('CorsAllowOrigin https://[::g]',
-     "CorsAllowOrigin: 'https://[::g]' is not an origin (the IPv6 address is not valid)"),
-    ('CorsAllowOrigin 1https://a.example',
-     "CorsAllowOrigin: '1https://a.example' is not an origin (the scheme is not valid)"),
-    ('CorsAllowOrigin https://a*.example.com',
-     "CorsAllowOrigin: 'https://a*.example.com' is not an origin ('*' may only stand for whole "
-     "leading labels, as in https://*.example.com)"),
-    ('CorsAllowOrigin https://*.com',
-     "CorsAllowOrigin: 'https://*.com' matches every site under a top-level domain; give at "
-     "least two labels after '*.', e.g. https://*.example.com"),
-    ('CorsAllowOrigin https://*.10.0.0.1',
-     "CorsAllowOrigin: 'https://*.10.0.0.1' is not an origin (a subdomain pattern needs a "
-     "domain name, not an IP address)"),
-    ('CorsAllowOrigin *\nCorsAllowCredentials On',
-     "CorsAllowCredentials: 'CorsAllowOrigin *' and 'CorsAllowCredentials On' cannot be combined "
-     "in one section (browsers refuse credentials with '*'; list the allowed origins instead)"),
-    ('CorsAllowCredentials On\nCorsAllowOrigin https://a.example *',
-     "CorsAllowOrigin: 'CorsAllowOrigin *' and 'CorsAllowCredentials On' cannot be combined "
-     "in one section (browsers refuse credentials with '*'; list the allowed origins instead)"),
-    ('CorsAllowOrigin https://a.example\nCorsExposeHeaders *\nCorsAllowCredentials On',
-     "CorsAllowCredentials: 'CorsExposeHeaders *' and 'CorsAllowCredentials On' cannot be combined "
-     "in one section (with credentials browsers read '*' as a header name; list the headers to expose)"),
-    ('CorsAllowOrigin *\nCorsAllowPrivateNetwork On',
-     "CorsAllowPrivateNetwork: 'CorsAllowPrivateNetwork On' and 'CorsAllowOrigin *' cannot be "
-     "combined in one section (list the origins that may reach the private network)"),
-    ('CorsAllowCredentials On\nCorsAllowOrigin http://*.example.com',
-     "CorsAllowOrigin: 'http://*.example.com' and 'CorsAllowCredentials On' cannot be combined in "
-     "one section (any network attacker can answer for a plain-http subdomain; use https:// or "
-     "list the origins)"),
-    ('CorsAllowOriginMatch "https://.*"\nCorsAllowCredentials On',
-     "CorsAllowCredentials: 'CorsAllowOriginMatch https://.*' and 'CorsAllowCredentials On' "
-     "cannot be combined in one section (the expression matches any origin; anchor it to your "
-     "own domains)"),
-    ('CorsAllowCredentials On\nCorsAllowOriginMatch ".*"',
-     "CorsAllowOriginMatch: 'CorsAllowOriginMatch .*' and 'CorsAllowCredentials On' "
-     "cannot be combined in one section (the expression matches any origin; anchor it to your "
-     "own domains)"),
-    ('CorsMaxAge 86401',
-     "CorsMaxAge: '86401' is not valid: give a whole number of seconds from 0 to 86400"),
-    ('CorsMaxAge -1',
-     "CorsMaxAge: '-1' is not valid: give a whole number of seconds from 0 to 86400"),
-    ('CorsMaxAge 1.5',
-     "CorsMaxAge: '1.5' is not valid: give a whole number of seconds from 0 to 86400"),
-    ('CorsMaxAge ten',
-     "CorsMaxAge: 'ten' is not valid: give a whole number of seconds from 0 to 86400"),
-    ('CorsAllowMethods GET "PUT,"',
-     "CorsAllowMethods: 'PUT,' is not a valid method name (an HTTP token: letters, digits and "
-     "!#$%&'*+-.^_`|~, no commas or spaces)"),
-    ('CorsAllowMethods TRACE',
-     "CorsAllowMethods: 'TRACE' can never be allowed cross-origin (the Fetch standard forbids it): remove it"),
-    ('CorsAllowMethods GET track',
-     "CorsAllowMethods: 'track' can never be allowed cross-origin (the Fetch standard forbids it): remove it"),
-    ('CorsAllowHeaders X-Ok "X Bad"',
-     "CorsAllowHeaders: 'X Bad' is not a valid header name (an HTTP token: letters, digits and "
-     "!#$%&'*+-.^_`|~, no commas or spaces)"),
-    ('CorsExposeHeaders "X-A:"',
-     "CorsExposeHeaders: 'X-A:' is not a valid header name (an HTTP token: letters, digits and "
-     "!#$%&'*+-.^_`|~, no commas or spaces)"),
-    ('CorsAllowOriginMatch "https://(a"',
-     "CorsAllowOriginMatch: 'https://(a' is not a valid regular expression"),
+    Bad('CorsAllowOrigin https://a.example/',
+        "CorsAllowOrigin: 'https://a.example/' is not an origin (remove the trailing slash)"),
+    Bad('CorsAllowOrigin https://a.example/api',
+        "CorsAllowOrigin: 'https://a.example/api' is not an origin (an origin has no path: remove it)"),
+    Bad('CorsAllowOrigin https://a.example?x=1',
+        "CorsAllowOrigin: 'https://a.example?x=1' is not an origin (an origin has no query: remove it)"),
+    Bad('CorsAllowOrigin https://a.example#top',
+        "CorsAllowOrigin: 'https://a.example#top' is not an origin (an origin has no fragment: "
+        "remove it)"),
+    Bad('CorsAllowOrigin https://user:pw@a.example',
+        "CorsAllowOrigin: 'https://user:pw@a.example' is not an origin (remove the user "
+        "information before '@')"),
+    Bad('CorsAllowOrigin a.example',
+        "CorsAllowOrigin: 'a.example' is not an origin (no scheme: write it as scheme://host[:port], "
+        "e.g. https://www.example.com; the keywords are *, null and none)"),
+    Bad('CorsAllowOrigin any',
+        "CorsAllowOrigin: 'any' is not an origin (no scheme: write it as scheme://host[:port], "
+        "e.g. https://www.example.com; the keywords are *, null and none)"),
+    Bad('CorsAllowOrigin https://b\u00fccher.example',   # httpd prints the byte escaped
+        "CorsAllowOrigin: 'https://b\\xfccher.example' is not an origin (non-ASCII characters: write an "
+        "internationalised host name in its punycode form, e.g. xn--bcher-kva.example)"),
+    Bad('CorsAllowOrigin https://a.example:99999',
+        "CorsAllowOrigin: 'https://a.example:99999' is not an origin (the port must be a number "
+        "from 1 to 65535, or * for any port)"),
+    Bad('CorsAllowOrigin https://a.example:',
+        "CorsAllowOrigin: 'https://a.example:' is not an origin (the port must be a number "
+        "from 1 to 65535, or * for any port)"),
+    Bad('CorsAllowOrigin https://a.example:http',
+        "CorsAllowOrigin: 'https://a.example:http' is not an origin (the port must be a number "
+        "from 1 to 65535, or * for any port)"),
+    Bad('CorsAllowOrigin https://',
+        "CorsAllowOrigin: 'https://' is not an origin (the host is missing)"),
+    Bad('CorsAllowOrigin https://a..example',
+        "CorsAllowOrigin: 'https://a..example' is not an origin (the host is not a valid DNS "
+        "name or IPv4 address)"),
+    Bad('CorsAllowOrigin https://[::g]',
+        "CorsAllowOrigin: 'https://[::g]' is not an origin (the IPv6 address is not valid)"),
+    Bad('CorsAllowOrigin 1https://a.example',
+        "CorsAllowOrigin: '1https://a.example' is not an origin (the scheme is not valid)"),
+    Bad('CorsAllowOrigin https://a*.example.com',
+        "CorsAllowOrigin: 'https://a*.example.com' is not an origin ('*' may only stand for whole "
+        "leading labels, as in https://*.example.com)"),
+    Bad('CorsAllowOrigin https://*.com',
+        "CorsAllowOrigin: 'https://*.com' matches every site under a top-level domain; give at "
+        "least two labels after '*.', e.g. https://*.example.com"),
+    Bad('CorsAllowOrigin https://*.10.0.0.1',
+        "CorsAllowOrigin: 'https://*.10.0.0.1' is not an origin (a subdomain pattern needs a "
+        "domain name, not an IP address)"),
+    Bad('CorsAllowOrigin *\nCorsAllowCredentials On',
+        "CorsAllowCredentials: 'CorsAllowOrigin *' and 'CorsAllowCredentials On' cannot be combined "
+        "in one section (browsers refuse credentials with '*'; list the allowed origins instead)"),
+    Bad('CorsAllowCredentials On\nCorsAllowOrigin https://a.example *',
+        "CorsAllowOrigin: 'CorsAllowOrigin *' and 'CorsAllowCredentials On' cannot be combined "
+        "in one section (browsers refuse credentials with '*'; list the allowed origins instead)"),
+    Bad('CorsAllowOrigin https://a.example\nCorsExposeHeaders *\nCorsAllowCredentials On',
+        "CorsAllowCredentials: 'CorsExposeHeaders *' and 'CorsAllowCredentials On' cannot be combined "
+        "in one section (with credentials browsers read '*' as a header name; list the headers "
+        "to expose)"),
+    Bad('CorsAllowOrigin *\nCorsAllowPrivateNetwork On',
+        "CorsAllowPrivateNetwork: 'CorsAllowPrivateNetwork On' and 'CorsAllowOrigin *' cannot be "
+        "combined in one section (list the origins that may reach the private network)"),
+    Bad('CorsAllowCredentials On\nCorsAllowOrigin http://*.example.com',
+        "CorsAllowOrigin: 'http://*.example.com' and 'CorsAllowCredentials On' cannot be combined in "
+        "one section (any network attacker can answer for a plain-http subdomain; use https:// or "
+        "list the origins)"),
+    Bad('CorsAllowOriginMatch "https://.*"\nCorsAllowCredentials On',
+        "CorsAllowCredentials: 'CorsAllowOriginMatch https://.*' and 'CorsAllowCredentials On' "
+        "cannot be combined in one section (the expression matches any origin; anchor it to your "
+        "own domains)"),
+    Bad('CorsAllowCredentials On\nCorsAllowOriginMatch ".*"',
+        "CorsAllowOriginMatch: 'CorsAllowOriginMatch .*' and 'CorsAllowCredentials On' "
+        "cannot be combined in one section (the expression matches any origin; anchor it to your "
+        "own domains)"),
+    Bad('CorsMaxAge 86401',
+        "CorsMaxAge: '86401' is not valid: give a whole number of seconds from 0 to 86400"),
+    Bad('CorsMaxAge -1',
+        "CorsMaxAge: '-1' is not valid: give a whole number of seconds from 0 to 86400"),
+    Bad('CorsMaxAge 1.5',
+        "CorsMaxAge: '1.5' is not valid: give a whole number of seconds from 0 to 86400"),
+    Bad('CorsMaxAge ten',
+        "CorsMaxAge: 'ten' is not valid: give a whole number of seconds from 0 to 86400"),
+    Bad('CorsAllowMethods GET "PUT,"',
+        "CorsAllowMethods: 'PUT,' is not a valid method name (an HTTP token: letters, digits and "
+        "!#$%&'*+-.^_`|~, no commas or spaces)"),
+    Bad('CorsAllowMethods TRACE',
+        "CorsAllowMethods: 'TRACE' can never be allowed cross-origin (the Fetch standard "
+        "forbids it): remove it"),
+    Bad('CorsAllowMethods GET track',
+        "CorsAllowMethods: 'track' can never be allowed cross-origin (the Fetch standard "
+        "forbids it): remove it"),
+    Bad('CorsAllowHeaders X-Ok "X Bad"',
+        "CorsAllowHeaders: 'X Bad' is not a valid header name (an HTTP token: letters, digits and "
+        "!#$%&'*+-.^_`|~, no commas or spaces)"),
+    Bad('CorsExposeHeaders "X-A:"',
+        "CorsExposeHeaders: 'X-A:' is not a valid header name (an HTTP token: letters, digits and "
+        "!#$%&'*+-.^_`|~, no commas or spaces)"),
+    Bad('CorsAllowOriginMatch "https://(a"',
+        "CorsAllowOriginMatch: 'https://(a' is not a valid regular expression"),
     # an expression that would escape the anchors it is wrapped in (httpd's log shows a
     # backslash doubled)
-    ('CorsAllowOriginMatch "https://a\\.example)|(https://b"',
-     "CorsAllowOriginMatch: 'https://a\\\\.example)|(https://b' is not a valid regular expression"),
-    ('CorsAllowOriginMatch "https://a\\.example|(x"',
-     "CorsAllowOriginMatch: 'https://a\\\\.example|(x' is not a valid regular expression"),
-    ('CorsAllowOriginMatch "https://a\\.example\\Q"',
-     "CorsAllowOriginMatch: 'https://a\\\\.example\\\\Q' does not stay a complete expression inside "
-     "^(?: ... )$ (an unterminated quote or a (?x) comment?): rewrite it"),
-    ('CorsAllowOriginMatch "(?x)https://a\\.example #"',
-     "CorsAllowOriginMatch: '(?x)https://a\\\\.example #' does not stay a complete expression "
-     "inside ^(?: ... )$ (an unterminated quote or a (?x) comment?): rewrite it"),
+    Bad('CorsAllowOriginMatch "https://a\\.example)|(https://b"',
+        "CorsAllowOriginMatch: 'https://a\\\\.example)|(https://b' is not a valid regular expression"),
+    Bad('CorsAllowOriginMatch "https://a\\.example|(x"',
+        "CorsAllowOriginMatch: 'https://a\\\\.example|(x' is not a valid regular expression"),
+    Bad('CorsAllowOriginMatch "https://a\\.example\\Q"',
+        "CorsAllowOriginMatch: 'https://a\\\\.example\\\\Q' does not stay a complete expression inside "
+        "^(?: ... )$ (an unterminated quote or a (?x) comment?): rewrite it"),
+    Bad('CorsAllowOriginMatch "(?x)https://a\\.example #"',
+        "CorsAllowOriginMatch: '(?x)https://a\\\\.example #' does not stay a complete expression "
+        "inside ^(?: ... )$ (an unterminated quote or a (?x) comment?): rewrite it"),
     # spellings that could never match: browsers upper-case these six
-    ('CorsAllowMethods put delete',
-     "CorsAllowMethods: 'put' never matches: browsers send PUT"),
-    ('CorsAllowMethods GET Delete',
-     "CorsAllowMethods: 'Delete' never matches: browsers send DELETE"),
-    ('CorsAllowMethods options',
-     "CorsAllowMethods: 'options' never matches: browsers send OPTIONS"),
-    ('CorsAllowMethods PATCH\nCorsAllowMethods post',
-     "CorsAllowMethods: 'post' never matches: browsers send POST"),
-    ('CorsAllowCredentials yes',
-     "CorsAllowCredentials: 'yes' is not valid: use On or Off"),
-    ('CorsEngine maybe',
-     "CorsEngine: 'maybe' is not valid: use On or Off"),
-    ('CorsAllowPrivateNetwork 1',
-     "CorsAllowPrivateNetwork: '1' is not valid: use On or Off"),
-    ('CorsPreflightStatus 201',
-     "CorsPreflightStatus: '201' is not valid: use 204 or 200"),
+    Bad('CorsAllowMethods put delete',
+        "CorsAllowMethods: 'put' never matches: browsers send PUT"),
+    Bad('CorsAllowMethods GET Delete',
+        "CorsAllowMethods: 'Delete' never matches: browsers send DELETE"),
+    Bad('CorsAllowMethods options',
+        "CorsAllowMethods: 'options' never matches: browsers send OPTIONS"),
+    Bad('CorsAllowMethods PATCH\nCorsAllowMethods post',
+        "CorsAllowMethods: 'post' never matches: browsers send POST"),
+    Bad('CorsAllowCredentials yes',
+        "CorsAllowCredentials: 'yes' is not valid: use On or Off"),
+    Bad('CorsEngine maybe',
+        "CorsEngine: 'maybe' is not valid: use On or Off"),
+    Bad('CorsAllowPrivateNetwork 1',
+        "CorsAllowPrivateNetwork: '1' is not valid: use On or Off"),
+    Bad('CorsPreflightStatus 201',
+        "CorsPreflightStatus: '201' is not valid: use 204 or 200"),
 ]
 
 
-@pytest.mark.parametrize('conf,message', BAD, ids=[b[0].replace('\n', ' | ') for b in BAD])
-def test_bad_directive(conf, message):
-    for wrapped in (conf, '<Location /x>\n%s\n</Location>' % conf):
+@pytest.mark.parametrize('case', BAD, ids=lambda c: c.conf.replace('\n', ' | '))
+def test_bad_directive(case):
+    for wrapped in (case.conf, '<Location /x>\n%s\n</Location>' % case.conf):
         rc, out = check_config(wrapped, name='bad')
         assert rc != 0, out
-        assert message in out.splitlines(), out
+        assert case.message in out.splitlines(), out
 
 
 GOOD = [
@@ -173,15 +182,17 @@ def test_line_number_reported():
 
 
 # CorsAllowOriginMatch: an unescaped '.' between host labels matches any byte.  (The
-# warning goes through httpd's error log, which shows a backslash doubled.)
+# warning goes through httpd's error log, which shows a backslash doubled.)  A
+# configuration line, and the warning apache2 -t logs for it:
+DotWarning = namedtuple('DotWarning', 'conf warning')
 DOT_WARNING = [
-    ('CorsAllowOriginMatch "https://app.example\\.com"',
-     "CorsAllowOriginMatch: 'https://app.example\\\\.com': the '.' after 'https://app' matches "
-     "any character, not only a dot: write [.] or put a backslash before it"),
-    ('CorsAllowOriginMatch "https://(a|b)\\.example.com"',
-     "CorsAllowOriginMatch: 'https://(a|b)\\\\.example.com': the '.' after "
-     "'https://(a|b)\\\\.example' matches any character, not only a dot: write [.] or put a "
-     "backslash before it"),
+    DotWarning('CorsAllowOriginMatch "https://app.example\\.com"',
+               "CorsAllowOriginMatch: 'https://app.example\\\\.com': the '.' after 'https://app' "
+               "matches any character, not only a dot: write [.] or put a backslash before it"),
+    DotWarning('CorsAllowOriginMatch "https://(a|b)\\.example.com"',
+               "CorsAllowOriginMatch: 'https://(a|b)\\\\.example.com': the '.' after "
+               "'https://(a|b)\\\\.example' matches any character, not only a dot: write [.] or "
+               "put a backslash before it"),
 ]
 NO_DOT_WARNING = [
     'CorsAllowOriginMatch "https://[a-z]+\\.example\\.com"',
@@ -191,12 +202,12 @@ NO_DOT_WARNING = [
 ]
 
 
-@pytest.mark.parametrize('conf,warning', DOT_WARNING, ids=[d[0] for d in DOT_WARNING])
-def test_unescaped_dot_warns(conf, warning):
-    rc, out = check_config('<Location /x>\n%s\n</Location>' % conf, name='good')
+@pytest.mark.parametrize('case', DOT_WARNING, ids=lambda c: c.conf)
+def test_unescaped_dot_warns(case):
+    rc, out = check_config('<Location /x>\n%s\n</Location>' % case.conf, name='good')
     assert rc == 0 and 'Syntax OK' in out, out
     lines = [l for l in out.splitlines() if 'CORS0003' in l]
-    assert len(lines) == 1 and warning in lines[0] and ':warn]' in lines[0], out
+    assert len(lines) == 1 and case.warning in lines[0] and ':warn]' in lines[0], out
 
 
 @pytest.mark.parametrize('conf', NO_DOT_WARNING)

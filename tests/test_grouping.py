@@ -8,11 +8,12 @@ last.  A request's configuration must not depend on how its sections were groupe
 section fails safe wherever its parts come from.
 """
 import random
+from collections import namedtuple
 
 import pytest
 
 from conftest import server_fixture
-from cors_cases import PREFLIGHT_VARY, check, preflight
+from cors_cases import B, C, PREFLIGHT_VARY, check, preflight
 from harness import request
 
 APP = 'https://app.example'
@@ -106,43 +107,49 @@ def ok(origin, expose=None):
 
 DENIED = ['Vary: Origin']
 
-# (port index, path, origin, exact Access-Control-*/Vary lines of a GET)
+# a GET of path with this Origin, on the server's first port or (port_index 1) the
+# <VirtualHost>'s, and the exact Access-Control-*/Vary lines of its 200
+Nested = namedtuple('Nested', 'path origin lines port_index', defaults=(0,))
 NESTED_CASES = [
-    (0, '/plain/f.txt', RX, ok(RX)),                   # the server's expression
-    (0, '/plain/f.txt', APP, DENIED),
+    Nested('/plain/f.txt', RX, ok(RX)),                # the server's expression
+    Nested('/plain/f.txt', APP, DENIED),
     # <Location>
-    (0, '/x/f.txt', RX, DENIED), (0, '/x/f.txt', APP, ok(APP)),
-    (0, '/x/y/f.txt', RX, DENIED), (0, '/x/y/f.txt', APP, ok(APP)),
-    (0, '/x/y/z/f.txt', RX, DENIED), (0, '/x/y/z/f.txt', APP, ok(APP, 'X-A')),
+    Nested('/x/f.txt', RX, DENIED), Nested('/x/f.txt', APP, ok(APP)),
+    Nested('/x/y/f.txt', RX, DENIED), Nested('/x/y/f.txt', APP, ok(APP)),
+    Nested('/x/y/z/f.txt', RX, DENIED), Nested('/x/y/z/f.txt', APP, ok(APP, 'X-A')),
     # <Directory>, one, two and three levels
-    (0, '/d/f.txt', RX, DENIED), (0, '/d/f.txt', APP, ok(APP)),
-    (0, '/d/e/f.txt', RX, DENIED), (0, '/d/e/f.txt', APP, ok(APP)),
-    (0, '/d/e/f/f.txt', RX, DENIED), (0, '/d/e/f/f.txt', APP, ok(APP, 'X-A')),
+    Nested('/d/f.txt', RX, DENIED), Nested('/d/f.txt', APP, ok(APP)),
+    Nested('/d/e/f.txt', RX, DENIED), Nested('/d/e/f.txt', APP, ok(APP)),
+    Nested('/d/e/f/f.txt', RX, DENIED), Nested('/d/e/f/f.txt', APP, ok(APP, 'X-A')),
     # <Directory> then <Location>
-    (0, '/dl/sub/f.txt', RX, DENIED), (0, '/dl/sub/f.txt', APP, ok(APP)),
+    Nested('/dl/sub/f.txt', RX, DENIED), Nested('/dl/sub/f.txt', APP, ok(APP)),
     # .htaccess, one, two and three levels
-    (0, '/h/f.txt', RX, DENIED), (0, '/h/f.txt', APP, ok(APP)),
-    (0, '/h/i/f.txt', RX, DENIED), (0, '/h/i/f.txt', APP, ok(APP)),
-    (0, '/h/i/j/f.txt', RX, DENIED), (0, '/h/i/j/f.txt', APP, ok(APP, 'X-A')),
+    Nested('/h/f.txt', RX, DENIED), Nested('/h/f.txt', APP, ok(APP)),
+    Nested('/h/i/f.txt', RX, DENIED), Nested('/h/i/f.txt', APP, ok(APP)),
+    Nested('/h/i/j/f.txt', RX, DENIED), Nested('/h/i/j/f.txt', APP, ok(APP, 'X-A')),
     # none drops inherited expressions, not those of its own section
-    (0, '/own/f.txt', OWN, ok(OWN)), (0, '/own/f.txt', RX, DENIED),
-    (0, '/own/sub/f.txt', OWN, ok(OWN)), (0, '/own/sub/f.txt', RX, DENIED),
+    Nested('/own/f.txt', OWN, ok(OWN)), Nested('/own/f.txt', RX, DENIED),
+    Nested('/own/sub/f.txt', OWN, ok(OWN)), Nested('/own/sub/f.txt', RX, DENIED),
     # <If>
-    (0, '/if/f.txt?max', RX, DENIED), (0, '/if/f.txt?max', APP, ok(APP)),
+    Nested('/if/f.txt?max', RX, DENIED), Nested('/if/f.txt?max', APP, ok(APP)),
     # <VirtualHost>: its none drops the server's expression; the server's
     # <Location> sections apply in it too
-    (1, '/plain/f.txt', V, ok(V)), (1, '/plain/f.txt', RX, DENIED),
-    (1, '/x/y/f.txt', RX, DENIED), (1, '/x/y/f.txt', V, DENIED),
-    (1, '/x/y/f.txt', APP, ok(APP)),
-    (1, '/h/i/j/f.txt', RX, DENIED), (1, '/h/i/j/f.txt', APP, ok(APP, 'X-A')),
+    Nested('/plain/f.txt', V, ok(V), port_index=1),
+    Nested('/plain/f.txt', RX, DENIED, port_index=1),
+    Nested('/x/y/f.txt', RX, DENIED, port_index=1),
+    Nested('/x/y/f.txt', V, DENIED, port_index=1),
+    Nested('/x/y/f.txt', APP, ok(APP), port_index=1),
+    Nested('/h/i/j/f.txt', RX, DENIED, port_index=1),
+    Nested('/h/i/j/f.txt', APP, ok(APP, 'X-A'), port_index=1),
 ]
 
 
-@pytest.mark.parametrize('port,path,origin,lines', NESTED_CASES,
-                         ids=['%d %s %s' % c[:3] for c in NESTED_CASES])
-def test_nested(nested, port, path, origin, lines):
-    r = request(nested.ports[port], 'GET', path, headers=(('Origin', origin),))
-    check(r, 200, lines)
+@pytest.mark.parametrize('case', NESTED_CASES,
+                         ids=lambda c: '%d %s %s' % (c.port_index, c.path, c.origin))
+def test_nested(nested, case):
+    r = request(nested.ports[case.port_index], 'GET', case.path,
+                headers=(('Origin', case.origin),))
+    check(r, 200, case.lines)
 
 
 @pytest.mark.parametrize('path,max_age', [('/x/y/f.txt', '5'), ('/d/e/f.txt', '5'),
@@ -209,23 +216,26 @@ def _section(rnd):
 
 
 RX_RULE = r'CorsAllowOriginMatch "https://[a-z]+\.rx\.example"'
+# the directive lines of three nested sections, from the outside in
+Triple = namedtuple('Triple', 'outer middle inner')
 # the shapes that once depended on the grouping ("none" below an expression, with
 # a child that sets something else), then random triples
 _rnd = random.Random(20261201)
 TRIPLE_SECTIONS = [
-    (RX_RULE, 'CorsAllowOrigin none\nCorsAllowOrigin https://c.example', 'CorsMaxAge 5'),
-    (RX_RULE, 'CorsAllowOrigin none', 'CorsAllowOrigin https://a.example'),
-    (RX_RULE + '\nCorsAllowOrigin https://a.example', 'CorsAllowOrigin none\nCorsMaxAge 5',
-     'CorsExposeHeaders X-A'),
-    ('CorsAllowOriginMatch "https://.*"', 'CorsAllowOrigin none\nCorsAllowOrigin *',
-     'CorsAllowCredentials Off'),
-] + [tuple(_section(_rnd) for _ in range(3)) for _ in range(100)]
+    Triple(RX_RULE, 'CorsAllowOrigin none\nCorsAllowOrigin https://c.example', 'CorsMaxAge 5'),
+    Triple(RX_RULE, 'CorsAllowOrigin none', 'CorsAllowOrigin https://a.example'),
+    Triple(RX_RULE + '\nCorsAllowOrigin https://a.example', 'CorsAllowOrigin none\nCorsMaxAge 5',
+           'CorsExposeHeaders X-A'),
+    Triple('CorsAllowOriginMatch "https://.*"', 'CorsAllowOrigin none\nCorsAllowOrigin *',
+           'CorsAllowCredentials Off'),
+] + [Triple(*(_section(_rnd) for _ in range(3))) for _ in range(100)]
 TRIPLES = len(TRIPLE_SECTIONS)
 
 
 def _triples_config():
-    """For triple i: /l<i>/s/t/ merges ((a, b), c), all three <Location> sections;
-    /r<i>/s/t/ merges (a, (b, c)): a in a <Directory>, b and c <Location> sections."""
+    """For triple i, (a, b, c) = (outer, middle, inner): /l<i>/s/t/ merges ((a, b), c),
+    all three <Location> sections; /r<i>/s/t/ merges (a, (b, c)): a in a <Directory>,
+    b and c <Location> sections."""
     out = []
     for i, (a, b, c) in enumerate(TRIPLE_SECTIONS):
         out.append('<Location /l%d>\n%s\n</Location>' % (i, a))
@@ -266,7 +276,8 @@ def _answers(srv, base):
 def test_merge_is_associative(triples, i):
     left = _answers(triples, '/l%d/s/t/' % i)
     right = _answers(triples, '/r%d/s/t/' % i)
-    assert left == right, 'sections:\n--- a\n%s\n--- b\n%s\n--- c\n%s' % TRIPLE_SECTIONS[i]
+    assert left == right, ('sections:\n--- outer\n%s\n--- middle\n%s\n--- inner\n%s'
+                           % TRIPLE_SECTIONS[i])
 
 
 def test_triples_cover_none_below_an_expression():
@@ -281,62 +292,76 @@ def test_triples_cover_none_below_an_expression():
 
 # ---- fail-safes, whichever sections their parts come from ------------------------
 
-B = 'https://b.example'
-C = 'https://c.example'
 ATTACKER = 'http://attacker.example.com'
 PNA = (('Access-Control-Request-Private-Network', 'true'),)
 
-# tag: (what its log line quotes, [(first part, second part,
-#       [(request kind, origin, status, exact lines)])])
+# Per tag: the setting its log line quotes ("combines '<combines>' with <log_tail>")
+# and the variants: a combination split into a first (outer) and a second (inner)
+# part, and the requests to the innermost section with their exact answers.  A
+# request's kind is 'GET', 'OPTIONS' (a preflight for POST) or 'PNA' (the same,
+# asking for private network access).
+FailSafe = namedtuple('FailSafe', 'combines log_tail variants')
+Variant = namedtuple('Variant', 'first second answers')
+Answer = namedtuple('Answer', 'kind origin status lines')
 FAIL_SAFES = {
-    'CORS0030': ('CorsAllowOrigin *', [('CorsAllowOrigin * https://b.example',
-                                        'CorsAllowCredentials On', [
-        ('GET', C, 200, ['Access-Control-Allow-Origin: *', 'Vary: Origin']),
-        ('GET', B, 200, ['Access-Control-Allow-Origin: ' + B,
-                         'Access-Control-Allow-Credentials: true', 'Vary: Origin']),
-        ('OPTIONS', C, 204, ['Access-Control-Allow-Origin: *',
-                             'Access-Control-Allow-Methods: POST', PREFLIGHT_VARY]),
-    ])]),
-    'CORS0031': ('CorsExposeHeaders *', [
-        ('CorsAllowOrigin https://b.example\nCorsExposeHeaders * X-A',
-         'CorsAllowCredentials On', [
-            ('GET', B, 200, ['Access-Control-Allow-Origin: ' + B,
-                             'Access-Control-Allow-Credentials: true',
-                             'Access-Control-Expose-Headers: X-A', 'Vary: Origin'])]),
-        # '*' was the only item: no Access-Control-Expose-Headers at all
-        ('CorsAllowOrigin https://b.example\nCorsExposeHeaders *',
-         'CorsAllowCredentials On', [
-            ('GET', B, 200, ['Access-Control-Allow-Origin: ' + B,
-                             'Access-Control-Allow-Credentials: true', 'Vary: Origin'])]),
-    ]),
-    'CORS0032': ('CorsAllowPrivateNetwork On', [('CorsAllowOrigin *',
-                                                 'CorsAllowPrivateNetwork On', [
-        ('PNA', C, 204, ['Access-Control-Allow-Origin: *', 'Access-Control-Allow-Methods: POST',
-                         PREFLIGHT_VARY + ',Access-Control-Request-Private-Network']),
-    ])]),
-    'CORS0033': ('CorsAllowOriginMatch https://.*', [('CorsAllowOriginMatch "https://.*"',
-                                                      'CorsAllowCredentials On', [
-        ('GET', C, 200, ['Access-Control-Allow-Origin: *', 'Vary: Origin']),
-        ('OPTIONS', C, 204, ['Access-Control-Allow-Origin: *',
-                             'Access-Control-Allow-Methods: POST', PREFLIGHT_VARY]),
-    ])]),
-    'CORS0034': ('http://*.example.com', [('CorsAllowOrigin http://*.example.com',
-                                           'CorsAllowCredentials On', [
-        ('GET', ATTACKER, 200, ['Access-Control-Allow-Origin: ' + ATTACKER, 'Vary: Origin']),
-        ('OPTIONS', ATTACKER, 204, ['Access-Control-Allow-Origin: ' + ATTACKER,
-                                    'Access-Control-Allow-Methods: POST', PREFLIGHT_VARY]),
-        ('GET', 'http://example.com', 200, ['Vary: Origin']),
-    ])]),
-}
-FAILSAFE_TEXT = {
-    'CORS0030': "'CorsAllowCredentials On'; origins not allowed by another rule get '*' "
-                "without credentials",
-    'CORS0031': "'CorsAllowCredentials On'; '*' is left out of Access-Control-Expose-Headers",
-    'CORS0032': "'CorsAllowOrigin *'; private network access is not granted to '*'",
-    'CORS0033': "'CorsAllowCredentials On'; the origins it matches get '*' without "
-                "credentials",
-    'CORS0034': "'CorsAllowCredentials On'; the origins it matches are allowed without "
-                "credentials",
+    'CORS0030': FailSafe(
+        'CorsAllowOrigin *',
+        "'CorsAllowCredentials On'; origins not allowed by another rule get '*' "
+        "without credentials", [
+            Variant('CorsAllowOrigin * https://b.example', 'CorsAllowCredentials On', [
+                Answer('GET', C, 200, ['Access-Control-Allow-Origin: *', 'Vary: Origin']),
+                Answer('GET', B, 200, ['Access-Control-Allow-Origin: ' + B,
+                                       'Access-Control-Allow-Credentials: true', 'Vary: Origin']),
+                Answer('OPTIONS', C, 204, ['Access-Control-Allow-Origin: *',
+                                           'Access-Control-Allow-Methods: POST', PREFLIGHT_VARY]),
+            ]),
+        ]),
+    'CORS0031': FailSafe(
+        'CorsExposeHeaders *',
+        "'CorsAllowCredentials On'; '*' is left out of Access-Control-Expose-Headers", [
+            Variant('CorsAllowOrigin https://b.example\nCorsExposeHeaders * X-A',
+                    'CorsAllowCredentials On', [
+                Answer('GET', B, 200, ['Access-Control-Allow-Origin: ' + B,
+                                       'Access-Control-Allow-Credentials: true',
+                                       'Access-Control-Expose-Headers: X-A', 'Vary: Origin']),
+            ]),
+            # '*' was the only item: no Access-Control-Expose-Headers at all
+            Variant('CorsAllowOrigin https://b.example\nCorsExposeHeaders *',
+                    'CorsAllowCredentials On', [
+                Answer('GET', B, 200, ['Access-Control-Allow-Origin: ' + B,
+                                       'Access-Control-Allow-Credentials: true', 'Vary: Origin']),
+            ]),
+        ]),
+    'CORS0032': FailSafe(
+        'CorsAllowPrivateNetwork On',
+        "'CorsAllowOrigin *'; private network access is not granted to '*'", [
+            Variant('CorsAllowOrigin *', 'CorsAllowPrivateNetwork On', [
+                Answer('PNA', C, 204, ['Access-Control-Allow-Origin: *',
+                                       'Access-Control-Allow-Methods: POST',
+                                       PREFLIGHT_VARY + ',Access-Control-Request-Private-Network']),
+            ]),
+        ]),
+    'CORS0033': FailSafe(
+        'CorsAllowOriginMatch https://.*',
+        "'CorsAllowCredentials On'; the origins it matches get '*' without credentials", [
+            Variant('CorsAllowOriginMatch "https://.*"', 'CorsAllowCredentials On', [
+                Answer('GET', C, 200, ['Access-Control-Allow-Origin: *', 'Vary: Origin']),
+                Answer('OPTIONS', C, 204, ['Access-Control-Allow-Origin: *',
+                                           'Access-Control-Allow-Methods: POST', PREFLIGHT_VARY]),
+            ]),
+        ]),
+    'CORS0034': FailSafe(
+        'http://*.example.com',
+        "'CorsAllowCredentials On'; the origins it matches are allowed without credentials", [
+            Variant('CorsAllowOrigin http://*.example.com', 'CorsAllowCredentials On', [
+                Answer('GET', ATTACKER, 200, ['Access-Control-Allow-Origin: ' + ATTACKER,
+                                              'Vary: Origin']),
+                Answer('OPTIONS', ATTACKER, 204, ['Access-Control-Allow-Origin: ' + ATTACKER,
+                                                  'Access-Control-Allow-Methods: POST',
+                                                  PREFLIGHT_VARY]),
+                Answer('GET', 'http://example.com', 200, ['Vary: Origin']),
+            ]),
+        ]),
 }
 
 # How the two parts are spread over sections, from the outside in (see
@@ -349,9 +374,10 @@ UNRELATED = 'CorsAllowHeaders X-Unused'
 
 
 def _variants():
-    for tag, (_, variants) in FAIL_SAFES.items():
-        for n, (first, second, cases) in enumerate(variants):
-            yield '/%s-%d' % (tag.lower(), n), first, second, cases
+    """(URL prefix, first part, second part, answers) of every variant."""
+    for tag, fail_safe in FAIL_SAFES.items():
+        for n, v in enumerate(fail_safe.variants):
+            yield '/%s-%d' % (tag.lower(), n), v.first, v.second, v.answers
 
 
 def _fail_safe_config():
@@ -384,6 +410,7 @@ def _fail_safe_files(h):
 
 failsafe = server_fixture('grouping-failsafe', _fail_safe_config(), setup=_fail_safe_files)
 
+
 def _send(srv, kind, origin, path):
     if kind == 'GET':
         return srv.request('GET', path, headers=(('Origin', origin),))
@@ -397,19 +424,19 @@ def test_fail_safe_in_every_grouping(failsafe, tag, request):
     time, and one log line."""
     request.applymarker(pytest.mark.allow_log(tag + ': the merged configuration combines'))
     mark = failsafe.log_mark()
-    for s, first, second, cases in _variants():
+    for s, first, second, answers in _variants():
         if not s.startswith('/' + tag.lower()):
             continue
         for grouping, inner in GROUPINGS.items():
-            for kind, origin, status, lines in cases:
+            for a in answers:
                 for _ in range(3):
-                    r = _send(failsafe, kind, origin, '%s/%s/f.txt' % (s, inner))
-                    assert (status, sorted(r.cors_lines())) == (status, sorted(lines)), \
+                    r = _send(failsafe, a.kind, a.origin, '%s/%s/f.txt' % (s, inner))
+                    # check(), with the grouping and the parts in the message
+                    assert (r.status, sorted(r.cors_lines())) == (a.status, sorted(a.lines)), \
                         (grouping, first, second, r.raw_head)
-                    check(r, status, lines)
     logged = [l for l in failsafe.log_since(mark) if tag + ': ' in l]
     # once per server process (a run uses one or two), never per request
     assert 1 <= len(logged) <= 2, logged
     want = "%s: the merged configuration combines '%s' with %s (for /%s-" % (
-        tag, FAIL_SAFES[tag][0], FAILSAFE_TEXT[tag], tag.lower())
+        tag, FAIL_SAFES[tag].combines, FAIL_SAFES[tag].log_tail, tag.lower())
     assert all(':warn]' in l and want in l for l in logged), (want, logged)

@@ -22,9 +22,6 @@ CONFIG = r'''
 <Location /vary>
     CorsAllowOrigin https://a.example
 </Location>
-<Location /vary/off>
-    CorsEngine Off
-</Location>
 '''
 
 # CGI scripts that answer with the Vary lines in <name>.headers (see _vary_cgi)
@@ -47,8 +44,6 @@ MANY_VARY = ['X-H%d-%d, origin, ACCEPT-encoding, ' % (i, i) +
              for i in range(10)]
 # tokens joined by bare commas, as httpd itself writes Vary ("Accept-Encoding,Origin")
 COMMAS_VARY = ','.join('V%d' % i for i in range(40))
-# 40 lines of 800 new tokens: 32,000 (the most 40 CGI header lines of 8 KB hold)
-HUGE_VARY = [', '.join('h%d-%d' % (i, j) for j in range(800)) for i in range(40)]
 
 
 def _files(h):
@@ -56,9 +51,7 @@ def _files(h):
     h.write('pna/x.txt', 'x')
     _vary_cgi(h, 'vary/many.cgi', MANY_VARY)
     _vary_cgi(h, 'vary/star.cgi', ['Accept', '*', 'Cookie'])
-    _vary_cgi(h, 'vary/huge.cgi', HUGE_VARY)
     _vary_cgi(h, 'vary/commas.cgi', [COMMAS_VARY])
-    _vary_cgi(h, 'vary/off/huge.cgi', HUGE_VARY)
 
 
 srv = server_fixture('hostile', CONFIG, setup=_files)
@@ -158,12 +151,14 @@ PNA_VARY = PREFLIGHT_VARY + ',Access-Control-Request-Private-Network'
 PNA_OK = ['Access-Control-Allow-Origin: ' + A, 'Access-Control-Allow-Methods: PUT', PNA_VARY]
 
 
-@pytest.mark.parametrize('value,granted', [
-    (b'true', True), (b'TRUE', True), (b'True', True),
-    (b'false', False), (b'1', False), (b'yes', False), (b'true, true', False),
-    (b'truex', False), (b'"true"', False), (b'tru', False), (b'true;q=1', False),
-    (b'', False), (b'a' * 8000, False), (b'\xff\xfetrue', False), (b't\xc3\xbcrue', False),
-], ids=lambda v: v[:20] if isinstance(v, bytes) else str(v))
+PNA_ASKS = [b'true', b'TRUE', b'True']
+PNA_DOES_NOT_ASK = [b'false', b'1', b'yes', b'true, true', b'truex', b'"true"', b'tru',
+                    b'true;q=1', b'', b'a' * 8000, b'\xff\xfetrue', b't\xc3\xbcrue']
+
+
+@pytest.mark.parametrize('value,granted', [(v, True) for v in PNA_ASKS]
+                         + [(v, False) for v in PNA_DOES_NOT_ASK],
+                         ids=lambda v: v[:20] if isinstance(v, bytes) else str(v))
 def test_pna_request_header_values(srv, value, granted):
     r = request(srv.port, None, None,
                 raw=b'OPTIONS /pna/x.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: ' + A.encode()

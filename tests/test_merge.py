@@ -1,14 +1,14 @@
-"""SPEC §1: merging of nested sections and .htaccess files; SPEC §5: merged
-combinations that would be unsafe fail safe and are logged once."""
-import re
+"""README "Merging": nested sections and .htaccess files; README "Merged
+combinations fail safe": merged combinations that would be unsafe fail safe and
+are logged once."""
+from collections import namedtuple
 
 import pytest
 
 from conftest import server_fixture
-from cors_cases import A, B, PREFLIGHT_VARY, check, preflight
+from cors_cases import A, B, C, PREFLIGHT_VARY, check, preflight
 from harness import request
 
-C = 'https://c.example'
 D = 'https://d.example'
 E = 'https://e.example'
 F = 'https://f.example'
@@ -142,47 +142,48 @@ def allowed(origin, expose='X-Server', creds=False):
 
 DENIED = ['Vary: Origin']
 
-# (path, origin, cors lines of a GET)
+# a GET to path with this Origin, and the exact Access-Control-*/Vary lines of its 200
+Case = namedtuple('Case', 'path origin lines')
 CASES = [
-    ('/m/x.txt', A, allowed(A)),
-    ('/m/x.txt', B, DENIED),
-    ('/m/child/x.txt', A, allowed(A)),                  # inherits origins
-    ('/m/replace/x.txt', B, allowed(B)),                # replaces ...
-    ('/m/replace/x.txt', A, DENIED),                    # ... does not add
-    ('/m/twolines/x.txt', B, allowed(B)),               # lines in one section add up
-    ('/m/twolines/x.txt', C, allowed(C)),
-    ('/m/twolines/x.txt', A, DENIED),
-    ('/m/none/x.txt', A, []),                           # out of scope: nothing at all
-    ('/m/none/again/x.txt', D, allowed(D)),
-    ('/m/none/again/x.txt', A, DENIED),
-    ('/m/off/x.txt', A, []),
-    ('/m/off/on/x.txt', A, allowed(A)),
-    ('/m/cred/x.txt', A, allowed(A, creds=True)),
-    ('/m/cred/off/x.txt', A, allowed(A)),               # Off is not "unset"
-    ('/m/dir/x.txt', E, allowed(E)),                    # <Directory>
-    ('/m/dir/x.txt', A, DENIED),
-    ('/m/dir/x.json', E, allowed(E, expose='X-Json')),  # <Files> inside it
-    ('/m/dir/loc/x.txt', C, allowed(C)),                # <Location> merges last
-    ('/m/dir/loc/x.txt', E, DENIED),
-    ('/m/ht/x.txt', F, allowed(F, creds=True)),         # .htaccess
-    ('/m/ht/x.txt', A, DENIED),
-    ('/m/ht/sub/x.txt', F, []),                         # .htaccess none
-    ('/m/ht/sub/again/x.txt', D, allowed(D, creds=True)),
-    ('/m/ht/off/x.txt', F, []),
-    ('/m/ht/child/x.txt', F, allowed(F, creds=True, expose='X-Child')),
-    ('/m/regex/x.txt', B, allowed(B)),                  # regex added to inherited origins
-    ('/m/regex/x.txt', A, allowed(A)),
-    ('/m/regex/x.txt', D, DENIED),
-    ('/m/regex/none/x.txt', B, []),                     # none clears origins and regexes
-    ('/m/regex/add/x.txt', D, allowed(D)),              # origins replaced, regex inherited
-    ('/m/regex/add/x.txt', C, allowed(C)),
-    ('/m/regex/add/x.txt', A, DENIED),
+    Case('/m/x.txt', A, allowed(A)),
+    Case('/m/x.txt', B, DENIED),
+    Case('/m/child/x.txt', A, allowed(A)),              # inherits origins
+    Case('/m/replace/x.txt', B, allowed(B)),            # replaces ...
+    Case('/m/replace/x.txt', A, DENIED),                # ... does not add
+    Case('/m/twolines/x.txt', B, allowed(B)),           # lines in one section add up
+    Case('/m/twolines/x.txt', C, allowed(C)),
+    Case('/m/twolines/x.txt', A, DENIED),
+    Case('/m/none/x.txt', A, []),                       # out of scope: nothing at all
+    Case('/m/none/again/x.txt', D, allowed(D)),
+    Case('/m/none/again/x.txt', A, DENIED),
+    Case('/m/off/x.txt', A, []),
+    Case('/m/off/on/x.txt', A, allowed(A)),
+    Case('/m/cred/x.txt', A, allowed(A, creds=True)),
+    Case('/m/cred/off/x.txt', A, allowed(A)),           # Off is not "unset"
+    Case('/m/dir/x.txt', E, allowed(E)),                # <Directory>
+    Case('/m/dir/x.txt', A, DENIED),
+    Case('/m/dir/x.json', E, allowed(E, expose='X-Json')),  # <Files> inside it
+    Case('/m/dir/loc/x.txt', C, allowed(C)),            # <Location> merges last
+    Case('/m/dir/loc/x.txt', E, DENIED),
+    Case('/m/ht/x.txt', F, allowed(F, creds=True)),     # .htaccess
+    Case('/m/ht/x.txt', A, DENIED),
+    Case('/m/ht/sub/x.txt', F, []),                     # .htaccess none
+    Case('/m/ht/sub/again/x.txt', D, allowed(D, creds=True)),
+    Case('/m/ht/off/x.txt', F, []),
+    Case('/m/ht/child/x.txt', F, allowed(F, creds=True, expose='X-Child')),
+    Case('/m/regex/x.txt', B, allowed(B)),              # regex added to inherited origins
+    Case('/m/regex/x.txt', A, allowed(A)),
+    Case('/m/regex/x.txt', D, DENIED),
+    Case('/m/regex/none/x.txt', B, []),                 # none clears origins and regexes
+    Case('/m/regex/add/x.txt', D, allowed(D)),          # origins replaced, regex inherited
+    Case('/m/regex/add/x.txt', C, allowed(C)),
+    Case('/m/regex/add/x.txt', A, DENIED),
 ]
 
 
-@pytest.mark.parametrize('path,origin,lines', CASES, ids=['%s %s' % c[:2] for c in CASES])
-def test_merge(srv, path, origin, lines):
-    check(srv.request('GET', path, headers=(('Origin', origin),)), 200, lines)
+@pytest.mark.parametrize('case', CASES, ids=lambda c: '%s %s' % (c.path, c.origin))
+def test_merge(srv, case):
+    check(srv.request('GET', case.path, headers=(('Origin', case.origin),)), 200, case.lines)
 
 
 def test_virtual_host(srv):

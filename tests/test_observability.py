@@ -1,11 +1,13 @@
-"""SPEC §6: LogLevel cors:debug decision lines and the CORS_RESULT variable."""
+"""README "Logging and CORS_RESULT": LogLevel cors:debug decision lines and the
+CORS_RESULT variable."""
 import os
 import re
+from collections import namedtuple
 
 import pytest
 
 from conftest import server_fixture
-from cors_cases import A, EVIL, check, preflight
+from cors_cases import A, EVIL, preflight
 from harness import REPO
 
 CONFIG = r'''
@@ -75,34 +77,37 @@ def _debug(srv, mark):
     return [l for l in srv.log_since(mark) if '[cors:debug]' in l]
 
 
+# a request to /api/x.txt, and the end of the one cors:debug line it logs
+Debug = namedtuple('Debug', 'method headers line')
 DEBUG_CASES = [
-    (('GET', (('Origin', A),)),
-     "CORS0012: origin 'https://a.example' allowed (exact origin)"),
-    (('GET', (('Origin', EVIL),)),
-     "CORS0014: origin 'https://evil.example' denied (not in the allowed origins)"),
-    (('GET', (('Origin', 'https://a.example/'),)),
-     "CORS0014: origin 'https://a.example/' denied (not a serialised origin)"),
-    (('GET', ()), 'CORS0011: no Origin header: only Vary: Origin'),
-    (('OPTIONS', (('Origin', A), ('Access-Control-Request-Method', 'PUT'))),
-     "CORS0020: preflight for PUT from 'https://a.example' allowed (exact origin)"),
-    (('OPTIONS', (('Origin', A), ('Access-Control-Request-Method', 'DELETE'))),
-     "CORS0021: preflight from 'https://a.example' denied: the method is not in "
-     "CorsAllowMethods ('DELETE')"),
-    (('OPTIONS', (('Origin', EVIL), ('Access-Control-Request-Method', 'PUT'))),
-     "CORS0021: preflight from 'https://evil.example' denied: origin not in the allowed origins"),
-    (('OPTIONS', (('Origin', A), ('Access-Control-Request-Method', 'PUT'),
-                  ('Access-Control-Request-Headers', 'x-a'))),
-     "CORS0021: preflight from 'https://a.example' denied: the header is not in "
-     "CorsAllowHeaders ('x-a')"),
+    Debug('GET', (('Origin', A),),
+          "CORS0012: origin 'https://a.example' allowed (exact origin)"),
+    Debug('GET', (('Origin', EVIL),),
+          "CORS0014: origin 'https://evil.example' denied (not in the allowed origins)"),
+    Debug('GET', (('Origin', 'https://a.example/'),),
+          "CORS0014: origin 'https://a.example/' denied (not a serialised origin)"),
+    Debug('GET', (), 'CORS0011: no Origin header: only Vary: Origin'),
+    Debug('OPTIONS', (('Origin', A), ('Access-Control-Request-Method', 'PUT')),
+          "CORS0020: preflight for PUT from 'https://a.example' allowed (exact origin)"),
+    Debug('OPTIONS', (('Origin', A), ('Access-Control-Request-Method', 'DELETE')),
+          "CORS0021: preflight from 'https://a.example' denied: the method is not in "
+          "CorsAllowMethods ('DELETE')"),
+    Debug('OPTIONS', (('Origin', EVIL), ('Access-Control-Request-Method', 'PUT')),
+          "CORS0021: preflight from 'https://evil.example' denied: origin not in the allowed "
+          "origins"),
+    Debug('OPTIONS', (('Origin', A), ('Access-Control-Request-Method', 'PUT'),
+                      ('Access-Control-Request-Headers', 'x-a')),
+          "CORS0021: preflight from 'https://a.example' denied: the header is not in "
+          "CorsAllowHeaders ('x-a')"),
 ]
 
 
-@pytest.mark.parametrize('req,line', DEBUG_CASES, ids=[c[1][:8] for c in DEBUG_CASES])
-def test_one_debug_line_per_decision(srv, req, line):
+@pytest.mark.parametrize('case', DEBUG_CASES, ids=lambda c: c.line[:8])
+def test_one_debug_line_per_decision(srv, case):
     mark = srv.log_mark()
-    srv.request(req[0], '/api/x.txt', headers=req[1])
+    srv.request(case.method, '/api/x.txt', headers=case.headers)
     lines = _debug(srv, mark)
-    assert len(lines) == 1 and lines[0].endswith(line), lines
+    assert len(lines) == 1 and lines[0].endswith(case.line), lines
 
 
 def test_debug_escapes_client_input(srv):

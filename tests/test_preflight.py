@@ -1,4 +1,7 @@
-"""SPEC §4: preflights answered by the module, before auth, redirects and handlers."""
+"""README "What the module sends", "Preflights" (and "Interaction with other
+modules"): preflights answered by the module, before auth, redirects and handlers."""
+from collections import namedtuple
+
 import pytest
 
 from conftest import server_fixture
@@ -80,91 +83,107 @@ def ok(origin, method, headers=None, max_age='600', creds=False, extra=(), vary=
 DENY = [PREFLIGHT_VARY]
 PNA_VARY = PREFLIGHT_VARY + ',Access-Control-Request-Private-Network'
 
-# (path, origin, method, request-headers, extra request headers, status, lines, CORS_RESULT)
+# A preflight for method from origin, with Access-Control-Request-Headers:
+# request_headers unless it is None, and the extra request header lines; its
+# status, its exact Access-Control-*/Vary lines, and CORS_RESULT in the access log.
+Case = namedtuple('Case', 'path origin method status lines result request_headers extra',
+                  defaults=(None, ()))
 CASES = [
-    ('/pf/x.txt', A, 'PUT', None, (), 204, ok(A, 'PUT'), 'preflight:ok'),
-    ('/pf/x.txt', A, 'PURGE', None, (), 204, ok(A, 'PURGE'), 'preflight:ok'),
-    ('/pf/x.txt', A, 'GET', 'x-custom', (), 204, ok(A, 'GET', 'x-custom'), 'preflight:ok'),
-    ('/pf/x.txt', A, 'POST', 'content-type', (), 204, ok(A, 'POST', 'content-type'), 'preflight:ok'),
-    ('/pf/x.txt', A, 'HEAD', None, (), 204, ok(A, 'HEAD'), 'preflight:ok'),
-    ('/pf/x.txt', A, 'PUT', 'content-type,x-custom', (), 204,
-     ok(A, 'PUT', 'content-type, x-custom'), 'preflight:ok'),
-    ('/pf/x.txt', A, 'PUT', ' X-Custom ,\tContent-Type ', (), 204,
-     ok(A, 'PUT', 'x-custom, content-type'), 'preflight:ok'),
-    ('/pf/x.txt', A, 'PUT', ',, x-custom ,,', (), 204, ok(A, 'PUT', 'x-custom'), 'preflight:ok'),
-    ('/pf/x.txt', A, 'PUT', '', (), 204, ok(A, 'PUT'), 'preflight:ok'),
-    ('/pf/x.txt', A, 'PUT', 'authorization', (), 204, ok(A, 'PUT', 'authorization'), 'preflight:ok'),
+    Case('/pf/x.txt', A, 'PUT', 204, ok(A, 'PUT'), 'preflight:ok'),
+    Case('/pf/x.txt', A, 'PURGE', 204, ok(A, 'PURGE'), 'preflight:ok'),
+    Case('/pf/x.txt', A, 'GET', 204, ok(A, 'GET', 'x-custom'), 'preflight:ok',
+         request_headers='x-custom'),
+    Case('/pf/x.txt', A, 'POST', 204, ok(A, 'POST', 'content-type'), 'preflight:ok',
+         request_headers='content-type'),
+    Case('/pf/x.txt', A, 'HEAD', 204, ok(A, 'HEAD'), 'preflight:ok'),
+    Case('/pf/x.txt', A, 'PUT', 204, ok(A, 'PUT', 'content-type, x-custom'), 'preflight:ok',
+         request_headers='content-type,x-custom'),
+    Case('/pf/x.txt', A, 'PUT', 204, ok(A, 'PUT', 'x-custom, content-type'), 'preflight:ok',
+         request_headers=' X-Custom ,\tContent-Type '),
+    Case('/pf/x.txt', A, 'PUT', 204, ok(A, 'PUT', 'x-custom'), 'preflight:ok',
+         request_headers=',, x-custom ,,'),
+    Case('/pf/x.txt', A, 'PUT', 204, ok(A, 'PUT'), 'preflight:ok', request_headers=''),
+    Case('/pf/x.txt', A, 'PUT', 204, ok(A, 'PUT', 'authorization'), 'preflight:ok',
+         request_headers='authorization'),
     # a second Access-Control-Request-Headers line is part of the list
-    ('/pf/x.txt', A, 'PUT', 'x-custom', (('Access-Control-Request-Headers', 'content-type'),), 204,
-     ok(A, 'PUT', 'x-custom, content-type'), 'preflight:ok'),
-    ('/pf/x.txt', A, 'PUT', 'x-custom', (('Access-Control-Request-Headers', 'x-evil'),), 403,
-     DENY, 'preflight:denied:header'),
+    Case('/pf/x.txt', A, 'PUT', 204, ok(A, 'PUT', 'x-custom, content-type'), 'preflight:ok',
+         request_headers='x-custom', extra=(('Access-Control-Request-Headers', 'content-type'),)),
+    Case('/pf/x.txt', A, 'PUT', 403, DENY, 'preflight:denied:header', request_headers='x-custom',
+         extra=(('Access-Control-Request-Headers', 'x-evil'),)),
     # failures: 403, nothing but Vary
-    ('/pf/x.txt', EVIL, 'PUT', None, (), 403, DENY, 'preflight:denied:origin'),
-    ('/pf/x.txt', 'null', 'PUT', None, (), 403, DENY, 'preflight:denied:origin'),
-    ('/pf/x.txt', 'https://a.example/', 'PUT', None, (), 403, DENY, 'preflight:denied:origin'),
-    ('/pf/x.txt', A, 'put', None, (), 403, DENY, 'preflight:denied:method'),
-    ('/pf/x.txt', A, 'Patch', None, (), 403, DENY, 'preflight:denied:method'),
-    ('/pf/x.txt', A, 'OPTIONS', None, (), 403, DENY, 'preflight:denied:method'),
-    ('/pf/x.txt', A, 'CONNECT', None, (), 403, DENY, 'preflight:denied:method'),
-    ('/pf/x.txt', A, 'PUT, DELETE', None, (), 403, DENY, 'preflight:denied:malformed'),
-    ('/pf/x.txt', A, '', None, (), 403, DENY, 'preflight:denied:malformed'),
-    ('/pf/x.txt', A, 'PU(T', None, (), 403, DENY, 'preflight:denied:malformed'),
-    ('/pf/x.txt', A, 'PUT', 'x-custom, x-evil', (), 403, DENY, 'preflight:denied:header'),
-    ('/pf/x.txt', A, 'PUT', 'x-evil', (), 403, DENY, 'preflight:denied:header'),
-    ('/pf/x.txt', A, 'PUT', 'x custom', (), 403, DENY, 'preflight:denied:malformed'),
-    ('/pf/x.txt', A, 'PUT', 'x-custom;', (), 403, DENY, 'preflight:denied:malformed'),
-    ('/pf/x.txt', A, 'PUT', 'x-custom, content-type: x', (), 403, DENY, 'preflight:denied:malformed'),
+    Case('/pf/x.txt', EVIL, 'PUT', 403, DENY, 'preflight:denied:origin'),
+    Case('/pf/x.txt', 'null', 'PUT', 403, DENY, 'preflight:denied:origin'),
+    Case('/pf/x.txt', 'https://a.example/', 'PUT', 403, DENY, 'preflight:denied:origin'),
+    Case('/pf/x.txt', A, 'put', 403, DENY, 'preflight:denied:method'),
+    Case('/pf/x.txt', A, 'Patch', 403, DENY, 'preflight:denied:method'),
+    Case('/pf/x.txt', A, 'OPTIONS', 403, DENY, 'preflight:denied:method'),
+    Case('/pf/x.txt', A, 'CONNECT', 403, DENY, 'preflight:denied:method'),
+    Case('/pf/x.txt', A, 'PUT, DELETE', 403, DENY, 'preflight:denied:malformed'),
+    Case('/pf/x.txt', A, '', 403, DENY, 'preflight:denied:malformed'),
+    Case('/pf/x.txt', A, 'PU(T', 403, DENY, 'preflight:denied:malformed'),
+    Case('/pf/x.txt', A, 'PUT', 403, DENY, 'preflight:denied:header',
+         request_headers='x-custom, x-evil'),
+    Case('/pf/x.txt', A, 'PUT', 403, DENY, 'preflight:denied:header', request_headers='x-evil'),
+    Case('/pf/x.txt', A, 'PUT', 403, DENY, 'preflight:denied:malformed',
+         request_headers='x custom'),
+    Case('/pf/x.txt', A, 'PUT', 403, DENY, 'preflight:denied:malformed',
+         request_headers='x-custom;'),
+    Case('/pf/x.txt', A, 'PUT', 403, DENY, 'preflight:denied:malformed',
+         request_headers='x-custom, content-type: x'),
     # wildcards without credentials: '*' origin, concrete method and header names
-    ('/pf/star/x.txt', EVIL, 'PATCH', 'x-anything,content-type', (), 204,
-     ok('*', 'PATCH', 'x-anything, content-type', max_age='0'), 'preflight:ok'),
-    ('/pf/star/x.txt', 'null', 'PURGE', None, (), 204, ok('*', 'PURGE', max_age='0'), 'preflight:ok'),
-    ('/pf/star/x.txt', EVIL, 'PUT', 'authorization', (), 403, DENY, 'preflight:denied:header'),
-    ('/pf/star/x.txt', EVIL, 'PUT', 'x-a, Authorization', (), 403, DENY, 'preflight:denied:header'),
-    ('/pf/star/x.txt', EVIL, 'CONNECT', None, (), 403, DENY, 'preflight:denied:method'),
-    ('/pf/star/x.txt', EVIL, 'TRACE', None, (), 403, DENY, 'preflight:denied:method'),
-    ('/pf/star/x.txt', EVIL, 'TRACK', None, (), 403, DENY, 'preflight:denied:method'),
-    ('/pf/star/x.txt', EVIL, 'track', None, (), 403, DENY, 'preflight:denied:method'),
-    ('/pf/star/x.txt', EVIL, 'Connect', None, (), 403, DENY, 'preflight:denied:method'),
+    Case('/pf/star/x.txt', EVIL, 'PATCH', 204,
+         ok('*', 'PATCH', 'x-anything, content-type', max_age='0'), 'preflight:ok',
+         request_headers='x-anything,content-type'),
+    Case('/pf/star/x.txt', 'null', 'PURGE', 204, ok('*', 'PURGE', max_age='0'), 'preflight:ok'),
+    Case('/pf/star/x.txt', EVIL, 'PUT', 403, DENY, 'preflight:denied:header',
+         request_headers='authorization'),
+    Case('/pf/star/x.txt', EVIL, 'PUT', 403, DENY, 'preflight:denied:header',
+         request_headers='x-a, Authorization'),
+    Case('/pf/star/x.txt', EVIL, 'CONNECT', 403, DENY, 'preflight:denied:method'),
+    Case('/pf/star/x.txt', EVIL, 'TRACE', 403, DENY, 'preflight:denied:method'),
+    Case('/pf/star/x.txt', EVIL, 'TRACK', 403, DENY, 'preflight:denied:method'),
+    Case('/pf/star/x.txt', EVIL, 'track', 403, DENY, 'preflight:denied:method'),
+    Case('/pf/star/x.txt', EVIL, 'Connect', 403, DENY, 'preflight:denied:method'),
     # '*' allows every origin a browser can send, not garbage
-    ('/pf/star/x.txt', 'https://A.example', 'PUT', None, (), 403, DENY, 'preflight:denied:origin'),
-    ('/pf/star/x.txt', A + ', ' + B, 'PUT', None, (), 403, DENY, 'preflight:denied:origin'),
+    Case('/pf/star/x.txt', 'https://A.example', 'PUT', 403, DENY, 'preflight:denied:origin'),
+    Case('/pf/star/x.txt', A + ', ' + B, 'PUT', 403, DENY, 'preflight:denied:origin'),
     # wildcards with credentials are answered with the concrete names
-    ('/pf/starcred/x.txt', A, 'PATCH', 'x-anything', (), 204,
-     ok(A, 'PATCH', 'x-anything', creds=True), 'preflight:ok'),
-    ('/pf/starcred/x.txt', EVIL, 'PATCH', None, (), 403, DENY, 'preflight:denied:origin'),
+    Case('/pf/starcred/x.txt', A, 'PATCH', 204, ok(A, 'PATCH', 'x-anything', creds=True),
+         'preflight:ok', request_headers='x-anything'),
+    Case('/pf/starcred/x.txt', EVIL, 'PATCH', 403, DENY, 'preflight:denied:origin'),
     # credentials and Private Network Access
-    ('/pf/cred/x.txt', A, 'PUT', None, (), 204, ok(A, 'PUT', creds=True, vary=PNA_VARY), 'preflight:ok'),
-    ('/pf/cred/x.txt', A, 'PUT', None, (('Access-Control-Request-Private-Network', 'true'),), 204,
-     ok(A, 'PUT', creds=True, vary=PNA_VARY,
-        extra=['Access-Control-Allow-Private-Network: true']), 'preflight:ok'),
-    ('/pf/cred/x.txt', EVIL, 'PUT', None, (('Access-Control-Request-Private-Network', 'true'),), 403,
-     [PNA_VARY], 'preflight:denied:origin'),
-    ('/pf/x.txt', A, 'PUT', None, (('Access-Control-Request-Private-Network', 'true'),), 204,
-     ok(A, 'PUT'), 'preflight:ok'),
+    Case('/pf/cred/x.txt', A, 'PUT', 204, ok(A, 'PUT', creds=True, vary=PNA_VARY), 'preflight:ok'),
+    Case('/pf/cred/x.txt', A, 'PUT', 204,
+         ok(A, 'PUT', creds=True, vary=PNA_VARY,
+            extra=['Access-Control-Allow-Private-Network: true']),
+         'preflight:ok', extra=(('Access-Control-Request-Private-Network', 'true'),)),
+    Case('/pf/cred/x.txt', EVIL, 'PUT', 403, [PNA_VARY], 'preflight:denied:origin',
+         extra=(('Access-Control-Request-Private-Network', 'true'),)),
+    Case('/pf/x.txt', A, 'PUT', 204, ok(A, 'PUT'), 'preflight:ok',
+         extra=(('Access-Control-Request-Private-Network', 'true'),)),
     # the default method list, and a header nobody listed
-    ('/pf/defaults/x.txt', B, 'POST', None, (), 204, ok(B, 'POST'), 'preflight:ok'),
-    ('/pf/defaults/x.txt', B, 'PUT', None, (), 403, DENY, 'preflight:denied:method'),
+    Case('/pf/defaults/x.txt', B, 'POST', 204, ok(B, 'POST'), 'preflight:ok'),
+    Case('/pf/defaults/x.txt', B, 'PUT', 403, DENY, 'preflight:denied:method'),
     # answered before authentication, authorization, redirects, rewrites, backends
-    ('/pf/auth/x.txt', A, 'PUT', None, (), 204, ok(A, 'PUT'), 'preflight:ok'),
-    ('/pf/denied/x.txt', A, 'PUT', None, (), 204, ok(A, 'PUT'), 'preflight:ok'),
-    ('/pf/moved', A, 'PUT', None, (), 204, ok(A, 'PUT'), 'preflight:ok'),
-    ('/pf/dir', A, 'PUT', None, (), 204, ok(A, 'PUT'), 'preflight:ok'),
-    ('/pf/rw/x', A, 'PUT', None, (), 204, ok(A, 'PUT'), 'preflight:ok'),
-    ('/pf/proxied/x.txt', A, 'PUT', None, (), 204, ok(A, 'PUT'), 'preflight:ok'),
-    ('/pf/nonexistent', A, 'DELETE', None, (), 204, ok(A, 'DELETE'), 'preflight:ok'),
+    Case('/pf/auth/x.txt', A, 'PUT', 204, ok(A, 'PUT'), 'preflight:ok'),
+    Case('/pf/denied/x.txt', A, 'PUT', 204, ok(A, 'PUT'), 'preflight:ok'),
+    Case('/pf/moved', A, 'PUT', 204, ok(A, 'PUT'), 'preflight:ok'),
+    Case('/pf/dir', A, 'PUT', 204, ok(A, 'PUT'), 'preflight:ok'),
+    Case('/pf/rw/x', A, 'PUT', 204, ok(A, 'PUT'), 'preflight:ok'),
+    Case('/pf/proxied/x.txt', A, 'PUT', 204, ok(A, 'PUT'), 'preflight:ok'),
+    Case('/pf/nonexistent', A, 'DELETE', 204, ok(A, 'DELETE'), 'preflight:ok'),
 ]
 
 
-@pytest.mark.parametrize('path,origin,method,acrh,extra,status,lines,result', CASES,
-                         ids=['%s %s %s %s' % c[:4] for c in CASES])
-def test_preflight(srv, path, origin, method, acrh, extra, status, lines, result):
+@pytest.mark.parametrize('case', CASES, ids=lambda c: '%s %s %s %s' % (
+    c.path, c.origin, c.method, c.request_headers))
+def test_preflight(srv, case):
     before = len(srv.access_log_lines())
-    r = preflight(srv, path, origin, method, acrh, extra)
-    check(r, status, lines, body=b'')
+    r = preflight(srv, case.path, case.origin, case.method, case.request_headers, case.extra)
+    check(r, case.status, case.lines, body=b'')
     assert r.get('Content-Length') in (None, '0')
     log = srv.access_log_lines()[before:]
-    assert len(log) == 1 and log[0].endswith('cors=' + result), log
+    assert len(log) == 1 and log[0].endswith('cors=' + case.result), log
 
 
 def test_status_200(srv):
