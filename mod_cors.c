@@ -1857,44 +1857,50 @@ static void cors_read_request(const request_rec *r, cors_req *q)
     }
 }
 
-/* Remove every Access-Control-* field from one header table. */
-static void cors_strip(apr_table_t *t)
+/*
+ * Take one response header table over: remove every Access-Control-*
+ * field from it, and say whether a Vary line of it holds "*".
+ */
+static int cors_take_table(request_rec *r, apr_table_t *t)
 {
     const apr_array_header_t *a = apr_table_elts(t);
     const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
-    int i;
+    int i, star = 0;
 
     for (i = 0; i < a->nelts; i++) {
-        /* the first letter before a call: few names start with an 'a' */
-        if (e[i].key && (e[i].key[0] == 'a' || e[i].key[0] == 'A')
-            && !strncasecmp(e[i].key, "Access-Control-", 15)) {
-            apr_table_unset(t, e[i].key);
+        const char *k = e[i].key;
+
+        /* the first letter before a call: few names start with these */
+        if (!k) {
+            continue;
+        }
+        if ((k[0] == 'a' || k[0] == 'A')
+            && !strncasecmp(k, "Access-Control-", 15)) {
+            apr_table_unset(t, k);
             i = -1;     /* the table moved: rescan */
         }
+        else if ((k[0] == 'v' || k[0] == 'V') && !strcasecmp(k, "Vary")) {
+            star |= ap_find_token(r->pool, e[i].val, "*");
+        }
     }
-}
-
-/* apr_table_do() callback: does a Vary line hold "*"? */
-static int cors_find_star(void *rv, const char *key, const char *value)
-{
-    request_rec *r = rv;
-
-    (void)key;
-    return !ap_find_token(r->pool, value, "*");
+    return star;
 }
 
 /*
- * Add tokens to Vary.  httpd's HTTP/1 header filter (fixup_vary) and
- * mod_http2 join the Vary lines of both tables and drop repeated tokens,
- * case-insensitively, so adding is enough (as mod_deflate does).  "Vary: *"
- * says all there is to say: it is left alone.
+ * Take both response header tables over (the module owns the
+ * Access-Control-* fields in its scope) and add tokens to Vary.  httpd's
+ * HTTP/1 header filter (fixup_vary) and mod_http2 join the Vary lines of
+ * both tables and drop repeated tokens, case-insensitively, so adding is
+ * enough (as mod_deflate does).  "Vary: *" says all there is to say: it is
+ * left alone.
  */
-static void cors_vary(request_rec *r, const char *tokens)
+static void cors_take_tables(request_rec *r, const char *vary)
 {
-    if (apr_table_do(cors_find_star, r, r->headers_out, "Vary", NULL)
-        && apr_table_do(cors_find_star, r, r->err_headers_out, "Vary",
-                        NULL)) {
-        apr_table_mergen(r->headers_out, "Vary", tokens);
+    int star = cors_take_table(r, r->headers_out);
+
+    star |= cors_take_table(r, r->err_headers_out);
+    if (vary && !star) {
+        apr_table_mergen(r->headers_out, "Vary", vary);
     }
 }
 
@@ -2159,16 +2165,13 @@ static const cors_decision *cors_decide(request_rec *r,
     return d;
 }
 
-/*
- * Write a decision into the response headers, replacing what others put
- * there: the module owns the Access-Control-* fields in its scope.
- */
+/* Write a decision into the response headers, replacing what others put
+ * there. */
 static void cors_apply(request_rec *r, const cors_decision *d)
 {
     apr_table_t *t = r->headers_out;
 
-    cors_strip(r->headers_out);
-    cors_strip(r->err_headers_out);
+    cors_take_tables(r, d->vary);
     if (d->acao) {
         apr_table_addn(t, "Access-Control-Allow-Origin", d->acao);
         if (d->credentials) {
@@ -2192,9 +2195,6 @@ static void cors_apply(request_rec *r, const cors_decision *d)
             apr_table_addn(t, "Access-Control-Allow-Private-Network",
                            "true");
         }
-    }
-    if (d->vary) {
-        cors_vary(r, d->vary);
     }
 }
 

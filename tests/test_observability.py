@@ -86,19 +86,23 @@ DEBUG_CASES = [
           "CORS0014: origin 'https://evil.example' denied (not in the allowed origins)"),
     Debug('GET', (('Origin', 'https://a.example/'),),
           "CORS0014: origin 'https://a.example/' denied (not a serialised origin)"),
-    Debug('GET', (), 'CORS0011: no Origin header: only Vary: Origin'),
+    Debug('GET', (), 'CORS0011: no Origin header (only Vary: Origin)'),
     Debug('OPTIONS', (('Origin', A), ('Access-Control-Request-Method', 'PUT')),
-          "CORS0020: preflight for PUT from 'https://a.example' allowed (exact origin)"),
+          "CORS0020: preflight for PUT from origin 'https://a.example' allowed (exact origin)"),
     Debug('OPTIONS', (('Origin', A), ('Access-Control-Request-Method', 'DELETE')),
-          "CORS0021: preflight from 'https://a.example' denied: the method is not in "
-          "CorsAllowMethods ('DELETE')"),
+          "CORS0022: preflight for DELETE from origin 'https://a.example' denied (the method "
+          "is not in CorsAllowMethods: 'DELETE')"),
     Debug('OPTIONS', (('Origin', EVIL), ('Access-Control-Request-Method', 'PUT')),
-          "CORS0021: preflight from 'https://evil.example' denied: origin not in the allowed "
-          "origins"),
+          "CORS0021: preflight for PUT from origin 'https://evil.example' denied (not in the "
+          "allowed origins)"),
     Debug('OPTIONS', (('Origin', A), ('Access-Control-Request-Method', 'PUT'),
                       ('Access-Control-Request-Headers', 'x-a')),
-          "CORS0021: preflight from 'https://a.example' denied: the header is not in "
-          "CorsAllowHeaders ('x-a')"),
+          "CORS0023: preflight for PUT from origin 'https://a.example' denied (the header is "
+          "not in CorsAllowHeaders: 'x-a')"),
+    Debug('OPTIONS', (('Origin', A), ('Access-Control-Request-Method', 'PUT'),
+                      ('Access-Control-Request-Headers', 'x-a;b')),
+          "CORS0024: preflight for PUT from origin 'https://a.example' denied "
+          "(Access-Control-Request-Headers is not a list of header names: 'x-a;b')"),
 ]
 
 
