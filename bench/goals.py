@@ -1,0 +1,172 @@
+"""The performance goals, evaluated on one run's figures.
+
+Every limit compares figures measured side by side in the same run: the
+instruction counts of one callgrind run (a partial run's figures are not
+compared with an earlier run's), and in wrk the ratio of each pair of
+runs made right next to each other."""
+import statistics
+
+from common import fmt_int
+
+FLOOR_MARGIN = 1000     # instructions per request over the floor
+FLAT_PCT = 5.0          # flat across origin counts, in % of the cost
+
+ALLOWED_EXACT = ('cors-1', 'cors-100', 'cors-10k', 'cors-100k')
+ALLOWED = ALLOWED_EXACT + ('cors-sub-1k',)
+
+# Each path: its mod_cors measurements and the floor-module measurement of
+# the same path (the same lines written in the cheapest way a module can).
+PATHS = (
+    ('allowed GET (ACAO, ACAC, ACEH, Vary)', ALLOWED, 'floor-allowed'),
+    ('refused origin, exact origins (Vary: Origin)',
+     ('cors-1-denied', 'cors-100k-denied'), 'floor-vary'),
+    ('refused origin, subdomain patterns (Vary: Origin)',
+     ('cors-sub-1k-denied',), 'floor-vary'),
+    ('no Origin (Vary: Origin)', ('cors-1-noorigin', 'cors-100k-noorigin'),
+     'floor-vary-noorigin'),
+    ('preflight', ('cors-1-preflight', 'cors-100k-preflight'),
+     'floor-preflight'),
+    ('outside CORS scope', ('cors-outside',), 'floor-outside'),
+)
+
+# Flat across origin counts: the path, its baseline without the module, its
+# exact-origins measurements (1 to 100,000) and its subdomain-pattern one.
+FLAT = (
+    ('allowed GET', 'plain', ALLOWED_EXACT, 'cors-sub-1k'),
+    ('refused origin', 'plain', ('cors-1-denied', 'cors-100k-denied'),
+     'cors-sub-1k-denied'),
+    ('no Origin', 'plain-noorigin', ('cors-1-noorigin', 'cors-100k-noorigin'),
+     None),
+)
+
+# wrk: the mod_cors measurements paired with plain httpd
+PLAIN_BASES = ('plain', 'plain-noorigin', 'plain-static')
+
+# The goals table's first two columns, as the report and README quote them.
+GOAL_FLOOR = '%s: at most its floor + 1,000'
+LIMIT_FLOOR = '≤ %s + 1,000 Ir/request'
+GOAL_FLAT = 'flat from 1 to 100,000 exact origins'
+LIMIT_FLAT = ('cost over plain: largest ≤ smallest + 5% (allowed GET, '
+              'refused origin, no Origin)')
+GOAL_SUB = 'as flat with 1,000 subdomain patterns'
+LIMIT_SUB = ('cost over plain within 5% of the exact-origins figure (their '
+             'median)')
+GOAL_HEADERS = ('allowed GET cheaper than the mod_headers recipe writing the '
+                'same four fixed lines (headers-1)')
+LIMIT_HEADERS = '< headers-1, at every origin count and with patterns'
+GOAL_WRK = 'throughput in wrk equal to plain httpd'
+LIMIT_WRK = ('× plain (median of the pairs) within the run\'s noise band, '
+             'for every mod_cors measurement paired with plain')
+
+
+def signed(v):
+    return '{:+,}'.format(int(round(v)))
+
+
+def figures(res):
+    """Instructions per request of the latest callgrind run: the figures a
+    partial run (--only) did not measure again are left out."""
+    cg = res.get('callgrind', {})
+    per = cg.get('per_request', {})
+    when = cg.get('measured_in', {})
+    latest = when.get('plain')
+    return {k: v for k, v in per.items() if when.get(k) == latest}
+
+
+def noise_band(wrk):
+    """The run's own noise in wrk: the largest distance of one round's
+    ratio from its measurement's median (the median of its pairs), over
+    every pair of the run, in %; and the number of pairs.  None with
+    fewer than two rounds."""
+    devs = [abs(x / s['ratio_base'] - 1) * 100
+            for s in wrk.values() if len(s.get('ratio_base_all', [])) > 1
+            for x in s['ratio_base_all']]
+    if not devs:
+        return None
+    return max(devs), len(devs)
+
+
+def goal(goal_, limit, measured, ok):
+    return {'goal': goal_, 'limit': limit, 'measured': measured, 'ok': ok}
+
+
+def floor_goals(cg):
+    out = []
+    for path, names, floor in PATHS:
+        names = [n for n in names if n in cg]
+        if not names or floor not in cg:
+            continue
+        over = [cg[n] - cg[floor] for n in names]
+        out.append(goal(GOAL_FLOOR % path, LIMIT_FLOOR % floor,
+                        '%s %s; %s' % (floor, fmt_int(cg[floor]), ', '.join(
+                            '%s %s' % (n, signed(o))
+                            for n, o in zip(names, over))),
+                        max(over) <= FLOOR_MARGIN))
+    return out
+
+
+def spread_pct(costs):
+    return 100.0 * (max(costs) - min(costs)) / min(costs) \
+        if min(costs) > 0 else 0.0
+
+
+def flat_goals(cg):
+    exact, sub = [], []
+    for path, base, names, pattern in FLAT:
+        names = [n for n in names if n in cg]
+        if base not in cg or len(names) < 2:
+            continue
+        costs = [cg[n] - cg[base] for n in names]
+        exact.append((spread_pct(costs), '%s %s to %s (%.1f%%)' % (
+            path, signed(min(costs)), signed(max(costs)),
+            spread_pct(costs))))
+        if pattern in cg:
+            ref = statistics.median(costs)
+            d = 100.0 * (cg[pattern] - cg[base] - ref) / ref
+            sub.append((abs(d), '%s %s vs %s (%+.1f%%)' % (
+                path, signed(cg[pattern] - cg[base]), signed(ref), d)))
+    out = []
+    for goal_, limit, rows in ((GOAL_FLAT, LIMIT_FLAT, exact),
+                               (GOAL_SUB, LIMIT_SUB, sub)):
+        if rows:
+            out.append(goal(goal_, limit, '; '.join(r[1] for r in rows),
+                            max(r[0] for r in rows) <= FLAT_PCT))
+    return out
+
+
+def headers_goal(cg):
+    names = [n for n in ALLOWED if n in cg]
+    if 'headers-1' not in cg or not names:
+        return []
+    h = cg['headers-1']
+    return [goal(GOAL_HEADERS, LIMIT_HEADERS,
+                 'headers-1 %s; %s' % (fmt_int(h), ', '.join(
+                     '%s %.3f×' % (n, cg[n] / h) for n in names)),
+                 max(cg[n] for n in names) < h)]
+
+
+def wrk_goal(wrk, order):
+    names = [n for n in order if n.startswith('cors-') and n in wrk
+             and wrk[n].get('base') in PLAIN_BASES
+             and wrk[n].get('ratio_base')]
+    if not names:
+        return []
+    band = noise_band(wrk)
+    ratios = ', '.join('%s %.2f' % (n, wrk[n]['ratio_base']) for n in names)
+    if band is None:
+        return [goal(GOAL_WRK, LIMIT_WRK, 'one round only: no noise band; '
+                     + ratios, False)]
+    return [goal(GOAL_WRK, LIMIT_WRK,
+                 'noise band ±%.1f%% (%d pairs); %s' % (band[0], band[1],
+                                                        ratios),
+                 all(abs(wrk[n]['ratio_base'] - 1) * 100 <= band[0]
+                     for n in names))]
+
+
+def evaluate_goals(res, order):
+    """The goals table's rows; order: the measurements' names, in the
+    order the rows list them."""
+    cg = figures(res)
+    wrk = res.get('wrk', {}).get('summary', {})
+    return (floor_goals(cg) + flat_goals(cg) + headers_goal(cg)
+            + wrk_goal(wrk, order))
