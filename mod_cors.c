@@ -1845,15 +1845,40 @@ typedef struct {
 
 static void cors_read_request(const request_rec *r, cors_req *q)
 {
-    q->origin = apr_table_get(r->headers_in, "Origin");
-    q->method = q->headers = q->pna = NULL;
-    if (q->origin && r->method_number == M_OPTIONS) {
-        q->method = apr_table_get(r->headers_in,
-                                  "Access-Control-Request-Method");
-        q->headers = apr_table_get(r->headers_in,
-                                   "Access-Control-Request-Headers");
-        q->pna = apr_table_get(r->headers_in,
-                               "Access-Control-Request-Private-Network");
+    const apr_array_header_t *a;
+    const apr_table_entry_t *e;
+    int i;
+
+    memset(q, 0, sizeof(*q));
+    if (r->method_number != M_OPTIONS) {
+        q->origin = apr_table_get(r->headers_in, "Origin");
+        return;
+    }
+    /* a preflight reads four: one pass instead of four lookups */
+    a = apr_table_elts(r->headers_in);
+    e = (const apr_table_entry_t *)a->elts;
+    for (i = 0; i < a->nelts; i++) {
+        const char *k = e[i].key;
+
+        if (!k) {
+            continue;
+        }
+        if (!q->origin && !strcasecmp(k, "Origin")) {
+            q->origin = e[i].val;
+        }
+        else if (!strncasecmp(k, "Access-Control-Request-", 23)) {
+            const char **v = !strcasecmp(k + 23, "Method") ? &q->method
+                             : !strcasecmp(k + 23, "Headers") ? &q->headers
+                             : !strcasecmp(k + 23, "Private-Network")
+                             ? &q->pna : NULL;
+
+            if (v && !*v) {
+                *v = e[i].val;
+            }
+        }
+    }
+    if (!q->origin) {
+        q->method = NULL;       /* no Origin: an actual request */
     }
 }
 
@@ -1870,11 +1895,12 @@ static int cors_take_table(request_rec *r, apr_table_t *t)
     for (i = 0; i < a->nelts; i++) {
         const char *k = e[i].key;
 
-        /* the first letter before a call: few names start with these */
+        /* the first letter and the length before a compare: few names
+         * start with these (Accept-Ranges is shorter) */
         if (!k) {
             continue;
         }
-        if ((k[0] == 'a' || k[0] == 'A')
+        if ((k[0] == 'a' || k[0] == 'A') && strlen(k) >= 15
             && !strncasecmp(k, "Access-Control-", 15)) {
             apr_table_unset(t, k);
             i = -1;     /* the table moved: rescan */
@@ -1890,8 +1916,8 @@ static int cors_take_table(request_rec *r, apr_table_t *t)
  * Take both response header tables over (the module owns the
  * Access-Control-* fields in its scope) and add tokens to Vary.  httpd's
  * HTTP/1 header filter (fixup_vary) and mod_http2 join the Vary lines of
- * both tables and drop repeated tokens, case-insensitively, so adding is
- * enough (as mod_deflate does).  "Vary: *" says all there is to say: it is
+ * both tables into one and drop repeated tokens, case-insensitively, so a
+ * line of our own is enough.  "Vary: *" says all there is to say: it is
  * left alone.
  */
 static void cors_take_tables(request_rec *r, const char *vary)
@@ -1900,7 +1926,7 @@ static void cors_take_tables(request_rec *r, const char *vary)
 
     star |= cors_take_table(r, r->err_headers_out);
     if (vary && !star) {
-        apr_table_mergen(r->headers_out, "Vary", vary);
+        apr_table_addn(r->headers_out, "Vary", vary);
     }
 }
 
