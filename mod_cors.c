@@ -1860,13 +1860,16 @@ static void cors_read_request(const request_rec *r, cors_req *q)
     for (i = 0; i < a->nelts; i++) {
         const char *k = e[i].key;
 
+        /* the first letter before a compare, as in cors_take_table() */
         if (!k) {
             continue;
         }
-        if (!q->origin && !strcasecmp(k, "Origin")) {
+        if ((k[0] == 'o' || k[0] == 'O') && !q->origin
+            && !strcasecmp(k, "Origin")) {
             q->origin = e[i].val;
         }
-        else if (!strncasecmp(k, "Access-Control-Request-", 23)) {
+        else if ((k[0] == 'a' || k[0] == 'A')
+                 && !strncasecmp(k, "Access-Control-Request-", 23)) {
             const char **v = !strcasecmp(k + 23, "Method") ? &q->method
                              : !strcasecmp(k + 23, "Headers") ? &q->headers
                              : !strcasecmp(k + 23, "Private-Network")
