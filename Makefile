@@ -78,9 +78,13 @@ test-package:
 	$(PYTEST) tests/package/check_package.py
 
 # ---- browser suite (issue 3)
-#   make test-browser      headless Chromium (Debian's chromium, driven by
-#                          playwright-core from npm) fetching across origins
-#                          from pages served by apache2 with the module
+#   make test-browser      headless Chromium and Firefox ESR (Debian's chromium
+#                          and firefox-esr, driven by puppeteer-core from npm)
+#                          fetching across origins from pages served by apache2
+#                          with the module
+#   make browser-table     run the suite, then write its cases x engines table
+#                          to tests/browser/results.md and README.md
+#                          (browser_table.py)
 #   make demo-screenshot   run the `make run` demo in Chromium and refresh
 #                          docs/demo.png
 # The demo's page origins for `make run` (PORT is the API's):
@@ -90,20 +94,26 @@ BROWSER_DIR     = tests/browser
 TEST_TARGETS   += test-browser
 CLEAN_MORE     += $(BROWSER_DIR)/node_modules
 
-.PHONY: test-browser demo-screenshot browser-deps
+.PHONY: test-browser browser-table demo-screenshot browser-deps
 
 browser-deps:
 	@tools/deps.sh browser
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(BROWSER_DIR)/node_modules/.package-lock.json
 
-# npm ci installs exactly package-lock.json (never `npx playwright install`:
-# the browser is Debian's /usr/bin/chromium)
+# npm ci installs exactly package-lock.json; puppeteer-core downloads no
+# browser (the browsers are Debian's /usr/bin/chromium and /usr/bin/firefox-esr)
 $(BROWSER_DIR)/node_modules/.package-lock.json: $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
-	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund
+	cd $(BROWSER_DIR) && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
 
 test-browser: browser-deps
 	$(PYTEST) $(BROWSER_DIR)
+
+# (all but the test that compares README.md's table with the cases: the table
+# is written only when every other test passed)
+browser-table: browser-deps
+	$(PYTEST) $(BROWSER_DIR) --deselect $(BROWSER_DIR)/test_browser.py::test_readme_table_current
+	$(PYTHON) $(BROWSER_DIR)/browser_table.py
 
 demo-screenshot: browser-deps
 	CORS_DEMO_SCREENSHOT=$(CURDIR)/docs/demo.png $(PYTEST) $(BROWSER_DIR) -k demo

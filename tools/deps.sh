@@ -16,10 +16,11 @@ pkgs_for() {
         package-test)
                  echo "build-essential debhelper dpkg-dev apache2-dev lintian git" \
                       "apache2 apache2-utils python3 python3-pytest" ;;
-        # the Chromium suite: Debian's chromium, driven by playwright-core from
-        # npm (nodejs and npm only if no node/npm is on the PATH already)
+        # the browser suite: Debian's chromium and firefox-esr, driven by
+        # puppeteer-core from npm (nodejs and npm only if no node/npm is on the
+        # PATH already); libfaketime moves the browsers' clock
         browser)
-            echo "apache2 apache2-dev apache2-utils python3 python3-pytest chromium"
+            echo "apache2 apache2-dev apache2-utils python3 python3-pytest chromium firefox-esr libfaketime"
             command -v node >/dev/null 2>&1 || echo "nodejs"
             command -v npm >/dev/null 2>&1 || echo "npm" ;;
         # make test-asan and test-valgrind (gcc's ASan/UBSan runtimes,
