@@ -131,8 +131,10 @@ demo-screenshot: browser-deps
 #                       seed corpus (tests/fuzz/corpus/)
 #   make fuzz-coverage  the share of mod_cors.c the corpora reach (llvm-cov)
 #   make soak           wrk with graceful restarts, SOAK_SECONDS per policy,
-#                       SOAK_CONNECTIONS; figures in tests/soak/results.md
-#                       (not in `make test`)
+#                       SOAK_CONNECTIONS; then SOAK_CYCLES graceful restart/stop
+#                       cycles under load per MPM (tests/test_restart_stress.py,
+#                       which `make test` runs briefly); figures in
+#                       tests/soak/results.md (not in `make test`)
 # Everything is built under tests/run/build/ (pytest does not look into a
 # directory called build).  The sanitizer and valgrind builds compile
 # mod_cors.c with tests/sanitize/pool_shim.h forced in (each of the module's
@@ -149,6 +151,7 @@ FUZZ_SECONDS    ?= 600
 FUZZ_CC         ?= clang
 SOAK_SECONDS    ?= 60
 SOAK_CONNECTIONS ?= 256
+SOAK_CYCLES      ?= 300
 REL_PYTEST       = $(PYTEST) tests --ignore=tests/browser --ignore=tests/run
 SANITIZE         = -fsanitize=address,undefined -fno-sanitize-recover=all \
                    -fno-omit-frame-pointer -g -O1
@@ -228,7 +231,8 @@ soak:
 	@tools/deps.sh soak
 	@$(MAKE) --no-print-directory build
 	$(PYTHON) tests/soak/soak.py --seconds $(SOAK_SECONDS) \
-	    --connections $(SOAK_CONNECTIONS) --out tests/soak/results.md
+	    --connections $(SOAK_CONNECTIONS) --cycles $(SOAK_CYCLES) \
+	    --out tests/soak/results.md
 
 # ---- benchmark (issue 4)
 # make bench: mod_cors against plain httpd and the mod_headers / SetEnvIf /

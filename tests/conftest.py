@@ -1,11 +1,14 @@
-"""pytest plumbing: module-scoped httpd fixtures and per-test error_log checks."""
+"""pytest plumbing: module-scoped httpd fixtures, per-test error_log checks, and
+crash checks: any sign that a process of a test server died abnormally (see
+Httpd.crash_lines) fails the test it shows up in, the fixture whose server
+shows it when it stops, or else the session."""
 import os
 import time
 
 import pytest
 
 import harness
-from harness import Httpd
+from harness import CrashDetected, Httpd
 
 
 def pytest_sessionstart(session):
@@ -23,17 +26,25 @@ def _report_text(reports):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Sanitizer/valgrind reports anywhere under tests/run/ (apache2 -t runs and
-    servers started outside fixtures included) fail the session."""
+    """Sanitizer/valgrind reports in any server root this session used (apache2 -t
+    runs and servers started outside fixtures included) fail the session, and so does
+    every crash a check found (Httpd.crashes_found: in a test, at a fixture's
+    stop, in a server a test left running, stopped here)."""
+    harness.stop_all()
     reports = harness.all_reports(getattr(session.config, '_cors_started', 0) - 1)
     reports += [r for r in Httpd.reports_found if r not in reports]
+    msgs = []
     if reports:
+        msgs.append('sanitizer/valgrind reports:\n' + _report_text(reports))
+    if Httpd.crashes_found:
+        msgs.append(harness.crash_report(Httpd.crashes_found))
+    if msgs:
         tr = session.config.pluginmanager.get_plugin('terminalreporter')
-        msg = 'sanitizer/valgrind reports:\n' + _report_text(reports)
-        if tr:
-            tr.write_line(msg, red=True)
-        else:
-            print(msg)
+        for msg in msgs:
+            if tr:
+                tr.write_line(msg, red=True)
+            else:
+                print(msg)
         session.exitstatus = 1
 
 
@@ -60,12 +71,18 @@ def server_fixture(name, config, setup=None, extra_listen=0, modules=None,
                 pytest.fail('httpd %s logged at startup:\n%s' % (name, '\n'.join(bad)))
             yield h
         finally:
-            h.stop()
-        # valgrind writes its summary when the server exits
-        reports = h.sanitizer_reports(started)
-        if reports:
-            pytest.fail('httpd %s: sanitizer/valgrind reports:\n%s'
-                        % (name, _report_text(reports)), pytrace=False)
+            problems = []
+            try:
+                h.stop()        # graceful; then the whole error log is checked
+            except CrashDetected as e:
+                problems.append(str(e))
+            # valgrind writes its summary when the server exits
+            reports = h.sanitizer_reports(started)
+            if reports:
+                problems.append('httpd %s: sanitizer/valgrind reports:\n%s'
+                                % (name, _report_text(reports)))
+            if problems:
+                pytest.fail('\n'.join(problems), pytrace=False)
     return _server
 
 
@@ -92,15 +109,25 @@ def pytest_runtest_call(item):
     problems = []
     for h in _servers(item):
         mark = marks.get(h, h.start_mark)
+        try:
+            # the whole log since the server started: a crash between tests, or
+            # during a graceful restart, shows up in the next test using it
+            h.check_crashes('during ' + item.nodeid)
+        except CrashDetected as e:
+            problems.append(str(e))
         if outcome.excinfo is not None:
             # test failed anyway: attach the server's log (incl. cors:debug) to the report
             lines = h.log_since(mark)[-60:]
             if lines:
                 item.add_report_section('call', 'error_log %s' % h.name, '\n'.join(lines))
         else:
-            problems += ['[%s] %s' % (h.name, l) for l in h.bad_log_lines(mark, allow)]
+            problems += ['[%s] %s' % (h.name, l) for l in h.bad_log_lines(mark, allow)
+                         if not any(l in p for p in problems)]
         problems += ['[%s] sanitizer report %s:\n%s' % (h.name, path, text)
                      for path, text in h.sanitizer_reports(started)]
-    if problems:
+    if problems and outcome.excinfo is not None:
+        # keep the test's own failure; the crash is in the report (and the session fails)
+        item.add_report_section('call', 'crash and sanitizer checks', '\n'.join(problems))
+    elif problems:
         pytest.fail('unexpected error_log lines (allow with @pytest.mark.allow_log):\n'
                     + '\n'.join(problems), pytrace=False)

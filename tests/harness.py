@@ -6,6 +6,7 @@ header lines into a dict: tests must be able to see duplicated header lines.
 """
 import atexit
 import ctypes
+import fcntl
 import os
 import re
 import shlex
@@ -14,7 +15,9 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import time
+import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -48,12 +51,31 @@ BASE_MODULES = ['authz_core', 'authz_host', 'authz_user', 'authn_core', 'authn_f
 IS_ROOT = os.geteuid() == 0
 RUN_USER = 'www-data'
 
-# Error-log levels that count as "bad", and notice-level lines that are bad anyway.
+# Error-log levels that count as "bad"; crash lines are bad at any level.
 BAD_LEVELS = {'warn', 'error', 'crit', 'alert', 'emerg'}
-ALWAYS_BAD = [r'exit signal', r'AH00052', r'dumped core']
+# Evidence that a process of the server died abnormally (crash_lines()).  The
+# parent logs a child's death by a signal at notice level: AH00052 "child pid N
+# exit signal Segmentation fault (11)", AH00051 "..., possible coredump in".
+CRASH_PATTERNS = [
+    r'exit signal', r'\bAH0005[12]\b', r'dumped core', r'possible coredump',
+    r'\bAH00060\b', r'seg fault or similar nasty error',    # the parent itself
+    r'\bAH00050\b',                  # a child's fatal error: httpd exits
+    r'\bAH0004[67]\b',               # a child httpd had to SIGKILL, or gave up on
+    r'\bAH01239\b',                  # mod_cgid's daemon died
+    r'Segmentation fault', r'Bus error', r'Illegal instruction',
+    r'Floating point exception', r'Aborted \(core dumped\)',
+    r'AddressSanitizer', r'LeakSanitizer', r'UndefinedBehaviorSanitizer',
+    r'runtime error: ',                # UBSan
+    # valgrind (wrapper logs): SIGTERM is how -X is stopped
+    r'Process terminating with default action of signal (?!15 )\d+',
+]
+ALWAYS_BAD = CRASH_PATTERNS
+_CRASH_RE = re.compile('|'.join('(?:%s)' % p for p in CRASH_PATTERNS))
+# a child's or the parent's death by one of these is how httpd stops them
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGKILL, signal.SIGHUP, signal.SIGUSR1}
 _LOG_RE = re.compile(r'^\[[^\]]*\] \[([^:\]\s]*):(\w+)\]')
 
-# ---- reliability runs (issue 5): see the Makefile's test-asan and test-valgrind.
+# ---- reliability runs: see the Makefile's test-asan and test-valgrind.
 # CORS_HTTPD_PRELOAD: LD_PRELOAD for apache2 alone (the sanitizer runtimes); the
 #   ASAN_OPTIONS/UBSAN_OPTIONS given get log_path=<root>/reports/{asan,ubsan}.
 # CORS_HTTPD_WRAPPER: a command apache2 runs under, e.g. "valgrind ... --log-file={log}";
@@ -131,15 +153,48 @@ def _write(path, content, mode):
     os.chmod(path, mode)
 
 
+_claimed = {}   # server roots this process holds the lock of: {root: open lock file}
+
+
+def _claim_root(base):
+    """RUN_DIR/base, locked for this process (flock on RUN_DIR/base.lock, held
+    until the process exits); if another live process (a concurrent pytest
+    session) holds it, RUN_DIR/base-p<pid> instead.  So a session never removes,
+    reuses or stops another's server root, and a root whose lock is free
+    belongs to no running session: a server left in it is stale."""
+    os.makedirs(RUN_DIR, exist_ok=True)
+    os.chmod(RUN_DIR, 0o755)
+    for name in (base, '%s-p%d' % (base, os.getpid())):
+        root = os.path.join(RUN_DIR, name)
+        if root in _claimed:
+            return root
+        f = open(root + '.lock', 'a')
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            continue
+        _claimed[root] = f
+        return root
+    raise RuntimeError('cannot lock a server root for ' + base)
+
+
+class CrashDetected(AssertionError):
+    """A process of a test server died abnormally, or a stop needed a fallback."""
+
+
 class Httpd:
     running = set()   # started and not yet stopped instances (stopped at exit)
     reports_found = []  # (path, excerpt) of sanitizer/valgrind reports seen by stop()
+    # (server name, where, lines) of every crash check that found something:
+    # any entry fails the pytest session (conftest.py), or the process (atexit)
+    crashes_found = []
 
     def __init__(self, name, body_config, extra_listen=0, modules=None, load_cors=True,
                  mpm=None):
         self.name = name
         self.mpm = mpm or MPM       # a test may need one MPM (mod_http2: not prefork)
-        self.root = os.path.join(RUN_DIR, '%s-%s' % (name, self.mpm))
+        self.root = _claim_root('%s-%s' % (name, self.mpm))
         self.htdocs = os.path.join(self.root, 'htdocs')
         self.error_log = os.path.join(self.root, 'logs', 'error_log')
         self.access_log = os.path.join(self.root, 'logs', 'access_log')
@@ -151,6 +206,10 @@ class Httpd:
         self.port = self.ports[0]
         self.pid = None
         self.start_mark = 0
+        self.started_at = 0.0       # time of the last start()
+        self._exit_evidence = []    # [harness] lines about how processes ended
+        self._crash_seen = set()    # crash lines already reported (or expected)
+        self._scanned = (None, 0, [])   # (start_mark, scanned up to, crash lines)
         if load_cors and not os.path.isfile(CORS_SO):
             raise RuntimeError('%s is missing: run "make" in %s first' % (CORS_SO, REPO))
         self._setup_root()
@@ -184,7 +243,7 @@ class Httpd:
             return
         if self.root.encode() in cmd and _pid_alive(pid):
             self.pid = pid
-            self.stop()
+            self.stop(check=False)
 
     def _config(self, body, modules, load_cors):
         r = self.root
@@ -314,9 +373,15 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
 
     def start(self):
         self.start_mark = self.log_mark()
+        self.started_at = time.time() - 1    # file times are coarser than time()
+        self._exit_evidence = []
         _become_subreaper()
         p = self._start_foreground() if HTTPD_WRAPPER else self._apache('-k', 'start')
         if p.returncode != 0:
+            if p.returncode < 0:
+                self._exit_evidence.append('[harness] apache2 -k start exited on %s'
+                                           % _signal_name(-p.returncode))
+                self.check_crashes('start')
             self._fail('start exited with %d' % p.returncode, p.stdout + p.stderr)
         Httpd.running.add(self)
         deadline = time.time() + 10 * TIME_SCALE
@@ -332,37 +397,188 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
                 return self
             time.sleep(0.05)
         out = p.stdout + p.stderr
-        self.stop()
+        crashed = self.stop(check=False)
         self._fail('did not accept connections on %s within %g s'
-                   % (self.ports, 10 * TIME_SCALE), out)
+                   % (self.ports, 10 * TIME_SCALE),
+                   out + ''.join('\n' + l for l in crashed))
 
-    def stop(self):
-        """SIGTERM the parent process and wait until it is gone (SIGKILL after 10 s)."""
+    def graceful_shutdown_timeout(self):
+        """The configuration's (last) GracefulShutdownTimeout, in seconds."""
+        found = re.findall(r'^\s*GracefulShutdownTimeout\s+(\d+)', open(self.conf).read(),
+                           re.M | re.I)
+        return int(found[-1]) if found else 0
+
+    def stop(self, check=True):
+        """Stop the server and wait until its processes are gone.
+
+        The parent gets SIGWINCH, httpd's graceful stop: it closes the listeners,
+        lets the children finish their connections and, after
+        GracefulShutdownTimeout, stops what is left itself.  (SIGTERM, the
+        ungraceful stop, can crash an event-MPM child: its main thread closes the
+        sockets of connections a worker may have just closed and freed.)  SIGTERM,
+        then SIGKILL, are sent only if the parent is still there well after that;
+        such a fallback is reported like a crash.  Under CORS_HTTPD_WRAPPER the
+        one process of apache2 -X gets SIGTERM once no connection is open: the
+        event MPM's -X mode only listens for SIGTERM and SIGINT (SIGWINCH would be
+        ignored), and valgrind writes its summary when apache2 exits.
+
+        Then, unless check=False, check_crashes('stop'): every error-log line
+        since start() and how the processes ended.  Returns the crash lines."""
         Httpd.running.discard(self)
         pid, self.pid = self.pid, None
-        if pid is None:
-            return
         proc, self.proc = self.proc, None
-        for sig, wait in ((signal.SIGTERM, 10 * TIME_SCALE), (signal.SIGKILL, 5)):
+        if pid is None:
+            return []
+        kids = {k: st for k, st in _processes().items() if st[1] == pid}
+        if proc is not None:
+            self._stop_foreground(pid, proc)
+            self._reap_orphans(kids, 0)       # and _kill_group the ones left
+            _kill_group(pid)
+            # valgrind has written its summary: keep what it found even if
+            # this server root is reused (and so removed) later
+            Httpd.reports_found += self.sanitizer_reports()
+        else:
+            self._stop_daemon(pid)
+            self._reap_orphans(kids, 3 * TIME_SCALE)
+        return self.check_crashes('stop') if check else self.crash_lines()
+
+    def _wait_gone(self, pid, timeout):
+        """Wait until the daemon parent pid is gone; its waitpid() status when we
+        reaped it (we are its subreaper), None if it is not our child, False on
+        timeout."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if not _pid_alive(pid):
+                return _wait_status(pid)
+            time.sleep(0.02)
+        return False
+
+    def _fallback(self, pid, after, sigs, wait_gone):
+        """The stop signal did not work: send sigs in turn; each is reported."""
+        for sig, wait in sigs:
+            self._exit_evidence.append(
+                '[harness] httpd %s (pid %d) still running %.0f s after %s: sent %s'
+                % (self.name, pid, after[1], after[0], _signal_name(sig)))
+            warnings.warn(self._exit_evidence[-1])
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
-                return
-            deadline = time.time() + wait
-            while time.time() < deadline:
-                if proc is not None and proc.poll() is not None:
-                    _kill_group(pid)
-                    # valgrind has written its summary: keep what it found even if
-                    # this server root is reused (and so removed) later
-                    Httpd.reports_found += self.sanitizer_reports()
-                    return
-                if proc is None and not _pid_alive(pid):
-                    return _reap(pid)
-                time.sleep(0.05)
+                return None
+            status = wait_gone(wait)
+            if status is not False:
+                return status
+            after = (_signal_name(sig), wait)
         raise RuntimeError('httpd %s (pid %d) did not exit' % (self.name, pid))
 
+    def _note_early_exit(self, pid, proc):
+        """Evidence (once) if the server's parent, or apache2 -X, has exited
+        without being asked to; True if it has."""
+        if proc is not None:
+            rc = proc.poll()
+            if rc is None:
+                return False
+            how = 'exit signal ' + _signal_name(-rc) if rc < 0 else 'exit status %d' % rc
+        else:
+            if _pid_alive(pid):
+                return False
+            status = _wait_status(pid)
+            how = 'gone' if status is None else _describe_status(status)[0]
+        line = '[harness] httpd %s: %s (pid %d) exited by itself: %s' % (
+            self.name, 'apache2 -X' if proc is not None else 'the parent', pid, how)
+        if not any(l.startswith(line.rsplit(':', 1)[0]) for l in self._exit_evidence):
+            self._exit_evidence.append(line)
+        return True
+
+    def _stop_daemon(self, pid):
+        if self._note_early_exit(pid, None):
+            return
+        gst = self.graceful_shutdown_timeout()
+        fell_back = False
+        t0 = time.time()
+        try:
+            os.kill(pid, signal.SIGWINCH)
+        except ProcessLookupError:
+            return
+        # httpd: GracefulShutdownTimeout, then up to 10 s of SIGTERM/SIGKILL to
+        # children that are still there
+        wait = (gst + 12) * TIME_SCALE
+        status = self._wait_gone(pid, wait)
+        took = time.time() - t0
+        if status is False:
+            fell_back = True
+            status = self._fallback(pid, ('SIGWINCH', wait),
+                                    ((signal.SIGTERM, 10 * TIME_SCALE), (signal.SIGKILL, 5)),
+                                    lambda w: self._wait_gone(pid, w))
+        elif gst and took >= gst:
+            warnings.warn('httpd %s: the graceful stop took %.1f s: children still busy '
+                          'after GracefulShutdownTimeout %d were stopped by httpd with '
+                          'SIGTERM' % (self.name, took, gst))
+        if status is not None and status is not False:
+            text, bad = _describe_status(status)
+            sent = {signal.SIGTERM, signal.SIGKILL} if fell_back else set()
+            if bad or (os.WIFSIGNALED(status) and os.WTERMSIG(status) not in sent):
+                self._exit_evidence.append('[harness] httpd %s: parent pid %d %s'
+                                           % (self.name, pid, text))
+
+    def _stop_foreground(self, pid, proc):
+        if self._note_early_exit(pid, proc):
+            return
+        # no connection left for SIGTERM's forced close to race with
+        deadline = time.time() + 2 * TIME_SCALE
+        while _server_sockets(self.ports) and time.time() < deadline:
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGTERM)
+
+        def gone(wait):
+            try:
+                return proc.wait(wait)
+            except subprocess.TimeoutExpired:
+                return False
+        wait = 10 * TIME_SCALE
+        rc = gone(wait)
+        if rc is False:
+            rc = self._fallback(pid, ('SIGTERM', wait), ((signal.SIGKILL, 5),), gone)
+        if rc is not None and rc < 0 and -rc not in (signal.SIGTERM, signal.SIGKILL):
+            self._exit_evidence.append('[harness] httpd %s: apache2 -X (pid %d) exit signal %s'
+                                       % (self.name, pid, _signal_name(-rc)))
+
+    def _reap_orphans(self, kids, grace):
+        """Children of the stopped parent it left behind are ours now (we are the
+        subreaper): reap them and report the ones that died of a signal; SIGKILL
+        (with a warning) those still there after grace seconds (grace 0: leave
+        them be)."""
+        me = os.getpid()
+        deadline = time.time() + grace
+        left, killed = dict(kids), set()
+        while left:
+            for k, before in list(left.items()):
+                st = _proc_stat(k)
+                if st is None or st[3] != before[3]:     # gone, reaped elsewhere
+                    del left[k]
+                elif st[1] != me:
+                    if st[0] == 'Z' or time.time() > deadline:
+                        del left[k]                      # not ours to reap
+                elif st[0] == 'Z':
+                    status = _wait_status(k)
+                    if status is not None:
+                        text, bad = _describe_status(status)
+                        if bad:
+                            self._exit_evidence.append(
+                                '[harness] httpd %s: process %d (a child of the parent) %s'
+                                % (self.name, k, text))
+                    del left[k]
+                elif not grace:
+                    del left[k]
+                elif time.time() > deadline and k not in killed:
+                    warnings.warn('httpd %s: process %d outlived its parent; sent SIGKILL'
+                                  % (self.name, k))
+                    killed.add(k)
+                    os.kill(k, signal.SIGKILL)
+            time.sleep(0.02)
+
     def graceful(self, timeout=10):
-        """Graceful restart (SIGUSR1); returns when the new generation is up."""
+        """Graceful restart (SIGUSR1); returns when the new generation is up,
+        after check_crashes('graceful restart')."""
         mark = self.log_mark()
         os.kill(self.pid, signal.SIGUSR1)
         deadline = time.time() + timeout
@@ -370,9 +586,64 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
             # AH00489 (event) / AH00163 (prefork) are notice level: always logged
             if 'resuming normal operations' in ''.join(self.log_since(mark)) \
                     and _port_open(self.port):
+                self.check_crashes('graceful restart')
                 return self
             time.sleep(0.05)
+        self.check_crashes('graceful restart')
         self._fail('no restart within %d s after SIGUSR1' % timeout)
+
+    # -- crash evidence ----------------------------------------------------------
+    def crash_lines(self):
+        """Evidence that a process of this server died abnormally since start():
+        error-log lines matching CRASH_PATTERNS (whatever their level), how the
+        parent (or apache2 -X) and its children ended (a death by a signal, an
+        exit nobody asked for, a fallback signal stop() had to send), and valgrind's
+        "Process terminating with default action of signal N" (a crash that
+        leaves ERROR SUMMARY at 0).  Sanitizer reports are sanitizer_reports()'s."""
+        if self.pid is not None:
+            self._note_early_exit(self.pid, self.proc)
+        if self._scanned[0] != self.start_mark:       # a new start(): scan afresh
+            self._scanned = (self.start_mark, self.start_mark, [])
+        _, pos, found = self._scanned
+        pos = scan_log(self.error_log, pos, found)
+        self._scanned = (self.start_mark, pos, found)
+        lines = found + self._exit_evidence
+        for path in sorted(_listdir(self.reports)):
+            if not path.startswith('wrapper.'):
+                continue
+            full = os.path.join(self.reports, path)
+            try:
+                if os.path.getmtime(full) < self.started_at:
+                    continue
+                text = open(full, encoding='latin-1').read()
+            except OSError:
+                continue
+            lines += ['%s: %s' % (path, l) for l in text.splitlines()
+                      if _CRASH_RE.search(l)]
+        return lines
+
+    def new_crash_lines(self):
+        """crash_lines() not reported (or expected) yet."""
+        return [l for l in self.crash_lines() if l not in self._crash_seen]
+
+    def check_crashes(self, where):
+        """Raise CrashDetected quoting new_crash_lines(), if any, after recording
+        them in Httpd.crashes_found (which fails the session); each line is
+        reported once.  Returns [] otherwise."""
+        new = self.new_crash_lines()
+        if not new:
+            return []
+        self._crash_seen.update(new)
+        Httpd.crashes_found.append((self.name, where, new))
+        raise CrashDetected('httpd %s (%s): a process died abnormally:\n%s'
+                            % (self.name, where, '\n'.join(new)))
+
+    def expect_crashes(self):
+        """Mark the crash lines there are now as expected (a test that crashes a
+        child on purpose); returns them."""
+        lines = self.crash_lines()
+        self._crash_seen.update(lines)
+        return lines
 
     # -- logs --------------------------------------------------------------------
     def log_mark(self):
@@ -397,8 +668,7 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
             if not line.strip():
                 continue
             m = _LOG_RE.match(line)
-            if (m and m.group(2) not in BAD_LEVELS
-                    and not any(re.search(a, line) for a in ALWAYS_BAD)):
+            if m and m.group(2) not in BAD_LEVELS and not _CRASH_RE.search(line):
                 continue
             if not any(re.search(a, line) for a in allow):
                 bad.append(line)
@@ -418,20 +688,81 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
         return '<Httpd %s port=%s pid=%s>' % (self.name, self.port, self.pid)
 
 
+def _proc_stat(pid):
+    """(state, ppid, pgrp, starttime) of pid from /proc, or None."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return fields[0], int(fields[1]), int(fields[2]), int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _processes():
+    """{pid: (state, ppid, pgrp, starttime)} of every process."""
+    procs = {}
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            st = _proc_stat(int(d))
+            if st:
+                procs[int(d)] = st
+    return procs
+
+
+def children_of(pid, zombies=False):
+    """Pids of the processes whose parent is pid (zombies left out unless asked)."""
+    return sorted(p for p, st in _processes().items()
+                  if st[1] == pid and (zombies or st[0] != 'Z'))
+
+
 def _group_members(pgid):
     """(pid, is_zombie) of the processes in process group pgid."""
-    members = []
-    for d in os.listdir('/proc'):
-        if not d.isdigit():
-            continue
+    return [(p, st[0] == 'Z') for p, st in _processes().items() if st[2] == pgid]
+
+
+def _signal_name(n):
+    try:
+        return '%s (%d)' % (signal.Signals(n).name, n)
+    except ValueError:
+        return 'signal %d' % n
+
+
+def _describe_status(status):
+    """A waitpid() status in words, and whether it is a death by a signal
+    httpd does not use to stop its processes."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        core = ', core dumped' if os.WCOREDUMP(status) else ''
+        return 'exit signal %s%s' % (_signal_name(sig), core), sig not in _STOP_SIGNALS
+    return 'exit status %d' % os.WEXITSTATUS(status), False
+
+
+def _wait_status(pid):
+    """Reap pid if it is our zombie child; its waitpid() status, else None."""
+    try:
+        got, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None
+    return status if got == pid else None
+
+
+def _server_sockets(ports):
+    """Open TCP sockets of a server on ports other than its listeners: the ones
+    with a local port in ports, in a state other than LISTEN, and owned by a
+    process (inode not 0: not a closed socket lingering in the kernel)."""
+    hexports = {'%04X' % p for p in ports}
+    n = 0
+    for table in ('/proc/net/tcp', '/proc/net/tcp6'):
         try:
-            with open('/proc/%s/stat' % d) as f:
-                fields = f.read().rsplit(')', 1)[1].split()
-        except (OSError, IndexError):
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
             continue
-        if int(fields[2]) == pgid:
-            members.append((int(d), fields[0] == 'Z'))
-    return members
+        for line in lines:
+            f = line.split()
+            if (len(f) > 9 and f[1].rsplit(':', 1)[1] in hexports and f[3] != '0A'
+                    and f[9] != '0'):
+                n += 1
+    return n
 
 
 def _kill_group(pgid):
@@ -497,31 +828,90 @@ def reports_in(directory, since=0.0):
     return found
 
 
-def all_reports(since=0.0):
-    """Reports in every server root under RUN_DIR (apache2 -t runs included)."""
-    found = []
+def scan_log(path, pos=0, found=None):
+    """Append the crash lines (CRASH_PATTERNS) of the complete lines of the file
+    path from byte pos on to found; returns where the scan ended (the start of
+    a line still being written).  Reads line by line: logs can be large."""
+    found = [] if found is None else found
     try:
-        roots = sorted(os.listdir(RUN_DIR))
+        with open(path, 'rb') as f:
+            f.seek(pos)
+            for raw in f:
+                if not raw.endswith(b'\n'):
+                    break
+                pos += len(raw)
+                line = raw.decode('latin-1').rstrip('\r\n')
+                if _CRASH_RE.search(line):
+                    found.append(line)
     except OSError:
-        return found
-    for root in roots:
-        found += reports_in(os.path.join(RUN_DIR, root, 'reports'), since)
+        pass
+    return pos
+
+
+def _listdir(directory):
+    try:
+        return os.listdir(directory)
+    except OSError:
+        return []
+
+
+def all_reports(since=0.0):
+    """Reports in every server root this process used (apache2 -t runs included;
+    the roots of a concurrent session are its own business)."""
+    found = []
+    for root in sorted(_claimed):
+        found += reports_in(os.path.join(root, 'reports'), since)
     return found
 
 
-@atexit.register
-def _stop_all():
+def stop_all():
+    """Stop every server still running (conftest.py does at the end of a pytest
+    session); crashes they show are recorded in Httpd.crashes_found."""
     for h in list(Httpd.running):
         try:
             h.stop()
-        except Exception:
+        except CrashDetected:
             pass
+
+
+@atexit.register
+def _stop_all_at_exit():
+    """Outside pytest: stop what is left, and make a crash anything the process
+    did not report fail it (exit status 70, after printing the lines)."""
+    try:
+        stop_all()
+    except Exception as e:       # keep going: the other servers must stop too
+        print('harness: stopping servers at exit: %r' % e, file=sys.stderr)
+    unreported = [c for c in Httpd.crashes_found if c not in _crashes_reported]
+    if unreported:
+        sys.stderr.write(crash_report(unreported) + '\n')
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(70)
+
+
+_crashes_reported = []   # entries of Httpd.crashes_found someone has reported
+
+
+def crash_report(entries, mark_reported=True):
+    """Text for entries of Httpd.crashes_found (marked reported)."""
+    if mark_reported:
+        _crashes_reported.extend(e for e in entries if e not in _crashes_reported)
+    return 'processes of test servers died abnormally:\n' + '\n'.join(
+        '--- httpd %s, %s ---\n%s' % (name, where, '\n'.join(lines))
+        for name, where, lines in entries)
 
 
 def check_config(body_config, name='t', modules=None, load_cors=True):
     """Run `apache2 -t` on a generated config; returns (returncode, stdout+stderr)."""
     h = Httpd('check-' + name, body_config, modules=modules, load_cors=load_cors)
+    h.started_at = time.time() - 1
     p = h._apache('-t')
+    if p.returncode < 0:
+        h._exit_evidence.append('[harness] apache2 -t exited on %s'
+                                % _signal_name(-p.returncode))
+    h._exit_evidence += [l for l in (p.stdout + p.stderr).splitlines() if _CRASH_RE.search(l)]
+    h.check_crashes('apache2 -t')
     reports = h.sanitizer_reports()
     if reports:     # the next check_config with this name removes the root
         Httpd.reports_found += reports

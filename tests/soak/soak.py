@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""Soak test: wrk against mod_cors under the event MPM with graceful restarts.
+"""Soak test: wrk against mod_cors under the event MPM with graceful restarts,
+then hundreds of graceful restart/stop cycles under load for each MPM.
 
     tests/soak/soak.py [--seconds 60] [--connections 256] [--threads 2]
-                       [--restarts 5] [--policies small,10k] [--out FILE]
+                       [--restarts 5] [--policies small,10k]
+                       [--cycles 300] [--cycle-mpms event,prefork] [--out FILE]
 
 For each policy (a small one, and one of 10,000 exact origins) it starts
 apache2 from its own server root under tests/run/ (tests/harness.py), runs
@@ -13,8 +15,18 @@ that were not what their kind must get ("wrong"), the error-log lines at warn
 or worse, and the resident memory (RSS) of the parent and of the worker
 children at the start and at the end.  The run fails (exit 1) on any socket
 error, wrong response, unexpected status or error-log line.  The 403s are
-the refused preflights: intended.  Results go to --out as Markdown, and are
-printed.
+the refused preflights: intended.
+
+Then, for each of --cycle-mpms, --cycles cycles of the stop/restart stress
+test (tests/test_restart_stress.py, the long version of what `make test`
+runs): start, CORS requests from client threads, a graceful restart
+(SIGUSR1) while they are in flight, more requests, a graceful stop (SIGWINCH)
+while they are in flight, the whole error log checked for crash lines after
+every restart and every stop.  Any failed request (beyond what that test
+tolerates, counted in the report), crash line or error-log line at warn or
+worse fails the run.  --cycles 0 leaves this part out.
+
+Results go to --out as Markdown, and are printed.
 """
 import argparse
 import datetime
@@ -29,6 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 import harness  # noqa: E402
+import test_restart_stress as stress  # noqa: E402
 
 MPM_CONF = r'''
 # ---- soak: sized for {conns} connections (these override the harness's)
@@ -85,25 +98,10 @@ def threads_of(pid):
         return 0
 
 
-def children(pid):
-    out = []
-    for d in os.listdir('/proc'):
-        if not d.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % d) as f:
-                fields = f.read().rsplit(')', 1)[1].split()
-            if int(fields[1]) == pid and fields[0] != 'Z':
-                out.append(int(d))
-        except (OSError, IndexError, ValueError):
-            pass
-    return out
-
-
 def memory(h):
     """RSS (kB) of the parent and of the worker children (the processes with
     threads: mod_cgid's daemon, single-threaded, is left out)."""
-    workers = [c for c in children(h.pid) if threads_of(c) > 1]
+    workers = [c for c in harness.children_of(h.pid) if threads_of(c) > 1]
     sizes = [rss_kb(c) for c in workers]
     return {'parent_kb': rss_kb(h.pid), 'workers': len(sizes),
             'workers_total_kb': sum(sizes), 'worker_max_kb': max(sizes or [0])}
@@ -131,6 +129,7 @@ def run_policy(name, norigins, args):
         + POLICY.format(origins=origins)
     h = harness.Httpd('soak-' + name, body, mpm='event')
     h.write('api/data.json', '{"soak": true, "pad": "%s"}\n' % ('x' * 200))
+    crash = []
     t0 = time.time()
     h.start()
     started_in = time.time() - t0
@@ -182,12 +181,16 @@ def run_policy(name, norigins, args):
         bad_log = h.bad_log_lines(log_mark)
         status, result = access_counts(h, access_mark)
     finally:
-        h.stop()
+        try:
+            h.stop()        # graceful; the whole error log checked for crash lines
+        except harness.CrashDetected as e:
+            crash = str(e).splitlines()[1:]
     return {'name': name, 'origins': norigins, 'wrk': out, 'soak': soak,
             'restarts': restarts, 'mem_start': mem_start, 'mem_end': mem_end,
             'mem_peak_workers_kb': max(samples or [0]), 'mem_samples': samples,
             'parent_after_restarts': parent_after, 'keepalive': args.keepalive,
-            'bad_log': bad_log, 'access_status': status, 'access_result': result,
+            'bad_log': bad_log, 'crash': crash,
+            'access_status': status, 'access_result': result,
             'start_seconds': round(started_in, 2)}
 
 
@@ -216,6 +219,8 @@ def verdict(r):
     if r['bad_log']:
         problems.append('%d error-log lines at warn or worse, e.g. %s'
                         % (len(r['bad_log']), r['bad_log'][0]))
+    if r['crash']:
+        problems.append('%d crash lines, e.g. %s' % (len(r['crash']), r['crash'][0]))
     return problems
 
 
@@ -284,6 +289,80 @@ def report(results, args):
     return '\n'.join(lines), ok_all
 
 
+def run_cycles(mpm, args):
+    """The stop/restart stress test's cycles, args.cycles of them, under mpm."""
+    print('soak: %d graceful restart/stop cycles, %s MPM ...' % (args.cycles, mpm),
+          flush=True)
+    step = max(1, args.cycles // 10)
+    lanes = {}
+
+    def progress(name, n, counts):      # called by each lane after each cycle
+        lanes[name] = (n, counts.get('requests', 0))
+        done = sum(c for c, _ in lanes.values())
+        if done % step == 0:
+            print('  %s: %d cycles, %d requests' % (
+                mpm, done, sum(r for _, r in lanes.values())), flush=True)
+    try:
+        r = stress.run_cycles(args.cycles, mpm=mpm, name='soak-cycles', progress=progress)
+        r['crash'] = []
+    except harness.CrashDetected as e:
+        r = {'mpm': mpm, 'crash': str(e).splitlines(), 'cycles': '?'}
+    print('  ' + (stress.summary(r) if not r['crash'] else '\n  '.join(r['crash'])),
+          flush=True)
+    return r
+
+
+def cycles_verdict(r):
+    problems = []
+    if r['crash']:
+        return ['crash: ' + ' / '.join(r['crash'][:3])]
+    if r['cycles'] != r['wanted']:
+        problems.append('%s of %d cycles' % (r['cycles'], r['wanted']))
+    if r['failures']:
+        problems.append('%d failed requests, e.g. %s' % (r['failures'],
+                                                        r['failure_samples'][0]))
+    if r['crash_lines'] or r['bad_log_lines']:
+        problems.append('%d crash lines, %d error-log lines at warn or worse, e.g. %s'
+                        % (r['crash_lines'], r['bad_log_lines'], r['bad_log_samples'][:1]))
+    return problems
+
+
+def cycles_report(results, args):
+    lines = ['## Graceful restart/stop cycles', '',
+             '`tests/test_restart_stress.py` (`make test` runs %d cycles per MPM), '
+             'here %d per MPM: %d servers side by side, each with %d client threads '
+             '(allowed and refused GETs and preflights; half the threads on keep-alive '
+             'connections, closing one now and then, half with `Connection: close`), '
+             'and %d busy-loop process.  Each cycle: start, %.1f s of requests, a '
+             'graceful restart (SIGUSR1) while they are in flight, %.1f s more (and '
+             'until the new generation has answered), a graceful stop (SIGWINCH) while '
+             'they are in flight; the whole error log is checked for crash lines after '
+             'every restart and every stop, and once more at the end.  Tolerated (and '
+             'counted): a request on a reused keep-alive connection that gets no byte '
+             'back, retried once on a new connection (the retry must succeed); after '
+             'SIGWINCH, refused connections and connections that get no byte back.'
+             % (stress.DEFAULT_CYCLES, args.cycles, stress.LANES, stress.CLIENT_THREADS, 1,
+                stress.PHASE_SECONDS, stress.PHASE_SECONDS), '',
+             '| MPM | verdict | cycles | requests answered right | get_ok / pf_ok / '
+             'get_denied / pf_denied | failed requests | keep-alive races retried | '
+             'at stop: refused / unanswered | crash lines | warn+ lines | time |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
+    ok_all = True
+    for r in results:
+        problems = cycles_verdict(r)
+        ok_all &= not problems
+        if r['crash']:
+            lines.append('| %s | **FAIL**: %s | | | | | | | | | |'
+                         % (r['mpm'], '; '.join(problems)))
+            continue
+        lines.append('| %s | %s | %d | %d | %s | %d | %d | %d / %d | %d | %d | %s s |' % (
+            r['mpm'], '**PASS**' if not problems else '**FAIL**: ' + '; '.join(problems),
+            r['cycles'], r['requests'], ' / '.join(str(r[k]) for k in stress.KINDS),
+            r['failures'], r['keepalive_retries'], r['stop_refused'],
+            r['stop_no_response'], r['crash_lines'], r['bad_log_lines'], r['seconds']))
+    return '\n'.join(lines + ['']), ok_all
+
+
 def apache_version():
     try:
         out = subprocess.run([harness.APACHE, '-v'], capture_output=True, text=True).stdout
@@ -302,13 +381,23 @@ def main():
     ap.add_argument('--keepalive', action='store_true',
                     help='KeepAlive On (a graceful restart then closes idle '
                          'keep-alive connections: wrk counts read errors)')
+    ap.add_argument('--cycles', type=int, default=300,
+                    help='graceful restart/stop cycles per MPM (0: none)')
+    ap.add_argument('--cycle-mpms', default='event,prefork')
     ap.add_argument('--out', default=None)
     args = ap.parse_args()
     results = []
-    for name in args.policies.split(','):
+    for name in [p for p in args.policies.split(',') if p]:
         print('soak: policy %s, %d s ...' % (name, args.seconds), flush=True)
         results.append(run_policy(name, POLICIES[name], args))
     text, ok = report(results, args)
+    if args.cycles:
+        cycles = []
+        for mpm in args.cycle_mpms.split(','):
+            cycles.append(run_cycles(mpm, args))
+            cycles[-1]['wanted'] = args.cycles
+        more, ok_cycles = cycles_report(cycles, args)
+        text, ok = text + '\n' + more, ok and ok_cycles
     print(text)
     if args.out:
         with open(args.out, 'w') as f:
