@@ -3,8 +3,17 @@
 #   make           build .libs/mod_cors.so (zero warnings: -Wall -Wextra -Werror)
 #   make run       serve conf/examples/example.conf on http://127.0.0.1:8080,
 #                  and the browser demo's pages on :8081 and :8082
-#   make test      the pytest suite, under the event and the prefork MPM
+#   make check     the quick loop: the pytest suite under the event MPM
+#   make test      everything CI runs (.ci/run), in this order:
+#                    test-event, test-prefork  the pytest suite under each MPM
+#                    test-package    the Debian package and the tarball
+#                    test-browser    Chromium and Firefox ESR (tests/browser)
+#                    test-asan       the suite against an ASan+UBSan build
+#                    test-valgrind   the suite under valgrind memcheck
+#                    fuzz-ci         each libFuzzer harness, bounded
 #   make install   apxs -i (honours DESTDIR)
+# Developer documentation: docs/testing.md, docs/reliability.md,
+# docs/performance.md.
 #
 # `make run` and `make test` install missing Debian packages when run as
 # root, and otherwise print the apt-get line to run.
@@ -19,7 +28,7 @@ PYTEST   = $(PYTHON) -m pytest -q -p no:cacheprovider
 # its targets with `TEST_TARGETS += ...` in its own block below.
 TEST_TARGETS = test-event test-prefork
 
-.PHONY: all build install test test-event test-prefork run clean
+.PHONY: all build install check test test-event test-prefork run clean
 
 all: build
 
@@ -43,6 +52,11 @@ test:
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(TEST_TARGETS)
 
+check:
+	@tools/deps.sh test
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory test-event
+
 test-event test-prefork:
 	CORS_TEST_MPM=$(@:test-%=%) $(PYTEST) tests --ignore=tests/browser
 
@@ -53,7 +67,7 @@ clean:
 # ---- more targets: one block per part of the project, each appending to
 # ---- TEST_TARGETS and CLEAN_MORE as it needs
 
-# ---- packaging (issue 6)
+# ---- packaging
 #   make deb            build libapache2-mod-cors_VERSION-1_ARCH.deb here (DEB_OUT=dir)
 #   make dist           write mod_cors-VERSION.tar.gz here (DIST_OUT=dir)
 #   make test-package   build both, lint and unpack the .deb, serve with it,
@@ -77,13 +91,13 @@ test-package:
 	@tools/deps.sh package-test
 	$(PYTEST) tests/package/check_package.py
 
-# ---- browser suite (issue 3)
+# ---- browser suite (docs/testing.md)
 #   make test-browser      headless Chromium and Firefox ESR (Debian's chromium
 #                          and firefox-esr, driven by puppeteer-core from npm)
 #                          fetching across origins from pages served by apache2
 #                          with the module
 #   make browser-table     run the suite, then write its cases x engines table
-#                          to tests/browser/results.md and README.md
+#                          to tests/browser/results.md and docs/testing.md
 #                          (browser_table.py)
 #   make demo-screenshot   run the `make run` demo in Chromium and refresh
 #                          docs/demo.png
@@ -118,7 +132,7 @@ browser-table: browser-deps
 demo-screenshot: browser-deps
 	CORS_DEMO_SCREENSHOT=$(CURDIR)/docs/demo.png $(PYTEST) $(BROWSER_DIR) -k demo
 
-# ---- reliability (issue 5): sanitizers, valgrind, fuzzing, soak
+# ---- reliability (docs/reliability.md): sanitizers, valgrind, fuzzing, soak
 #   make test-asan      the pytest suite, event and prefork, against an ASan +
 #                       UBSan build of the module in the stock apache2 (the
 #                       runtimes preloaded); any report fails the run
@@ -234,7 +248,7 @@ soak:
 	    --connections $(SOAK_CONNECTIONS) --cycles $(SOAK_CYCLES) \
 	    --out tests/soak/results.md
 
-# ---- benchmark (issue 4)
+# ---- benchmark (docs/performance.md)
 # make bench: mod_cors against plain httpd and the mod_headers / SetEnvIf /
 # mod_rewrite recipes, in callgrind instructions per request and wrk
 # requests per second, plus start-up at 100,000 origins; writes

@@ -1,12 +1,12 @@
-"""README.md's table of browser cases x engines ("The browser suite").
+"""docs/testing.md's table of browser cases x engines ("The browser suite").
 
     python3 tests/browser/browser_table.py      (make browser-table)
 
 renders the results of the last `make test-browser` run (tests/run/browser/
 results-ENGINE.json, written by test_browser.py) into tests/browser/results.md
-and into README.md between the browser-table markers.  test_browser.py's
-test_readme_table_current renders the cases' expected verdicts the same way and
-compares them with README.md.
+and into docs/testing.md between the browser-table markers.  test_browser.py's
+test_docs_table_current renders the cases' expected verdicts the same way and
+compares them with docs/testing.md.
 """
 import json
 import os
@@ -14,7 +14,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-README = os.path.join(REPO, 'README.md')
+TABLE_DOC = os.path.join(REPO, 'docs', 'testing.md')
 RESULTS_MD = os.path.join(HERE, 'results.md')
 START, END = '<!-- browser-table:start -->', '<!-- browser-table:end -->'
 ENGINES = ('chromium', 'firefox')
@@ -64,7 +64,7 @@ def render(rows):
 
 
 def readme_block(text):
-    """What README.md has between the markers."""
+    """What docs/testing.md has between the markers."""
     start, end = text.index(START) + len(START), text.index(END)
     return text[start:end].strip('\n') + '\n'
 
@@ -84,14 +84,14 @@ def main():
     browsers = ', '.join(results[e]['browser'] for e in ENGINES)
     with open(RESULTS_MD, 'w', encoding='utf-8') as f:
         f.write('# Browser suite results\n\nWritten by `make browser-table` from a run of '
-                'the browser suite (%s). See README.md, "The browser suite".\n\n%s'
+                'the browser suite (%s). See docs/testing.md, "The browser suite".\n\n%s'
                 % (browsers, table))
-    with open(README, encoding='utf-8') as f:
+    with open(TABLE_DOC, encoding='utf-8') as f:
         text = f.read()
     start, end = text.index(START) + len(START), text.index(END)
-    with open(README, 'w', encoding='utf-8') as f:
+    with open(TABLE_DOC, 'w', encoding='utf-8') as f:
         f.write(text[:start] + '\n' + table + text[end:])
-    print('wrote %s and the table in %s' % (RESULTS_MD, README))
+    print('wrote %s and the table in %s' % (RESULTS_MD, TABLE_DOC))
 
 
 if __name__ == '__main__':

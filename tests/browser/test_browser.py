@@ -26,7 +26,7 @@ records method, URL, status, CORS_RESULT and the Cookie header of every
 request, so a case also states which requests reached apache2.
 
 Each case states its verdict per engine; where the engines differ, `why` says
-why, with the source.  The table in README.md ("The browser suite") is
+why, with the source.  The table in docs/testing.md ("The browser suite") is
 generated from these results (`make browser-table`, browser_table.py).
 
 The preflight cache over hours (test_max_age_caps) runs in a browser of its
@@ -1091,14 +1091,14 @@ def test_error_log_clean(suite):
     assert bad == []
 
 
-def test_readme_table_current():
-    # README.md's table is browser_table.py's rendering of these cases (make
+def test_docs_table_current():
+    # docs/testing.md's table is browser_table.py's rendering of these cases (make
     # browser-table writes it from a run's results, which test_case pins to
     # the same verdicts)
     rows = browser_table.rows_from_cases(CASES, ORIGIN_LABELS)
-    with open(os.path.join(REPO, 'README.md'), encoding='utf-8') as f:
+    with open(os.path.join(REPO, 'docs', 'testing.md'), encoding='utf-8') as f:
         block = browser_table.readme_block(f.read())
-    assert block == browser_table.render(rows), 'README.md is out of date: make browser-table'
+    assert block == browser_table.render(rows), 'docs/testing.md is out of date: make browser-table'
 
 # ---------------------------------------------------------------------------
 # the `make run` demo, started the way `make run` starts it
@@ -1108,7 +1108,7 @@ DEMO_SHOT_UNTRUSTED = os.path.join(RUN_DIR, 'demo-untrusted.png')
 
 
 def _demo_shot(engine, path):
-    # Chromium's are the ones README shows; Firefox's go next to them
+    # Chromium's are the ones docs/testing.md shows; Firefox's go next to them
     return path if engine == 'chromium' else path.replace('.png', '-%s.png' % engine)
 
 

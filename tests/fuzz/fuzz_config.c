@@ -7,7 +7,8 @@
  * of the module's command table is reachable, with httpd's argument forms.
  *
  * When every line was accepted (httpd would start), checks each section:
- *  - none of the combinations SPEC section 5 refuses is left in it;
+ *  - none of the combinations README "Configuration errors" refuses is left
+ *    in it;
  *  - CorsMaxAge is in 0..86400 and its text is that number;
  *  - tri-states are unset, 0 or 1; CorsPreflightStatus is unset, 204 or 200;
  *  - methods and header names are tokens, header names lowercased, no

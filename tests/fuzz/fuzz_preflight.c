@@ -8,7 +8,7 @@
  *   the Access-Control-Request-Headers value (the rest; absent: no header).
  *
  * Calls cors_check_method() and cors_check_headers() with a request_rec
- * and checks them against the rules of SPEC section 4, computed here
+ * and checks them against the rules of README "Preflights", computed here
  * independently: the method is a token, GET/HEAD/POST always pass,
  * CONNECT/TRACE/TRACK never (in any case), others only when listed
  * (case-sensitively) or '*'; the header list is split on commas with
