@@ -29,6 +29,11 @@ Protocols h2c http/1.1
     CorsAllowOrigin https://a.example
     CorsAllowCredentials On
 </Location>
+# Vary lines of both header tables: joined into one, each token once
+<Location /h2/vary>
+    Header merge Vary "Accept-Encoding, origin"
+    Header always set Vary "X-Err"
+</Location>
 '''
 
 BIG = 'x' * 4000
@@ -44,7 +49,8 @@ def _files(h):
 
 srv = server_fixture('modules', CONFIG, setup=_files,
                      modules=['cache', 'cache_disk', 'deflate', 'filter'])
-h2srv = server_fixture('h2', H2_CONFIG, setup=lambda h: h.write('h2/x.txt', 'x'),
+h2srv = server_fixture('h2', H2_CONFIG,
+                       setup=lambda h: [h.write(p, 'x') for p in ('h2/x.txt', 'h2/vary/x.txt')],
                        modules=['http2'], mpm='event')
 
 
@@ -103,6 +109,19 @@ def test_http2_headers_once(h2srv):
                        '-H', 'Access-Control-Request-Method: POST', url + 'x.txt'),
               204, allowed + ['access-control-allow-methods: POST', preflight_vary])
     _check_h2(_curl_h2('-H', 'Origin: ' + A, url + 'missing'), 404, allowed + ['vary: Origin'])
+
+
+def test_vary_lines_joined(h2srv):
+    """README "Headers set by others": the module adds a Vary line of its own, and
+    httpd (HTTP/1.1) and mod_http2 (HTTP/2) send the Vary lines of both header
+    tables as one, each token once."""
+    url = 'http://127.0.0.1:%d/h2/vary/x.txt' % h2srv.port
+    allowed = ['access-control-allow-origin: ' + A, 'access-control-allow-credentials: true']
+    _check_h2(_curl_h2('-H', 'Origin: ' + A, url), 200,
+              allowed + ['vary: X-Err,Accept-Encoding,origin'])
+    r = h2srv.request('GET', '/h2/vary/x.txt', headers=(('Origin', A),))
+    check(r, 200, ['Access-Control-Allow-Origin: ' + A, 'Access-Control-Allow-Credentials: true',
+                   'Vary: X-Err,Accept-Encoding,origin'])
 
 
 # mod_include's subrequests and mod_negotiation's fast internal redirect
