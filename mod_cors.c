@@ -1104,7 +1104,7 @@ static const char *cors_add_sub(cmd_parms *cmd, cors_strset *t,
     }
     schemes = *v;
     if (!cors_scheme_in(schemes, scheme, strlen(scheme))) {
-        APR_ARRAY_PUSH(schemes, const char *) = scheme;
+        APR_ARRAY_PUSH(schemes, const char *) = apr_pstrdup(cmd->pool, scheme);
     }
     return NULL;
 }
@@ -1124,7 +1124,8 @@ static int cors_parse_number(const char *s, long max, long *v)
     return i > 0 && s[i] == '\0' && *v <= max;
 }
 
-/* One configured origin or pattern, parsed and normalised. */
+/* One configured origin or pattern, parsed and normalised (in the
+ * temporary pool: only the lookup keys are kept). */
 typedef struct {
     char *scheme;            /* lowercased */
     char *host;              /* lowercased, IPv6 canonical in brackets;
@@ -1148,12 +1149,12 @@ static const char *cors_parse_host(cmd_parms *cmd, const char *arg,
                                          canon)) {
             return cors_bad_origin(cmd, arg, "the IPv6 address is not valid");
         }
-        u->host = apr_pstrcat(cmd->pool, "[", canon, "]", NULL);
+        u->host = apr_pstrcat(cmd->temp_pool, "[", canon, "]", NULL);
         *port = end + 1;
         return NULL;
     }
     *port = hostpart + strcspn(hostpart, ":");
-    u->host = apr_pstrmemdup(cmd->pool, hostpart, *port - hostpart);
+    u->host = apr_pstrmemdup(cmd->temp_pool, hostpart, *port - hostpart);
     if (!strncmp(u->host, "*.", 2)) {
         u->sub = 1;
         u->host++;                 /* keep the dot: ".example.com" */
@@ -1206,7 +1207,7 @@ static const char *cors_parse_port(cmd_parms *cmd, const char *arg,
                                "to 65535, or * for any port");
     }
     dport = cors_default_port(u->scheme, strlen(u->scheme));
-    u->port = apr_ltoa(cmd->pool, v);
+    u->port = apr_ltoa(cmd->temp_pool, v);
     if (dport && !strcmp(dport, u->port)) {
         u->port = "";
     }
@@ -1220,7 +1221,7 @@ static const char *cors_parse_port(cmd_parms *cmd, const char *arg,
 static const char *cors_parse_rule(cmd_parms *cmd, const char *arg,
                                    cors_rule *u)
 {
-    char *s = apr_pstrdup(cmd->pool, arg), *sep, *port = NULL;
+    char *s = apr_pstrdup(cmd->temp_pool, arg), *sep, *port = NULL;
     const char *q, *err;
     apr_size_t n;
 
@@ -1302,10 +1303,11 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
     any_port = !strcmp(u.port, "*");
     if (u.sub) {
         cors_count_labels(l, u.host);
-        err = any_port ? cors_add_sub(cmd, &l->sub_anyport, u.host, u.scheme)
+        err = any_port ? cors_add_sub(cmd, &l->sub_anyport,
+                                      apr_pstrdup(p, u.host), u.scheme)
             : cors_add_sub(cmd, &l->sub_port, *u.port
                            ? apr_pstrcat(p, u.host, ":", u.port, NULL)
-                           : u.host, u.scheme);
+                           : apr_pstrdup(p, u.host), u.scheme);
         if (err) {
             return err;
         }
