@@ -741,18 +741,16 @@ static void cors_strset_grow(apr_pool_t *p, cors_strset *t,
  * Add key (NUL-terminated, kept by reference) unless it is there; *added
  * says which.  with_vals: the set keeps a value per key (fixed by the
  * first call); then the value's slot is returned (NULL for a new key),
- * else the key's.  The set must live in p.  NULL for a key over 2 GB.
+ * else the key's.  The set must live in p.  (Keys come from configuration
+ * lines, which httpd and CorsAllowOriginFile keep under 8 KB.)
  */
-static void **cors_strset_slot(apr_pool_t *p, cors_strset *t, const char *key,
-                            int with_vals, int *added)
+static void **cors_strset_slot(apr_pool_t *p, cors_strset *t,
+                               const char *key, int with_vals, int *added)
 {
     apr_size_t n = strlen(key);
     apr_uint32_t h = cors_hash(key, n), i;
 
     *added = 0;
-    if (n > APR_UINT32_MAX / 2) {
-        return NULL;
-    }
     if (!t->slots || (t->count + 1) * 2 > t->mask + 1) {
         cors_strset_grow(p, t, t->slots ? (t->mask + 1) * 2 : 16, with_vals);
     }
@@ -771,11 +769,11 @@ static void **cors_strset_slot(apr_pool_t *p, cors_strset *t, const char *key,
     return t->vals ? &t->vals[i] : (void **)&t->slots[i].key;
 }
 
-/* Add key to a set without values; 0 when out of memory. */
-static int cors_strset_add(apr_pool_t *p, cors_strset *t, const char *key,
-                        int *added)
+/* Add key to a set without values; *added says whether it was new. */
+static void cors_strset_add(apr_pool_t *p, cors_strset *t, const char *key,
+                            int *added)
 {
-    return cors_strset_slot(p, t, key, 0, added) != NULL;
+    cors_strset_slot(p, t, key, 0, added);
 }
 
 /* Does any scheme in the array equal [s, s+len)? */
@@ -1083,22 +1081,14 @@ static const char *cors_bad_origin(cmd_parms *cmd, const char *arg,
                         cmd->cmd->name, arg, why);
 }
 
-static const char *cors_oom(cmd_parms *cmd)
-{
-    return apr_psprintf(cmd->pool, "%s: out of memory", cmd->cmd->name);
-}
-
 /* Add a subdomain pattern's ".domain[:port]" key with its scheme. */
-static const char *cors_add_sub(cmd_parms *cmd, cors_strset *t,
-                                const char *key, const char *scheme)
+static void cors_add_sub(cmd_parms *cmd, cors_strset *t, const char *key,
+                         const char *scheme)
 {
     int added;
     void **v = cors_strset_slot(cmd->pool, t, key, 1, &added);
     apr_array_header_t *schemes;
 
-    if (!v) {
-        return cors_oom(cmd);
-    }
     if (!*v) {
         *v = apr_array_make(cmd->pool, 1, sizeof(const char *));
     }
@@ -1106,7 +1096,6 @@ static const char *cors_add_sub(cmd_parms *cmd, cors_strset *t,
     if (!cors_scheme_in(schemes, scheme, strlen(scheme))) {
         APR_ARRAY_PUSH(schemes, const char *) = apr_pstrdup(cmd->pool, scheme);
     }
-    return NULL;
 }
 
 /* A whole number of at most max, digits only: ports and CorsMaxAge. */
@@ -1303,25 +1292,20 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
     any_port = !strcmp(u.port, "*");
     if (u.sub) {
         cors_count_labels(l, u.host);
-        err = any_port ? cors_add_sub(cmd, &l->sub_anyport,
-                                      apr_pstrdup(p, u.host), u.scheme)
-            : cors_add_sub(cmd, &l->sub_port, *u.port
-                           ? apr_pstrcat(p, u.host, ":", u.port, NULL)
-                           : apr_pstrdup(p, u.host), u.scheme);
-        if (err) {
-            return err;
-        }
+        cors_add_sub(cmd, any_port ? &l->sub_anyport : &l->sub_port,
+                     *u.port && !any_port
+                     ? apr_pstrcat(p, u.host, ":", u.port, NULL)
+                     : apr_pstrdup(p, u.host), u.scheme);
         if (!strcmp(u.scheme, "http") && !l->http_sub) {
             /* arg may be a line buffer (CorsAllowOriginFile) */
             l->http_sub = apr_pstrdup(p, arg);
         }
     }
-    else if (!cors_strset_add(p, any_port ? &l->any_port : &l->exact,
-                              apr_pstrcat(p, u.scheme, "://", u.host,
-                                          *u.port && !any_port ? ":" : "",
-                                          any_port ? "" : u.port, NULL),
-                              &added)) {
-        return cors_oom(cmd);
+    else {
+        cors_strset_add(p, any_port ? &l->any_port : &l->exact,
+                        apr_pstrcat(p, u.scheme, "://", u.host,
+                                    *u.port && !any_port ? ":" : "",
+                                    any_port ? "" : u.port, NULL), &added);
     }
     cors_count(u.sub || any_port ? &cors_count_patterns : &cors_count_exact);
     l->parse |= u.sub || any_port;
@@ -1616,9 +1600,7 @@ static const char *cors_cmd_tokens(cmd_parms *cmd, cors_tokens **slot,
             if (lower) {
                 ap_str_tolower(k);
             }
-            if (!cors_strset_add(cmd->pool, &t->set, k, &added)) {
-                return cors_oom(cmd);
-            }
+            cors_strset_add(cmd->pool, &t->set, k, &added);
             if (!added) {
                 continue;               /* listed twice */
             }
@@ -1658,31 +1640,19 @@ static const char *cors_cmd_expose(cmd_parms *cmd, void *dconf, int argc,
     return err ? err : cors_check_section(cmd, c);
 }
 
-/* On/Off with a message that quotes the value. */
-static const char *cors_parse_flag(cmd_parms *cmd, const char *arg, int *out)
-{
-    if (!strcasecmp(arg, "on")) {
-        *out = 1;
-    }
-    else if (!strcasecmp(arg, "off")) {
-        *out = 0;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use On or Off",
-                            cmd->cmd->name, arg);
-    }
-    return NULL;
-}
-
-/* CorsEngine, CorsAllowCredentials, CorsAllowPrivateNetwork: cmd->info is
- * the offset of the field in cors_dir_conf. */
+/* CorsEngine, CorsAllowCredentials, CorsAllowPrivateNetwork: On or Off,
+ * into the field of cors_dir_conf at the offset cmd->info. */
 static const char *cors_cmd_flag(cmd_parms *cmd, void *dconf, const char *arg)
 {
     cors_dir_conf *c = dconf;
     int *field = (int *)((char *)c + (apr_uintptr_t)cmd->info);
-    const char *err = cors_parse_flag(cmd, arg, field);
 
-    return err ? err : cors_check_section(cmd, c);
+    if (strcasecmp(arg, "on") && strcasecmp(arg, "off")) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use On or Off",
+                            cmd->cmd->name, arg);
+    }
+    *field = !strcasecmp(arg, "on");
+    return cors_check_section(cmd, c);
 }
 
 static const char *cors_cmd_max_age(cmd_parms *cmd, void *dconf,
