@@ -24,8 +24,8 @@ headers its kind of request gets.  What is tolerated, and counted:
   retried once at once on a new connection, and that retry must succeed.
 - after SIGWINCH only: connections refused (the listeners are closed), and
   requests that get no byte of response (connections still in the listen
-  backlog are reset when the last listener closes; idle keep-alive
-  connections are closed).  A response cut short is a failure even then:
+  backlog, or a handshake under way, are reset when the last listener
+  closes; idle keep-alive connections are closed).  A response cut short is a failure even then:
   a graceful stop lets every accepted request finish.
 
 Anything else -- a refused or dropped connection before SIGWINCH, a partial
@@ -180,7 +180,14 @@ def client(port, seed, keepalive, run):
         close = not keepalive or rnd.random() < 0.15
         try:
             if sock is None:
-                sock, used = socket.create_connection(('127.0.0.1', port), timeout=10), 0
+                try:
+                    sock, used = socket.create_connection(('127.0.0.1', port),
+                                                          timeout=10), 0
+                except ConnectionResetError as e:
+                    # a handshake the closing listener reset: no byte of a
+                    # response either (tolerated only after SIGWINCH)
+                    sock, used = socket.socket(), 0
+                    raise NoResponse('on connect: %r' % e)
             try:
                 sock.sendall(_request_bytes(kind, close))
             except (ConnectionResetError, BrokenPipeError) as e:
