@@ -1887,22 +1887,13 @@ static int cors_take_table(request_rec *r, apr_table_t *t)
     return star;
 }
 
-/*
- * Take both response header tables over (the module owns the
- * Access-Control-* fields in its scope) and add tokens to Vary.  httpd's
- * HTTP/1 header filter (fixup_vary) and mod_http2 join the Vary lines of
- * both tables into one and drop repeated tokens, case-insensitively, so a
- * line of our own is enough.  "Vary: *" says all there is to say: it is
- * left alone.
- */
-static void cors_take_tables(request_rec *r, const char *vary)
+/* Take both response header tables over (the module owns the
+ * Access-Control-* fields in its scope); 1 when a Vary line holds "*". */
+static int cors_take_tables(request_rec *r)
 {
     int star = cors_take_table(r, r->headers_out);
 
-    star |= cors_take_table(r, r->err_headers_out);
-    if (vary && !star) {
-        apr_table_addn(r->headers_out, "Vary", vary);
-    }
+    return cors_take_table(r, r->err_headers_out) || star;
 }
 
 #define CORS_VARY_PREFLIGHT "Origin, Access-Control-Request-Method, " \
@@ -2171,8 +2162,8 @@ static const cors_decision *cors_decide(request_rec *r,
 static void cors_apply(request_rec *r, const cors_decision *d)
 {
     apr_table_t *t = r->headers_out;
+    int star = cors_take_tables(r);
 
-    cors_take_tables(r, d->vary);
     if (d->acao) {
         apr_table_addn(t, "Access-Control-Allow-Origin", d->acao);
         if (d->credentials) {
@@ -2196,6 +2187,13 @@ static void cors_apply(request_rec *r, const cors_decision *d)
             apr_table_addn(t, "Access-Control-Allow-Private-Network",
                            "true");
         }
+    }
+    /* httpd's HTTP/1 header filter (fixup_vary) and mod_http2 join the Vary
+     * lines of both tables into one and drop repeated tokens,
+     * case-insensitively, so a line of our own is enough.  "Vary: *" says
+     * all there is to say: it is left alone. */
+    if (d->vary && !star) {
+        apr_table_addn(t, "Vary", d->vary);
     }
 }
 
