@@ -1881,7 +1881,7 @@ static int cors_take_table(request_rec *r, apr_table_t *t)
             i = -1;     /* the table moved: rescan */
         }
         else if ((k[0] == 'v' || k[0] == 'V') && !strcasecmp(k, "Vary")) {
-            star |= ap_find_token(r->pool, e[i].val, "*");
+            star |= ap_find_list_item(r->pool, e[i].val, "*");
         }
     }
     return star;

@@ -51,6 +51,7 @@ def _files(h):
     h.write('pna/x.txt', 'x')
     _vary_cgi(h, 'vary/many.cgi', MANY_VARY)
     _vary_cgi(h, 'vary/star.cgi', ['Accept', '*', 'Cookie'])
+    _vary_cgi(h, 'vary/not-star.cgi', ['Cookie: *', 'X-*'])
     _vary_cgi(h, 'vary/commas.cgi', [COMMAS_VARY])
 
 
@@ -229,3 +230,12 @@ def test_vary_star_left_alone(srv):
     r = srv.request('GET', '/vary/star.cgi', headers=(('Origin', A),))
     assert r.status == 200 and r.get('Access-Control-Allow-Origin') == A
     assert r.get_all('Vary') == ['Accept,*,Cookie']
+
+
+def test_vary_star_only_as_an_item(srv):
+    """A "*" inside an item (a malformed value such as "Cookie: *", or a name
+    such as X-*) is not "Vary: *": Origin is added.  (httpd's fixup_vary then
+    splits the malformed item at the space.)"""
+    r = srv.request('GET', '/vary/not-star.cgi', headers=(('Origin', A),))
+    assert r.status == 200 and r.get('Access-Control-Allow-Origin') == A
+    assert r.get_all('Vary') == ['Cookie:,*,X-*,Origin'], r.raw_head

@@ -10,7 +10,7 @@
  *                            (AP_REG_DEFAULT: DOTALL, DOLLAR_ENDONLY) and a
  *                            lower match limit (fuzzed expressions must not
  *                            make one input take seconds);
- *   ap_find_token            httpd's token rule (runs of tchars);
+ *   ap_find_list_item        httpd's list rule (comma-separated items);
  *   ap_log_*error_           format the message (so a bad format argument
  *                            is caught by ASan) and drop it;
  *   the hook, filter and protocol functions: record (the pre_config and
@@ -200,30 +200,29 @@ AP_DECLARE(int) ap_regexec(const ap_regex_t *preg, const char *string,
 
 /* ---- configuration ---------------------------------------------------- */
 
-/* httpd's rule: tokens are runs of RFC 9110 tchars; compared
- * case-insensitively. */
-static int is_tchar(int c)
-{
-    return apr_isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-AP_DECLARE(int) ap_find_token(apr_pool_t *p, const char *line,
-                              const char *tok)
+/* httpd's rule: a comma-separated list, items compared case-insensitively
+ * without the white space around them. */
+AP_DECLARE(int) ap_find_list_item(apr_pool_t *p, const char *line,
+                                  const char *tok)
 {
     apr_size_t n = strlen(tok);
 
     (void)p;
     while (line && *line) {
-        const char *start;
+        const char *start, *end;
 
-        while (*line && !is_tchar((unsigned char)*line)) {
+        while (*line == ',' || *line == ' ' || *line == '\t') {
             line++;
         }
         start = line;
-        while (is_tchar((unsigned char)*line)) {
+        while (*line && *line != ',') {
             line++;
         }
-        if ((apr_size_t)(line - start) == n && !strncasecmp(start, tok, n)) {
+        end = line;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
+            end--;
+        }
+        if ((apr_size_t)(end - start) == n && !strncasecmp(start, tok, n)) {
             return 1;
         }
     }
