@@ -148,10 +148,10 @@ typedef struct {
 
 /* The origin rules given by CorsAllowOrigin in one section. */
 typedef struct {
-    cors_strset exact;          /* normalised "scheme://host[:port]" */
-    cors_strset sub_port;       /* ".domain[:port]" -> array of schemes */
-    cors_strset sub_anyport;    /* ".domain" (pattern with ":*") -> schemes */
-    cors_strset any_port;       /* "scheme://host" (pattern "host:*") */
+    cors_strset exact;       /* normalised "scheme://host[:port]" */
+    cors_strset sub_port;    /* ".domain[:port]" -> array of schemes */
+    cors_strset sub_anyport; /* ".domain" (pattern with ":*") -> schemes */
+    cors_strset any_port;    /* "scheme://host" (pattern "host:*") */
     int min_sub_labels;      /* fewest labels in any ".domain" key */
     int max_sub_labels;      /* most labels in any ".domain" key (0: none) */
     int any;                 /* "*" listed */
@@ -192,7 +192,7 @@ static const char *const cors_probe_origins[] = {
 
 /* A list of tokens (methods or header names). */
 typedef struct {
-    cors_strset set;            /* methods as given, header names lowercased */
+    cors_strset set;         /* methods as given, header names lowercased */
     int any;                 /* "*" listed */
     const char *joined;      /* "A, B" as spelled in the config, with "*" */
     const char *joined_named; /* the same without "*" (NULL if empty) */
@@ -649,7 +649,7 @@ static int cors_origin_parse(const char *s, cors_origin *o)
 }
 
 /* ------------------------------------------------------------------ */
-/* The lookup set (see cors_strset)                                      */
+/* The lookup set (see cors_strset)                                  */
 /* ------------------------------------------------------------------ */
 
 static APR_INLINE apr_uint64_t cors_load64(const char *p)
@@ -708,7 +708,7 @@ static void *cors_strset_probe(const cors_strset *t, const char *s,
 /* The value stored with [s, s+n) (for a set without values: the key),
  * or NULL when it is not in the set. */
 static APR_INLINE void *cors_strset_get(const cors_strset *t, const char *s,
-                                     apr_size_t n)
+                                        apr_size_t n)
 {
     return t->count ? cors_strset_probe(t, s, n) : NULL;
 }
@@ -839,7 +839,7 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
                 return "subdomain pattern";
             }
             if ((schemes = cors_strset_get(&l->sub_anyport, s + d,
-                                        host_end - d))
+                                           host_end - d))
                 && cors_scheme_in(schemes, s, o->scheme_len)) {
                 *at = d;
                 *port_matched = 0;
