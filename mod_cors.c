@@ -1815,45 +1815,25 @@ typedef struct {
     const char *pna;         /* Access-Control-Request-Private-Network */
 } cors_req;
 
-static void cors_read_request(const request_rec *r, cors_req *q)
+/* Origin, and for a preflight (OPTIONS with Origin and
+ * Access-Control-Request-Method) the other Access-Control-Request-*
+ * fields the answer needs. */
+static void cors_read_request(const request_rec *r, const cors_dir_conf *c,
+                              cors_req *q)
 {
-    const apr_array_header_t *a;
-    const apr_table_entry_t *e;
-    int i;
-
     memset(q, 0, sizeof(*q));
-    if (r->method_number != M_OPTIONS) {
-        q->origin = apr_table_get(r->headers_in, "Origin");
-        return;
+    q->origin = apr_table_get(r->headers_in, "Origin");
+    if (r->method_number != M_OPTIONS || !q->origin) {
+        return;     /* an actual request */
     }
-    /* a preflight reads four: one pass instead of four lookups */
-    a = apr_table_elts(r->headers_in);
-    e = (const apr_table_entry_t *)a->elts;
-    for (i = 0; i < a->nelts; i++) {
-        const char *k = e[i].key;
-
-        /* the first letter before a compare, as in cors_take_table() */
-        if (!k) {
-            continue;
-        }
-        if ((k[0] == 'o' || k[0] == 'O') && !q->origin
-            && !strcasecmp(k, "Origin")) {
-            q->origin = e[i].val;
-        }
-        else if ((k[0] == 'a' || k[0] == 'A')
-                 && !strncasecmp(k, "Access-Control-Request-", 23)) {
-            const char **v = !strcasecmp(k + 23, "Method") ? &q->method
-                             : !strcasecmp(k + 23, "Headers") ? &q->headers
-                             : !strcasecmp(k + 23, "Private-Network")
-                             ? &q->pna : NULL;
-
-            if (v && !*v) {
-                *v = e[i].val;
-            }
-        }
-    }
-    if (!q->origin) {
-        q->method = NULL;       /* no Origin: an actual request */
+    q->method = apr_table_get(r->headers_in, "Access-Control-Request-Method");
+    if (q->method) {
+        q->headers = apr_table_get(r->headers_in,
+                                   "Access-Control-Request-Headers");
+        /* read only where CorsAllowPrivateNetwork On answers it */
+        q->pna = c->pna == 1 ? apr_table_get(r->headers_in,
+                               "Access-Control-Request-Private-Network")
+                             : NULL;
     }
 }
 
@@ -2403,7 +2383,7 @@ static int cors_header_parser(request_rec *r)
     if (!c) {
         return DECLINED;
     }
-    cors_read_request(r, &q);
+    cors_read_request(r, c, &q);
     if (q.method) {
         return cors_preflight(r, c, &q);
     }
