@@ -2554,13 +2554,15 @@ static cors_counters *cors_counters_get(apr_pool_t *process_pool)
 }
 
 /* A virtual host's name in the counters, the same across restarts:
- * ServerName and the port (none when httpd has none for it). */
+ * ServerName and the port of ServerName, else of the first address of
+ * <VirtualHost> (none for "*" or the main server without one). */
 static const char *cors_vhost_name(apr_pool_t *p, const server_rec *s)
 {
     const char *host = s->server_hostname ? s->server_hostname : "";
+    unsigned port = s->port ? s->port
+                            : s->addrs ? s->addrs->host_port : 0;
 
-    return s->port ? apr_psprintf(p, "%s:%u", host, (unsigned)s->port)
-                   : host;
+    return port ? apr_psprintf(p, "%s:%u", host, port) : host;
 }
 
 /* Give each virtual host of the list its row: the one its name has, else
@@ -2723,7 +2725,7 @@ static void cors_status_html(request_rec *r, const cors_counters *k)
 
         cors_status_row(r, name, v);
     }
-    cors_status_row(r, "total", total);
+    cors_status_row(r, "(total)", total);
     ap_rputs("</table>\n", r);
     if (k->other_used) {
         ap_rputs("<p>" CORS_OTHER_ROW ": virtual hosts that graceful restarts "
@@ -2787,8 +2789,8 @@ static int cors_metrics_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, "cors-metrics")) {
         return DECLINED;
     }
-    r->allowed |= AP_METHOD_BIT << M_GET;
     if (r->method_number != M_GET) {
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     ap_discard_request_body(r);
