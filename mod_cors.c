@@ -883,12 +883,22 @@ static void *cors_create_dir_conf(apr_pool_t *p, char *dir)
 }
 
 /* A virtual host's row of the counters is found in post_config and
- * pre_mpm (cors_counters_assign()); each host has a configuration of its
- * own (no merge). */
+ * pre_mpm (cors_counters_assign()). */
 static void *cors_create_srv_conf(apr_pool_t *p, server_rec *s)
 {
     (void)s;
     return apr_pcalloc(p, sizeof(cors_srv_conf));
+}
+
+/* Each virtual host has a configuration of its own, and inherits nothing:
+ * with AP_MODULE_FLAG_ALWAYS_MERGE httpd creates one for every host, also
+ * those that set no directive of the module (it would share the main
+ * server's). */
+static void *cors_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    (void)p;
+    (void)basev;
+    return addv;
 }
 
 /* Did a section set nothing at all?  (Most sections are about other things.) */
@@ -2899,8 +2909,8 @@ AP_DECLARE_MODULE(cors) = {
     cors_create_dir_conf,
     cors_merge_dir_conf,
     cors_create_srv_conf,
-    NULL,
+    cors_merge_srv_conf,
     cors_cmds,
     cors_register_hooks,
-    AP_MODULE_FLAG_NONE
+    AP_MODULE_FLAG_ALWAYS_MERGE
 };
