@@ -2627,7 +2627,7 @@ static int cors_pre_mpm(apr_pool_t *p, ap_scoreboard_e sb_type)
     rv = apr_shm_create(&shm, size, NULL, fresh.pool);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ap_server_conf,
-                     "CORS0030: cannot create the counters' shared memory "
+                     "CORS0060: cannot create the counters' shared memory "
                      "(%" APR_SIZE_T_FMT " bytes)", size);
         apr_pool_destroy(fresh.pool);
         return HTTP_INTERNAL_SERVER_ERROR;

@@ -299,6 +299,12 @@ def test_rows_are_the_servers_virtual_hosts(srv):
     assert {v for v, _ in series} == {'127.0.0.1', vname(srv, ONE), vname(srv, TWO)}
 
 
+def test_metrics_the_same_from_every_vhost(srv):
+    pages = [srv.request('GET', '/cors-metrics', host=host).body
+             for host in (ONE, TWO, ONE)]
+    assert pages[0] == pages[1] == pages[2]
+
+
 def test_not_counted_outside_scope(srv):
     before, _ = snapshot(srv)
     for path in ('/other/x.txt', '/cors-metrics', '/server-status?auto'):
@@ -385,10 +391,20 @@ class TestGracefulAndFullRestart:
         assert reset2 == reset
         concurrent_round(srv, (THREE, ONE, TWO), 'new vhost')
 
+    def test_graceful_keeps_a_removed_vhosts_row(self, srv):
+        before, reset = snapshot(srv)
+        assert sum(before[vname(srv, TWO), r] for r in RESULTS) > 0
+        srv.reconfigure(MPM_CONF + PAGES + POLICY + VHOST % THREE + VHOST % ONE,
+                        modules=['status'])
+        srv.graceful()
+        assert snapshot(srv) == (before, reset)
+
     def test_full_restart_resets(self, srv):
         before, reset = snapshot(srv)
         assert sum(before.values()) > 0
         time.sleep(1.1)             # the reset time is in seconds
+        srv.reconfigure(MPM_CONF + PAGES + POLICY + VHOST % THREE + VHOST % TWO
+                        + VHOST % ONE, modules=['status'])
         srv.restart()
         after, reset2 = snapshot(srv)
         assert after == {k: 0 for k in before}
@@ -440,20 +456,28 @@ ODD = 'q"uote\\back.example'
 
 
 def test_without_mod_status_and_label_escaping():
-    """Without mod_status the module loads and counts, and the metrics page
-    escapes a label value's quote and backslash (the parser reads them back)."""
+    """Without mod_status the module loads and counts; the metrics page
+    escapes a label value's quote and backslash (the parser reads them back)
+    and can be set up in .htaccess; a port in ServerName names the row."""
     conf = PAGES.replace('SetHandler server-status', 'Require all denied') + POLICY + \
-        '<VirtualHost *:{port}>\n    ServerName "q\\"uote\\\\back.example"\n</VirtualHost>\n'
+        '<VirtualHost *:{port}>\n    ServerName "q\\"uote\\\\back.example"\n</VirtualHost>\n' + \
+        '<VirtualHost *:{port}>\n    ServerName x.example:8443\n</VirtualHost>\n'
     h = Httpd('counters-nostatus', conf)
     _files(h)
+    h.write('m/.htaccess', 'SetHandler cors-metrics\n')
     h.start()
     try:
-        send(h, '127.0.0.1', KINDS[1])      # its only virtual host
+        send(h, '127.0.0.1', KINDS[1])      # the first virtual host
+        send(h, 'x.example', KINDS[2])
+        assert h.request('GET', '/server-status').status == 403
         r = h.request('GET', '/cors-metrics')
         assert 'vhost="q\\"uote\\\\back.example:%d",result="allowed"} 1' % h.port \
             in r.body.decode()
         series, _ = metrics(h)
         assert series[vname(h, ODD), 'allowed'] == 1
-        assert sum(series.values()) == 1
+        assert series['x.example:8443', 'denied:origin'] == 1
+        assert sum(series.values()) == 2
+        r2 = h.request('GET', '/m/')
+        assert r2.status == 200 and r2.body == r.body
     finally:
         h.stop()
