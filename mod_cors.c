@@ -81,6 +81,13 @@
  * requests: the first request of the chain that is in CORS scope decides,
  * which is the configuration the browser's preflight was answered with.
  * Subrequests are never touched.
+ *
+ * Counters: each decision adds one to its CORS_RESULT's counter in the
+ * virtual host's row, in shared memory made in pre_mpm (kept across
+ * graceful restarts, zeroed by full ones).  mod_status's page shows them
+ * (a "CORS" table, and CORSRequests_* lines with ?auto), and so does
+ *
+ *   SetHandler cors-metrics             (Prometheus text format 0.0.4)
  */
 
 #include "apr_strings.h"
