@@ -81,12 +81,20 @@
  * requests: the first request of the chain that is in CORS scope decides,
  * which is the configuration the browser's preflight was answered with.
  * Subrequests are never touched.
+ *
+ * Counters: each decision adds one to its CORS_RESULT's counter in the
+ * virtual host's row, in shared memory made in pre_mpm (kept across
+ * graceful restarts, zeroed by full ones).  mod_status's page shows them
+ * (a "CORS" table, and CORSRequests_* lines with ?auto), and so does
+ *
+ *   SetHandler cors-metrics             (Prometheus text format 0.0.4)
  */
 
 #include "apr_strings.h"
 #include "apr_hash.h"
 #include "apr_lib.h"
 #include "apr_atomic.h"
+#include "apr_shm.h"
 
 #define APR_WANT_STRFUNC
 #include "apr_want.h"
@@ -99,6 +107,9 @@
 #include "http_request.h"
 #include "util_filter.h"
 #include "ap_regex.h"
+#include "http_main.h"
+#include "scoreboard.h"
+#include "mod_status.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -255,6 +266,14 @@ static const struct {
     { "preflight:denied:header", "CORS0023", " denied" },
     { "preflight:denied:malformed", "CORS0024", " denied" }
 };
+
+#define CORS_OUTCOME_COUNT (sizeof(cors_outcomes) / sizeof(cors_outcomes[0]))
+
+/* Per virtual host (server config). */
+typedef struct {
+    apr_uint64_t *counts;    /* its row of the shared counters, one per
+                              * outcome (cors_counters), or NULL */
+} cors_srv_conf;
 
 /*
  * What the module decided for a request in CORS scope: an actual request,
@@ -868,6 +887,25 @@ static void *cors_create_dir_conf(apr_pool_t *p, char *dir)
     c->pna = CORS_UNSET;
     c->preflight_status = CORS_UNSET;
     return c;
+}
+
+/* A virtual host's row of the counters is found in post_config and
+ * pre_mpm (cors_counters_assign()). */
+static void *cors_create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    (void)s;
+    return apr_pcalloc(p, sizeof(cors_srv_conf));
+}
+
+/* Each virtual host has a configuration of its own, and inherits nothing:
+ * with AP_MODULE_FLAG_ALWAYS_MERGE httpd creates one for every host, also
+ * those that set no directive of the module (it would share the main
+ * server's). */
+static void *cors_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    (void)p;
+    (void)basev;
+    return addv;
 }
 
 /* Did a section set nothing at all?  (Most sections are about other things.) */
@@ -2104,15 +2142,44 @@ static const char *cors_expose_value(request_rec *r, const cors_dir_conf *c,
 }
 
 /*
+ * Count a decision in the virtual host's row of the shared counters: one
+ * atomic increment, no lock.  A request that an internal redirect made
+ * (ErrorDocument, FallbackResource, [PT]) is decided again, but was
+ * counted when a request before it in the chain was decided.
+ */
+static APR_INLINE void cors_count_outcome(const request_rec *r,
+                                          cors_outcome outcome)
+{
+#ifndef CORS_NO_COUNTERS
+    const cors_srv_conf *sc = ap_get_module_config(r->server->module_config,
+                                                   &cors_module);
+    const request_rec *p;
+
+    for (p = r->prev; p; p = p->prev) {
+        if (ap_get_module_config(p->request_config, &cors_module)) {
+            return;
+        }
+    }
+    if (sc->counts) {
+        apr_atomic_inc64(&sc->counts[outcome]);
+    }
+#else
+    (void)r;
+    (void)outcome;
+#endif
+}
+
+/*
  * Keep a decision with the request for the output filter and publish it:
- * CORS_RESULT for the access log, mod_headers and mod_rewrite, the module's
- * version as the note CORS_VERSION (LogFormat %{CORS_VERSION}n), and the
- * debug line.
+ * the counters, CORS_RESULT for the access log, mod_headers and
+ * mod_rewrite, the module's version as the note CORS_VERSION (LogFormat
+ * %{CORS_VERSION}n), and the debug line.
  */
 static void cors_publish(request_rec *r, const cors_decision *d,
                          const cors_req *q)
 {
     ap_set_module_config(r->request_config, &cors_module, (void *)d);
+    cors_count_outcome(r, d->outcome);
     apr_table_setn(r->subprocess_env, "CORS_RESULT",
                    cors_outcomes[d->outcome].result);
     apr_table_addn(r->notes, "CORS_VERSION", CORS_VERSION);
@@ -2440,6 +2507,317 @@ static void cors_insert_filter(request_rec *r)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* Counters: mod_status's page and the cors-metrics handler           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The decisions of every child and thread, counted by virtual host and
+ * outcome (README "Counters: server-status and Prometheus"): a segment of
+ * anonymous shared memory that the children inherit, a row of
+ * CORS_OUTCOME_COUNT 64-bit counters for each virtual host name
+ * (cors_vhost_name()), and a last row, "(other)", for the hosts that
+ * graceful restarts added once the rest were taken.
+ *
+ * The segment lives as long as the scoreboard does: pre_mpm, which httpd
+ * runs at start-up and at every full restart but not at a graceful one,
+ * makes it anew, zeroed, with room for twice the virtual hosts there are
+ * and 16 more.  It and this bookkeeping belong to a pool of the process
+ * pool, which outlives restarts (pconf does not), and are found again with
+ * apr_pool_userdata_get().  httpd unloads and reloads the module at every
+ * restart: nothing here points into the module, and all of it is
+ * allocated by APR's own functions.
+ */
+typedef struct {
+    apr_pool_t *pool;          /* the segment's and this struct's */
+    apr_uint64_t *counts;      /* rows * CORS_OUTCOME_COUNT, in the segment */
+    int rows;                  /* the last one is "(other)" */
+    int used;                  /* rows given to a name */
+    int other_used;            /* some host counts in "(other)" */
+    apr_hash_t *by_name;       /* name -> its row in counts */
+    apr_array_header_t *names; /* const char *: the name of each row */
+    apr_time_t reset;          /* when the segment was made */
+} cors_counters;
+
+#define CORS_COUNTERS_KEY "mod_cors counters"
+#define CORS_OTHER_ROW "(other)"
+
+static cors_counters *cors_counters_get(apr_pool_t *process_pool)
+{
+    void *k = NULL;
+
+    apr_pool_userdata_get(&k, CORS_COUNTERS_KEY, process_pool);
+    return k;
+}
+
+/* A virtual host's name in the counters, the same across restarts:
+ * ServerName and the port of ServerName, else of the first address of
+ * <VirtualHost> (none for "*" or the main server without one). */
+static const char *cors_vhost_name(apr_pool_t *p, const server_rec *s)
+{
+    const char *host = s->server_hostname ? s->server_hostname : "";
+    unsigned port = s->port ? s->port
+                            : s->addrs ? s->addrs->host_port : 0;
+
+    return port ? apr_psprintf(p, "%s:%u", host, port) : host;
+}
+
+/* Give each virtual host of the list its row: the one its name has, else
+ * a new one while there is room, else "(other)". */
+static void cors_counters_assign(cors_counters *k, server_rec *s,
+                                 apr_pool_t *ptemp)
+{
+    for (; s; s = s->next) {
+        cors_srv_conf *sc = ap_get_module_config(s->module_config,
+                                                 &cors_module);
+        const char *name = cors_vhost_name(ptemp, s);
+        apr_uint64_t *row = apr_hash_get(k->by_name, name,
+                                         APR_HASH_KEY_STRING);
+
+        if (!row && k->used < k->rows - 1) {
+            row = k->counts + (apr_size_t)k->used++ * CORS_OUTCOME_COUNT;
+            name = apr_pstrdup(k->pool, name);
+            APR_ARRAY_PUSH(k->names, const char *) = name;
+            apr_hash_set(k->by_name, name, APR_HASH_KEY_STRING, row);
+        }
+        else if (!row) {
+            row = k->counts + (apr_size_t)(k->rows - 1) * CORS_OUTCOME_COUNT;
+            k->other_used = 1;
+        }
+        sc->counts = row;
+    }
+}
+
+/* pre_mpm (start-up and full restarts): new counters, all zero. */
+static int cors_pre_mpm(apr_pool_t *p, ap_scoreboard_e sb_type)
+{
+    cors_counters *k = cors_counters_get(p), fresh;
+    apr_pool_t *ptemp;
+    apr_shm_t *shm;
+    apr_size_t size;
+    apr_status_t rv;
+    server_rec *s;
+    int hosts = 0;
+
+    (void)sb_type;
+    if (k) {
+        apr_pool_destroy(k->pool);      /* the last generation's */
+        apr_pool_userdata_set(NULL, CORS_COUNTERS_KEY, NULL, p);
+    }
+    for (s = ap_server_conf; s; s = s->next) {
+        hosts++;
+    }
+    memset(&fresh, 0, sizeof(fresh));
+    fresh.rows = 2 * hosts + 16 + 1;
+    size = (apr_size_t)fresh.rows * CORS_OUTCOME_COUNT * sizeof(apr_uint64_t);
+    apr_pool_create(&fresh.pool, p);
+    rv = apr_shm_create(&shm, size, NULL, fresh.pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ap_server_conf,
+                     "CORS0060: cannot create the counters' shared memory "
+                     "(%" APR_SIZE_T_FMT " bytes)", size);
+        apr_pool_destroy(fresh.pool);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    fresh.counts = apr_shm_baseaddr_get(shm);
+    memset(fresh.counts, 0, size);
+    fresh.by_name = apr_hash_make(fresh.pool);
+    fresh.names = apr_array_make(fresh.pool, hosts, sizeof(const char *));
+    fresh.reset = apr_time_now();
+    k = apr_pmemdup(fresh.pool, &fresh, sizeof(fresh));
+    apr_pool_userdata_set(k, CORS_COUNTERS_KEY, NULL, p);
+    apr_pool_create(&ptemp, fresh.pool);
+    cors_counters_assign(k, ap_server_conf, ptemp);
+    apr_pool_destroy(ptemp);
+    return OK;
+}
+
+/* The rows shown: every named one, and "(other)" once a host counts in it.
+ * Row i's counts are read into v (atomically, each) and added to total. */
+static int cors_counters_rows(const cors_counters *k)
+{
+    return k->used + (k->other_used ? 1 : 0);
+}
+
+static const char *cors_counters_read(const cors_counters *k, int i,
+                                      apr_uint64_t *v, apr_uint64_t *total)
+{
+    apr_uint64_t *row = k->counts + (apr_size_t)(i < k->used ? i : k->rows - 1)
+                                    * CORS_OUTCOME_COUNT;
+    apr_size_t j;
+
+    for (j = 0; j < CORS_OUTCOME_COUNT; j++) {
+        v[j] = apr_atomic_read64(&row[j]);
+        total[j] += v[j];
+    }
+    return i < k->used ? APR_ARRAY_IDX(k->names, i, const char *)
+                       : CORS_OTHER_ROW;
+}
+
+/* The ?auto key of an outcome: CORSRequests_ and the CORS_RESULT value
+ * with '_' for ':' and '-' ("CORSRequests_denied_origin"). */
+static const char *cors_auto_key(apr_pool_t *p, const char *result)
+{
+    char *key = apr_pstrcat(p, "CORSRequests_", result, NULL), *c;
+
+    for (c = key; *c; c++) {
+        if (*c == ':' || *c == '-') {
+            *c = '_';
+        }
+    }
+    return key;
+}
+
+/* mod_status's ?auto lines: the totals, per outcome and in all. */
+static void cors_status_auto(request_rec *r, const apr_uint64_t *total)
+{
+    apr_uint64_t all = 0;
+    apr_size_t j;
+
+    for (j = 0; j < CORS_OUTCOME_COUNT; j++) {
+        all += total[j];
+    }
+    ap_rprintf(r, "CORSRequests: %" APR_UINT64_T_FMT "\n", all);
+    for (j = 0; j < CORS_OUTCOME_COUNT; j++) {
+        ap_rprintf(r, "%s: %" APR_UINT64_T_FMT "\n",
+                   cors_auto_key(r->pool, cors_outcomes[j].result), total[j]);
+    }
+}
+
+/* One row of the HTML table: a name and its counts, then their sum. */
+static void cors_status_row(request_rec *r, const char *name,
+                            const apr_uint64_t *v)
+{
+    apr_uint64_t all = 0;
+    apr_size_t j;
+
+    ap_rvputs(r, "<tr><td>", ap_escape_html(r->pool, name), "</td>", NULL);
+    for (j = 0; j < CORS_OUTCOME_COUNT; j++) {
+        ap_rprintf(r, "<td>%" APR_UINT64_T_FMT "</td>", v[j]);
+        all += v[j];
+    }
+    ap_rprintf(r, "<td>%" APR_UINT64_T_FMT "</td></tr>\n", all);
+}
+
+/* mod_status's page: a "CORS" table, a row for each virtual host and one
+ * for the totals. */
+static void cors_status_html(request_rec *r, const cors_counters *k)
+{
+    apr_uint64_t v[CORS_OUTCOME_COUNT], total[CORS_OUTCOME_COUNT] = { 0 };
+    char since[APR_RFC822_DATE_LEN];
+    apr_size_t j;
+    int i;
+
+    apr_rfc822_date(since, k->reset);
+    ap_rvputs(r, "<hr />\n<h2>CORS</h2>\n<p>mod_cors decisions (CORS_RESULT)"
+              " by virtual host since ", since, " (kept across graceful "
+              "restarts)</p>\n<table border=\"1\">\n<tr><th>Virtual host"
+              "</th>", NULL);
+    for (j = 0; j < CORS_OUTCOME_COUNT; j++) {
+        ap_rvputs(r, "<th>", cors_outcomes[j].result, "</th>", NULL);
+    }
+    ap_rputs("<th>all</th></tr>\n", r);
+    for (i = 0; i < cors_counters_rows(k); i++) {
+        const char *name = cors_counters_read(k, i, v, total);
+
+        cors_status_row(r, name, v);
+    }
+    cors_status_row(r, "(total)", total);
+    ap_rputs("</table>\n", r);
+    if (k->other_used) {
+        ap_rputs("<p>" CORS_OTHER_ROW ": virtual hosts that graceful restarts "
+                 "added once the room was taken (a full restart makes room)"
+                 "</p>\n", r);
+    }
+}
+
+/* mod_status's optional hook: its page, or the ?auto lines. */
+static int cors_status_hook(request_rec *r, int flags)
+{
+    const cors_counters *k = cors_counters_get(r->server->process->pool);
+    apr_uint64_t v[CORS_OUTCOME_COUNT], total[CORS_OUTCOME_COUNT] = { 0 };
+    int i;
+
+    if (!k) {
+        return OK;
+    }
+    if (!(flags & AP_STATUS_SHORT)) {
+        cors_status_html(r, k);
+        return OK;
+    }
+    for (i = 0; i < cors_counters_rows(k); i++) {
+        cors_counters_read(k, i, v, total);
+    }
+    cors_status_auto(r, total);
+    return OK;
+}
+
+/* A label value of the Prometheus text format: \, " and newline escaped. */
+static const char *cors_prom_label(apr_pool_t *p, const char *s)
+{
+    char *o, *w;
+
+    if (!strpbrk(s, "\\\"\n")) {
+        return s;
+    }
+    o = w = apr_palloc(p, 2 * strlen(s) + 1);
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"' || *s == '\n') {
+            *w++ = '\\';
+            *w++ = *s == '\n' ? 'n' : *s;
+        }
+        else {
+            *w++ = *s;
+        }
+    }
+    *w = '\0';
+    return o;
+}
+
+/* SetHandler cors-metrics: the counters in the Prometheus text exposition
+ * format, version 0.0.4. */
+static int cors_metrics_handler(request_rec *r)
+{
+    const cors_counters *k;
+    apr_uint64_t v[CORS_OUTCOME_COUNT], total[CORS_OUTCOME_COUNT] = { 0 };
+    apr_size_t j;
+    int i;
+
+    if (!r->handler || strcmp(r->handler, "cors-metrics")) {
+        return DECLINED;
+    }
+    if (r->method_number != M_GET) {
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", NULL);
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    ap_discard_request_body(r);
+    ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
+    k = cors_counters_get(r->server->process->pool);
+    if (r->header_only || !k) {
+        return OK;
+    }
+    ap_rputs("# HELP mod_cors_requests_total Requests mod_cors decided, by "
+             "virtual host and CORS_RESULT.\n"
+             "# TYPE mod_cors_requests_total counter\n", r);
+    for (i = 0; i < cors_counters_rows(k); i++) {
+        const char *vhost = cors_prom_label(r->pool,
+                                            cors_counters_read(k, i, v, total));
+
+        for (j = 0; j < CORS_OUTCOME_COUNT; j++) {
+            ap_rprintf(r, "mod_cors_requests_total{vhost=\"%s\",result=\"%s\"}"
+                       " %" APR_UINT64_T_FMT "\n", vhost,
+                       cors_outcomes[j].result, v[j]);
+        }
+    }
+    ap_rprintf(r, "# HELP mod_cors_counters_reset_time_seconds When the "
+               "counters were last set to zero (start-up or full restart), "
+               "in seconds since the epoch.\n"
+               "# TYPE mod_cors_counters_reset_time_seconds gauge\n"
+               "mod_cors_counters_reset_time_seconds %" APR_TIME_T_FMT "\n",
+               apr_time_sec(k->reset));
+    return OK;
+}
+
 static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp)
 {
@@ -2462,12 +2840,18 @@ static void cors_report(server_rec *s)
 static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
+    cors_counters *k = cors_counters_get(s->process->pool);
+
     (void)pconf;
     (void)plog;
-    (void)ptemp;
     /* httpd reads its configuration twice at start-up: report once */
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         cors_report(s);
+    }
+    /* a restart: the virtual hosts keep their rows (at a full restart,
+     * pre_mpm then makes new counters) */
+    if (k) {
+        cors_counters_assign(k, s, ptemp);
     }
     return OK;
 }
@@ -2496,6 +2880,12 @@ static void cors_register_hooks(apr_pool_t *p)
                           APR_HOOK_LAST);
     ap_hook_insert_error_filter(cors_insert_filter, after_headers, NULL,
                                 APR_HOOK_LAST);
+    /* The counters: made where the scoreboard is (pre_mpm), shown by
+     * mod_status when it is loaded, and by the cors-metrics handler. */
+    ap_hook_pre_mpm(cors_pre_mpm, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, cors_status_hook, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    ap_hook_handler(cors_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
     cors_filter_handle = ap_register_output_filter("CORS", cors_out_filter,
                                                    NULL,
                                                    AP_FTYPE_CONTENT_SET);
@@ -2505,9 +2895,9 @@ AP_DECLARE_MODULE(cors) = {
     STANDARD20_MODULE_STUFF,
     cors_create_dir_conf,
     cors_merge_dir_conf,
-    NULL,
-    NULL,
+    cors_create_srv_conf,
+    cors_merge_srv_conf,
     cors_cmds,
     cors_register_hooks,
-    AP_MODULE_FLAG_NONE
+    AP_MODULE_FLAG_ALWAYS_MERGE
 };

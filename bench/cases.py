@@ -3,8 +3,8 @@ floor module, plain httpd) and the requests sent to them."""
 import os
 import re
 
-from common import (CORS_SO, FLOOR_SO, HTDOCS, IS_ROOT, ORIGINS_DIR, RUN_USER,
-                    SRV, fmt_int, human, moddir)
+from common import (CORS_SO, FLOOR_SO, HTDOCS, IS_ROOT, NOCOUNTERS_SO,
+                    ORIGINS_DIR, RUN_USER, SRV, fmt_int, human, moddir)
 
 SIZES_EXACT = [1, 100, 10000, 100000]
 SIZES_REGEX = [10, 100, 1000]
@@ -123,11 +123,12 @@ REWRITE_RECIPE = '''    RewriteEngine On
 
 class Config:
     def __init__(self, name, section='', modules=(), cors=False, server='',
-                 files=None, note='', floor=False):
+                 files=None, note='', floor=False, so=CORS_SO):
         self.name = name
         self.section = section
         self.modules = list(modules)
         self.cors = cors
+        self.so = so            # the mod_cors build it loads
         self.floor = floor
         self.server = server
         self.files = files or {}      # path under RUN -> content
@@ -140,7 +141,7 @@ class Config:
         mods = ['LoadModule %s_module %s/mod_%s.so' % (m, moddir(), m)
                 for m in self.modules]
         if self.cors:
-            mods.append('LoadModule cors_module "%s"' % CORS_SO)
+            mods.append('LoadModule cors_module "%s"' % self.so)
         if self.floor:
             mods.append('LoadModule cors_floor_module "%s"' % FLOOR_SO)
         user = ('User %s\nGroup %s' % (RUN_USER, RUN_USER)) if IS_ROOT else ''
@@ -206,6 +207,11 @@ def cors_configs():
         cfgs.append(Config('cors-%s' % human(n), lines + '\n' + CORS_POLICY,
                            cors=True, files=files,
                            note='mod_cors, %d exact origins (%s)' % (n, how)))
+    cfgs.append(Config('cors-1-nocounters', allow_lines(origins(1)) + '\n'
+                       + CORS_POLICY, cors=True, so=NOCOUNTERS_SO,
+                       note='cors-1 with mod_cors built with '
+                            '-DCORS_NO_COUNTERS: the same path without the '
+                            'counters'))
     cfgs.append(Config('cors-1-min', '    CorsAllowOrigin %s' % LAST,
                        cors=True, note='mod_cors, 1 origin, credentials '
                        'off, nothing exposed: ACAO + Vary only'))
@@ -362,6 +368,26 @@ def preflight_measurements():
     return ms
 
 
+# The counters' cost: each measurement and its twin against cors-1-nocounters.
+COUNTER_TWINS = (('cors-1', 'cors-1-nocounters'),
+                 ('cors-1-denied', 'cors-1-denied-nocounters'),
+                 ('cors-1-preflight', 'cors-1-preflight-nocounters'))
+
+
+def nocounters_measurements(ms):
+    """The COUNTER_TWINS: the same requests to the build without counters."""
+    byname = {m.name: m for m in ms}
+    out = []
+    for name, twin in COUNTER_TWINS:
+        m = byname[name]
+        out.append(M(twin, 'cors-1-nocounters', m.origin, preflight=m.preflight,
+                     expect=m.expect, baseline=m.baseline, wrk=False,
+                     group='nocounters',
+                     label='%s, built without the counters' % name))
+    return out
+
+
 def make_measurements():
-    return (baseline_measurements() + cors_measurements()
-            + floor_measurements() + preflight_measurements())
+    ms = (baseline_measurements() + cors_measurements()
+          + floor_measurements() + preflight_measurements())
+    return ms + nocounters_measurements(ms)

@@ -23,6 +23,10 @@ BUILT_SO = os.path.join(REPO, '.libs', 'mod_cors.so')
 # the work tree is shared, and a rebuild between httpd's two configuration
 # passes would change the code under callgrind.
 CORS_SO = os.path.join(RUN, 'mod_cors.so')
+# The same module built with -DCORS_NO_COUNTERS (no counting on the request
+# path), the baseline of the counters' cost; built by servers.setup().
+NOCOUNTERS_DIR = os.path.join(RUN, 'nocounters')
+NOCOUNTERS_SO = os.path.join(RUN, 'mod_cors-nocounters.so')
 # The control module (bench/floor/): the same header lines written in the
 # cheapest way a module can, built into bench/run by servers.setup().
 FLOOR_SRC = os.path.join(HERE, 'floor', 'mod_cors_floor.c')

@@ -6,10 +6,12 @@ compared with an earlier run's), and in wrk the ratio of each pair of
 runs made right next to each other."""
 import statistics
 
+from cases import COUNTER_TWINS
 from common import fmt_int
 
 FLOOR_MARGIN = 1000     # instructions per request over the floor
 FLAT_PCT = 5.0          # flat across origin counts, in % of the cost
+COUNTERS_MARGIN = 50    # the counters' instructions per request
 
 ALLOWED_EXACT = ('cors-1', 'cors-100', 'cors-10k', 'cors-100k')
 ALLOWED = ALLOWED_EXACT + ('cors-sub-1k',)
@@ -54,6 +56,10 @@ LIMIT_SUB = ('cost over plain within 5% of the exact-origins figure (their '
 GOAL_HEADERS = ('allowed GET cheaper than the mod_headers recipe writing the '
                 'same four fixed lines (headers-1)')
 LIMIT_HEADERS = '< headers-1, at every origin count and with patterns'
+GOAL_COUNTERS = ('the counters cost at most 50 instructions per request '
+                 '(allowed GET, refused origin, preflight)')
+LIMIT_COUNTERS = ('≤ the same request to the build without them '
+                  '(-DCORS_NO_COUNTERS) + 50 Ir/request')
 GOAL_WRK = 'throughput in wrk equal to plain httpd'
 LIMIT_WRK = ('× plain (median of the pairs) within the run\'s noise band, '
              'for every mod_cors measurement paired with plain')
@@ -145,6 +151,15 @@ def headers_goal(cg):
                  max(cg[n] for n in names) < h)]
 
 
+def counters_goal(cg):
+    pairs = [(n, t) for n, t in COUNTER_TWINS if n in cg and t in cg]
+    if not pairs:
+        return []
+    return [goal(GOAL_COUNTERS, LIMIT_COUNTERS, ', '.join(
+        '%s %s' % (n, signed(cg[n] - cg[t])) for n, t in pairs),
+        max(cg[n] - cg[t] for n, t in pairs) <= COUNTERS_MARGIN)]
+
+
 def wrk_goal(wrk, order):
     names = [n for n in order if n.startswith('cors-') and n in wrk
              and wrk[n].get('base') in PLAIN_BASES
@@ -169,4 +184,4 @@ def evaluate_goals(res, order):
     cg = figures(res)
     wrk = res.get('wrk', {}).get('summary', {})
     return (floor_goals(cg) + flat_goals(cg) + headers_goal(cg)
-            + wrk_goal(wrk, order))
+            + counters_goal(cg) + wrk_goal(wrk, order))

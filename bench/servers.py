@@ -11,8 +11,8 @@ import sys
 import time
 
 from common import (APACHE, BUILT_SO, CG_DIR, CORS_SO, FLOOR_DIR, FLOOR_SO,
-                    FLOOR_SRC, HTDOCS, IS_ROOT, ORIGINS_DIR, REPO, RUN,
-                    RUN_USER, SRV, log, unlink, write)
+                    FLOOR_SRC, HTDOCS, IS_ROOT, NOCOUNTERS_DIR, NOCOUNTERS_SO,
+                    ORIGINS_DIR, REPO, RUN, RUN_USER, SRV, log, unlink, write)
 
 
 def free_port():
@@ -67,6 +67,7 @@ def setup(cfgs):
     build_floor()
     shutil.copy2(os.path.join(REPO, 'mod_cors.c'),
                  os.path.join(RUN, 'mod_cors.c'))
+    build_nocounters()
     os.chmod(CORS_SO, 0o755)
     body = json_body()
     for d in ('api', 'static'):
@@ -95,17 +96,30 @@ def server_root(c):
 
 def build_floor():
     """Compile the control module with apxs, in bench/run/floor."""
-    os.makedirs(FLOOR_DIR, exist_ok=True)
-    shutil.copy2(FLOOR_SRC, FLOOR_DIR)
-    p = subprocess.run(['apxs', '-c', '-Wc,-Wall', '-Wc,-Werror',
-                        'mod_cors_floor.c'], cwd=FLOOR_DIR,
-                       capture_output=True, text=True, timeout=300)
+    apxs_build(FLOOR_SRC, FLOOR_DIR, FLOOR_SO)
+
+
+def apxs_build(src, directory, so, flags=()):
+    """Compile src with apxs in directory; copy the module to so."""
+    os.makedirs(directory, exist_ok=True)
+    shutil.copy2(src, directory)
+    name = os.path.basename(src)
+    p = subprocess.run(['apxs', '-c', '-Wc,-Wall', '-Wc,-Werror'] + list(flags)
+                       + [name], cwd=directory, capture_output=True,
+                       text=True, timeout=300)
     if p.returncode != 0:
-        sys.exit('bench: building bench/floor/mod_cors_floor.c failed:\n%s%s'
-                 % (p.stdout, p.stderr))
-    shutil.copy2(os.path.join(FLOOR_DIR, '.libs', 'mod_cors_floor.so'),
-                 FLOOR_SO)
-    os.chmod(FLOOR_SO, 0o755)
+        sys.exit('bench: building %s failed:\n%s%s' % (name, p.stdout,
+                                                       p.stderr))
+    shutil.copy2(os.path.join(directory, '.libs',
+                              name.replace('.c', '.so')), so)
+    os.chmod(so, 0o755)
+
+
+def build_nocounters():
+    """mod_cors.c (the snapshot in bench/run) with -DCORS_NO_COUNTERS, in
+    bench/run/nocounters: the same module without counting."""
+    apxs_build(os.path.join(RUN, 'mod_cors.c'), NOCOUNTERS_DIR, NOCOUNTERS_SO,
+               ['-Wc,-DCORS_NO_COUNTERS'])
 
 
 def stop_stale():

@@ -322,6 +322,11 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
         """Write a file below htdocs (parent directories are created)."""
         _write(os.path.join(self.htdocs, relpath), content, mode)
 
+    def reconfigure(self, body_config, modules=None, load_cors=True):
+        """Write a new httpd.conf (the same head, a new test configuration)
+        for the next restart."""
+        _write(self.conf, self._config(body_config, modules or (), load_cors), 0o644)
+
     def write_root(self, relpath, content, mode=0o644):
         """Write a file below the server root, e.g. 'cgi-bin/x.cgi' (use mode 0o755)."""
         _write(os.path.join(self.root, relpath), content, mode)
@@ -579,18 +584,27 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
     def graceful(self, timeout=10):
         """Graceful restart (SIGUSR1); returns when the new generation is up,
         after check_crashes('graceful restart')."""
+        return self._restart(signal.SIGUSR1, 'graceful restart', timeout)
+
+    def restart(self, timeout=10):
+        """Full restart (SIGHUP: the children are stopped at once); returns
+        when the new generation is up, after check_crashes('restart')."""
+        return self._restart(signal.SIGHUP, 'restart', timeout)
+
+    def _restart(self, sig, what, timeout):
         mark = self.log_mark()
-        os.kill(self.pid, signal.SIGUSR1)
+        os.kill(self.pid, sig)
         deadline = time.time() + timeout
         while time.time() < deadline:
             # AH00489 (event) / AH00163 (prefork) are notice level: always logged
             if 'resuming normal operations' in ''.join(self.log_since(mark)) \
                     and _port_open(self.port):
-                self.check_crashes('graceful restart')
+                self.check_crashes(what)
                 return self
             time.sleep(0.05)
-        self.check_crashes('graceful restart')
-        self._fail('no restart within %d s after SIGUSR1' % timeout)
+        self.check_crashes(what)
+        self._fail('no %s within %d s after %s' % (what, timeout,
+                                                   _signal_name(sig)))
 
     # -- crash evidence ----------------------------------------------------------
     def crash_lines(self):

@@ -9,7 +9,9 @@ pkgs_for() {
     case "$1" in
         build) echo "apache2-dev" ;;
         run)   echo "apache2 apache2-dev apache2-utils curl" ;;
-        test)  echo "apache2 apache2-dev apache2-utils python3 python3-pytest curl" ;;
+        # (python3-prometheus-client: tests/test_counters.py reads the
+        # cors-metrics page with its parser)
+        test)  echo "apache2 apache2-dev apache2-utils python3 python3-pytest python3-prometheus-client curl" ;;
         # make deb (apache2-dev also provides dh-apache2: dh_apache2), and
         # make test-package, which also lints, serves and builds the tarball
         package) echo "build-essential debhelper dpkg-dev apache2-dev" ;;
@@ -26,7 +28,7 @@ pkgs_for() {
         # make test-asan and test-valgrind (gcc's ASan/UBSan runtimes,
         # valgrind), make fuzz-ci (clang's libFuzzer), make soak (wrk)
         sanitize)
-                 echo "apache2 apache2-dev apache2-utils python3 python3-pytest curl" \
+                 echo "apache2 apache2-dev apache2-utils python3 python3-pytest python3-prometheus-client curl" \
                       "libasan8 libubsan1 valgrind" ;;
         fuzz)    echo "apache2-dev clang libclang-rt-dev libapr1-dev libaprutil1-dev libpcre2-dev" ;;
         soak)    echo "apache2 apache2-dev apache2-utils python3 wrk" ;;

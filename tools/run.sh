@@ -66,6 +66,7 @@ ServerName 127.0.0.1
 $user
 LoadModule mpm_event_module $moddir/mod_mpm_event.so
 LoadModule authz_core_module $moddir/mod_authz_core.so
+LoadModule authz_host_module $moddir/mod_authz_host.so
 LoadModule authz_user_module $moddir/mod_authz_user.so
 LoadModule authn_core_module $moddir/mod_authn_core.so
 LoadModule authn_file_module $moddir/mod_authn_file.so
@@ -75,6 +76,7 @@ LoadModule dir_module $moddir/mod_dir.so
 LoadModule alias_module $moddir/mod_alias.so
 LoadModule headers_module $moddir/mod_headers.so
 LoadModule cgid_module $moddir/mod_cgid.so
+LoadModule status_module $moddir/mod_status.so
 LoadModule cors_module "$top/.libs/mod_cors.so"
 PidFile "$root/run/httpd.pid"
 DefaultRuntimeDir "$root/run"
@@ -134,6 +136,10 @@ Try the API with curl, in another terminal:
        -H 'Access-Control-Request-Method: DELETE'
 
 Each decision is logged below (cors:debug), and CORS_RESULT ends each access line.
+The decisions are counted: see the "CORS" table of $u/server-status, and
+
+  curl -s '$u/server-status?auto' | grep ^CORS
+  curl -s $u/cors-metrics
 
 EOT
 exec "$apache" -d "$root" -f "$root/conf/httpd.conf" -DFOREGROUND

@@ -1190,6 +1190,31 @@ def test_demo_prints_urls_and_curl_examples(demo):
     assert 'curl -si http://127.0.0.1:%d/api/items.json' % p0 in b
 
 
+def test_demo_counters(demo):
+    """README "Counters: server-status and Prometheus": the demo page links
+    mod_status's page and the metrics, which count the demo's decisions."""
+    p0, p1, _ = demo['ports']
+    b = demo['banner']
+    assert "curl -s 'http://127.0.0.1:%d/server-status?auto' | grep ^CORS" % p0 in b
+    assert 'curl -s http://127.0.0.1:%d/cors-metrics' % p0 in b
+    page = harness.request(p1, 'GET', '/demo/', host='localhost:%d' % p1).body.decode()
+    assert 'href="/server-status"' in page and 'href="/cors-metrics"' in page
+
+    def allowed():
+        r = harness.request(p0, 'GET', '/cors-metrics')
+        m = re.search(r'^mod_cors_requests_total\{vhost="127\.0\.0\.1",result="allowed"\} '
+                      r'(\d+)$', r.body.decode(), re.M)
+        assert r.status == 200 and m, r
+        auto = harness.request(p0, 'GET', '/server-status?auto').body.decode()
+        assert 'CORSRequests_allowed: %s\n' % m.group(1) in auto, auto
+        return int(m.group(1))
+    before = allowed()
+    trusted = 'http://localhost:%d' % p1
+    r = harness.request(p0, 'GET', '/demo/api/items.json', headers=[('Origin', trusted)])
+    assert r.status == 200 and r.get('Access-Control-Allow-Origin') == trusted
+    assert allowed() == before + 1
+
+
 @pytest.mark.parametrize('kind', ['trusted', 'untrusted'])
 def test_demo_rows(demo_run, kind):
     r = demo_run[kind]

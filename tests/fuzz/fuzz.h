@@ -46,6 +46,10 @@
 
 static apr_pool_t *fz_pool;      /* everything of one input; tracked */
 static server_rec fz_server;
+/* the server's configuration: its row of the counters */
+static apr_uint64_t fz_counts[CORS_OUTCOME_COUNT];
+static cors_srv_conf fz_srv_conf = { fz_counts };
+static void *fz_server_config[1] = { &fz_srv_conf };
 
 static void fz_init(void)
 {
@@ -59,6 +63,7 @@ static void fz_init(void)
     apr_pool_create(&fz_pool, NULL);
     /* the module is the only one: its config vector has one slot */
     cors_module.module_index = 0;
+    fz_server.module_config = (ap_conf_vector_t *)fz_server_config;
     /* what httpd does with a module before reading the configuration */
     cors_module.register_hooks(fz_pool);
     if (fuzz_pre_config) {

@@ -10,6 +10,7 @@
  *   S <status>              the response status
  *   P                       the request is an internal redirect from one
  *                           governed by the outermost section alone
+ *   Q                       the same, and the module decided for that one
  *   X                       the request is a subrequest
  *
  * Runs cors_header_parser(); a preflight ends there (DONE) with the output
@@ -33,7 +34,10 @@
  *    the preflight's request headers) or "*" in it, unless the answer does
  *    not depend on Origin;
  *  - the status of a preflight is 204, 200 or 403, CORS_RESULT one of the
- *    documented values.
+ *    documented values;
+ *  - the counters: a request with a CORS_RESULT adds one, under that
+ *    value, unless a request before it in its internal-redirect chain was
+ *    decided (Q); any other adds none.
  */
 #include "fuzz.h"
 
@@ -235,6 +239,24 @@ static void check_actual(const fz_config *fc, request_rec *r,
     check_result(r);
 }
 
+/* The counters after a request: what before[] held, and one more under r's
+ * CORS_RESULT if it has one and counts. */
+static void check_counted(request_rec *r, const apr_uint64_t *before,
+                          int counts)
+{
+    const char *v = apr_table_get(r->subprocess_env, "CORS_RESULT");
+    apr_size_t j;
+
+    for (j = 0; j < CORS_OUTCOME_COUNT; j++) {
+        apr_uint64_t want = before[j]
+                            + (v && counts && !strcmp(v, results[j]));
+
+        FZ_CHECK(fz_counts[j] == want, "counter '%s' %llu, not %llu (%s)",
+                 results[j], (unsigned long long)fz_counts[j],
+                 (unsigned long long)want, v ? v : "no CORS_RESULT");
+    }
+}
+
 /* FUZZ_VERBOSE=1: print the response (to look at what an input does) */
 static void show(request_rec *r, const char *what)
 {
@@ -337,7 +359,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const cors_dir_conf *ec;
     request_rec *r;
     apr_table_t *out0, *err0;
-    int rv, prev = 0, sub = 0, added;
+    int rv, prev = 0, sub = 0, added, decided_before = 0;
+    apr_uint64_t counts0[CORS_OUTCOME_COUNT];
 
     fz_init();
     in = fz_strn(data, size);
@@ -373,6 +396,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 'P':
             prev = 1;
             break;
+        case 'Q':
+            prev = decided_before = 1;
+            break;
         case 'X':
             sub = 1;
             break;
@@ -382,6 +408,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r->prev = fz_request(fc.sec[0]);
         r->prev->next = r;
         r->prev->headers_in = r->headers_in;
+        if (decided_before) {
+            ap_set_module_config(r->prev->request_config, &cors_module,
+                                 apr_pcalloc(fz_pool, sizeof(cors_decision)));
+        }
     }
     if (sub) {
         r->main = fz_request(c);
@@ -391,6 +421,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ec = cors_conf(r);
 
     added = fuzz_filters_added;
+    memcpy(counts0, fz_counts, sizeof(counts0));
     /* httpd runs header_parser for main requests only */
     rv = sub ? DECLINED : cors_header_parser(r);
     if (rv == DONE) {
@@ -401,6 +432,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         run_filter(r);
         show(r, "preflight");
         check_preflight(&fc, r);
+        check_counted(r, counts0, !decided_before);
         fuzz_release();
         return 0;
     }
@@ -420,6 +452,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  && !apr_table_get(r->subprocess_env, "CORS_RESULT"),
                  "response changed outside CORS scope");
     }
+    check_counted(r, counts0, !decided_before);
     fuzz_release();
     return 0;
 }

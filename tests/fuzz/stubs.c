@@ -16,7 +16,10 @@
  *   the hook, filter and protocol functions: record (the pre_config and
  *                            insert_filter hooks, which the harnesses and
  *                            ap_run_insert_filter() run as httpd would) or
- *                            do nothing.
+ *                            do nothing;
+ *   the response writers     (ap_rwrite, ap_rprintf, ap_rvputs: the
+ *                            counters' pages, which no harness calls)
+ *                            format and drop.
  *
  * It also replaces apr_palloc() for the harness's request pool: every
  * allocation there (the module's own and APR's: apr_pstrcat, tables, hash
@@ -50,6 +53,8 @@
 #include "http_request.h"
 #include "util_filter.h"
 #include "ap_regex.h"
+#include "http_main.h"
+#include "scoreboard.h"
 
 #include "stubs.h"
 
@@ -390,4 +395,60 @@ AP_DECLARE(int) ap_discard_request_body(request_rec *r)
 {
     (void)r;
     return OK;
+}
+
+AP_DECLARE(void) ap_hook_pre_mpm(ap_HOOK_pre_mpm_t *pf, const char *const *pre,
+                                 const char *const *succ, int order)
+{
+    (void)pf; (void)pre; (void)succ; (void)order;
+}
+
+AP_DECLARE(void) ap_hook_handler(ap_HOOK_handler_t *pf,
+                                 const char *const *pre,
+                                 const char *const *succ, int order)
+{
+    (void)pf; (void)pre; (void)succ; (void)order;
+}
+
+/* ---- the counters' pages (server-status, cors-metrics) ----------------- */
+
+AP_DECLARE_DATA server_rec *ap_server_conf;
+
+AP_DECLARE(void) ap_set_content_type(request_rec *r, const char *ct)
+{
+    r->content_type = ct;
+}
+
+AP_DECLARE(void) ap_allow_methods(request_rec *r, int reset, ...)
+{
+    (void)r; (void)reset;
+}
+
+AP_DECLARE(int) ap_rwrite(const void *buf, int nbyte, request_rec *r)
+{
+    (void)buf; (void)r;
+    return nbyte;
+}
+
+AP_DECLARE_NONSTD(int) ap_rprintf(request_rec *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    (void)r;
+    va_start(ap, fmt);
+    format_and_drop(fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+AP_DECLARE_NONSTD(int) ap_rvputs(request_rec *r, ...)
+{
+    (void)r;
+    return 0;
+}
+
+AP_DECLARE(char *) ap_escape_html2(apr_pool_t *p, const char *s, int toasc)
+{
+    (void)toasc;
+    return apr_pstrdup(p, s);
 }
