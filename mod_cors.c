@@ -2434,28 +2434,6 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
     return DONE;
 }
 
-/*
- * header_parser (main requests only): the per-directory configuration is
- * final, nothing has authenticated, redirected or handled the request yet.
- * Preflights are answered; actual requests are decided, so that
- * CORS_RESULT is there for mod_rewrite, mod_headers and the log.
- */
-static int cors_header_parser(request_rec *r)
-{
-    const cors_dir_conf *c = cors_conf(r);
-    cors_req q;
-
-    if (!c) {
-        return DECLINED;
-    }
-    cors_read_request(r, &q);
-    if (q.method) {
-        return cors_preflight(r, c, &q);
-    }
-    cors_decide(r, c, &q);
-    return DECLINED;
-}
-
 /* ------------------------------------------------------------------ */
 /* CorsEngine ReportOnly: the response compared with the decision      */
 /* ------------------------------------------------------------------ */
@@ -2567,21 +2545,40 @@ static int cors_method_passes(const char *allow, const char *m, int creds)
            || (!creds && cors_list_has(allow, "*", 1, 0));
 }
 
-/* The same for every name of Access-Control-Request-Headers (requested,
- * NULL: none) with this Access-Control-Allow-Headers value: names compare
- * case-insensitively, '*' covers any but Authorization without
- * credentials. */
-static int cors_headers_pass(const char *allow, const char *requested,
-                             int creds)
+/* The items of a list, lowercased, as a hash set (in p). */
+static apr_hash_t *cors_lower_set(apr_pool_t *p, const char *list)
 {
-    int star = !creds && cors_list_has(allow, "*", 1, 0);
-    const char *name;
+    apr_hash_t *h = apr_hash_make(p);
+    const char *item;
     apr_size_t n;
 
-    while (requested && (name = cors_list_next(&requested, &n))) {
-        if (!cors_list_has(allow, name, n, 1)
-            && !(star && !(n == 13 && !strncasecmp(name, "authorization",
-                                                   13)))) {
+    while (list && (item = cors_list_next(&list, &n))) {
+        char *k = apr_pstrmemdup(p, item, n);
+
+        ap_str_tolower(k);
+        apr_hash_set(h, k, n, k);
+    }
+    return h;
+}
+
+/* The same for every name of Access-Control-Request-Headers (requested,
+ * NULL: none) with this Access-Control-Allow-Headers value: names compare
+ * case-insensitively (by hash: a recipe may echo thousands), '*' covers
+ * any but Authorization without credentials. */
+static int cors_headers_pass(apr_pool_t *p, const char *allow,
+                             const char *requested, int creds)
+{
+    apr_hash_t *allowed = cors_lower_set(p, allow);
+    apr_hash_t *asked = cors_lower_set(p, requested);
+    int star = !creds && apr_hash_get(allowed, "*", 1);
+    apr_hash_index_t *i;
+
+    for (i = apr_hash_first(p, asked); i; i = apr_hash_next(i)) {
+        const char *name = apr_hash_this_key(i);
+        apr_ssize_t n = apr_hash_this_key_len(i);
+
+        if (!apr_hash_get(allowed, name, n)
+            && !(star && strcmp(name, "authorization"))) {
             return 0;
         }
     }
@@ -2627,9 +2624,8 @@ static void cors_compare_origin(request_rec *r, const cors_decision *d,
 
         f[CORS_F_VARY].sent = v;
         f[CORS_F_VARY].would = "Origin";
-        f[CORS_F_VARY].differs = !v || !(ap_find_list_item(r->pool, v, "origin")
-                                         || ap_find_list_item(r->pool, v,
-                                                              "*"));
+        f[CORS_F_VARY].differs = !ap_find_list_item(r->pool, v, "origin")
+                                 && !ap_find_list_item(r->pool, v, "*");
     }
 }
 
@@ -2655,8 +2651,8 @@ static void cors_compare_preflight(request_rec *r, const cors_decision *d,
     x = &f[CORS_F_HEADERS];
     x->sent = cors_sent(r, "Access-Control-Allow-Headers", &n);
     x->would = d->allow_headers;
-    x->differs = cors_headers_pass(x->sent, h, creds)
-                 != cors_headers_pass(x->would, h, would_creds);
+    x->differs = cors_headers_pass(r->pool, x->sent, h, creds)
+                 != cors_headers_pass(r->pool, x->would, h, would_creds);
     x = &f[CORS_F_MAX_AGE];
     x->sent = cors_sent(r, "Access-Control-Max-Age", &n);
     x->would = d->max_age;
@@ -2755,6 +2751,30 @@ static const cors_decision *cors_chain_preflight(request_rec *r)
         }
     }
     return NULL;
+}
+
+/*
+ * header_parser (main requests only): the per-directory configuration is
+ * final, nothing has authenticated, redirected or handled the request yet.
+ * Preflights are answered; actual requests are decided, so that
+ * CORS_RESULT is there for mod_rewrite, mod_headers and the log.  (An
+ * ErrorDocument for a preflight that ReportOnly let through is a GET: it
+ * keeps the preflight's decision.)
+ */
+static int cors_header_parser(request_rec *r)
+{
+    const cors_dir_conf *c = cors_conf(r);
+    cors_req q;
+
+    if (!c || (r->prev && cors_chain_preflight(r))) {
+        return DECLINED;
+    }
+    cors_read_request(r, &q);
+    if (q.method) {
+        return cors_preflight(r, c, &q);
+    }
+    cors_decide(r, c, &q);
+    return DECLINED;
 }
 
 static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
