@@ -18,13 +18,24 @@ from harness import REPO, check_config
 README = os.path.join(REPO, 'README.md')
 
 
-def readme_block(after, lang):
-    """The first ```lang block of the README after the line that starts with after."""
+def readme_blocks(after, lang):
+    """The ```lang blocks of the README after the line that starts with after,
+    up to the next heading of its level or above (blocks in a list item
+    dedented)."""
     text = open(README).read()
-    start = text.index('\n' + after)
-    m = re.compile(r'^```%s\n(.*?)^```$' % lang, re.M | re.S).search(text, start)
-    assert m, 'no ```%s block after %r in README.md' % (lang, after)
-    return m.group(1)
+    start = text.index('\n' + after + '\n')
+    level = after.split(' ')[0]
+    end = re.compile(r'^#{1,%d} ' % len(level), re.M).search(text, start + len(after) + 2)
+    section = text[start:end.start() if end else len(text)]
+    return [re.sub(r'^' + m.group(1), '', m.group(2), flags=re.M) for m in re.finditer(
+        r'^( *)```%s\n(.*?)^\1```$' % lang, section, re.M | re.S)]
+
+
+def readme_block(after, lang):
+    """The first of readme_blocks(after, lang)."""
+    blocks = readme_blocks(after, lang)
+    assert blocks, 'no ```%s block after %r in README.md' % (lang, after)
+    return blocks[0]
 
 
 RECIPE_HEADING = '## Migrating from the mod_headers/SetEnvIf recipe'
@@ -159,7 +170,8 @@ def test_tables_byte_identical(recipe, shadow, on, kind, case):
 SET_A = r'SetEnvIf Origin "^https://a\.example$" CORS_ORIGIN=$0'
 ECHO_A = 'Header always set Access-Control-Allow-Origin "%{CORS_ORIGIN}e" env=CORS_ORIGIN'
 VARY = 'Header always merge Vary Origin'
-ANSWER_OPTIONS = 'RewriteEngine On\nRewriteCond %{REQUEST_METHOD} =OPTIONS\nRewriteRule ^ - [R=204,L]'
+ANSWER_OPTIONS = ('RewriteEngine On\nRewriteCond %{REQUEST_METHOD} =OPTIONS\n'
+                  'RewriteRule ^ - [R=204,L]')
 
 
 def _loc(path, *lines):
@@ -183,12 +195,14 @@ LimitRequestFieldSize 65536
          'Header always set Access-Control-Allow-Headers "x-custom, Content-Type"',
          'Header always set Access-Control-Max-Age "0600"', ANSWER_OPTIONS),
     _loc('/r/pf/age', 'Header always set Access-Control-Max-Age "10"'),
+    _loc('/r/pf/lower', 'Header always set Access-Control-Allow-Methods "get, put"'),
     # '*' for methods and headers, without and with credentials
     _loc('/r/star', SET_A, ECHO_A, VARY, 'Header always set Access-Control-Allow-Methods "*"',
          'Header always set Access-Control-Allow-Headers "*"',
          'Header always set Access-Control-Max-Age "600"', ANSWER_OPTIONS),
     _loc('/r/star/cred', 'CorsAllowCredentials On',
          'Header always set Access-Control-Allow-Credentials "true" env=CORS_ORIGIN'),
+    _loc('/r/star/auth', 'CorsAllowHeaders X-Custom Authorization'),
     # one whose preflights reach authentication (its OPTIONS rule runs after it)
     _loc('/r/auth', SET_A, ECHO_A, VARY, 'Header always set Access-Control-Allow-Methods "PUT"',
          'Header always set Access-Control-Allow-Headers "X-Custom"',
@@ -213,17 +227,25 @@ LimitRequestFieldSize 65536
     _loc('/on/ro', 'CorsEngine ReportOnly'),
     # a recipe echoing whatever a preflight asks for
     _loc('/r/mirror', SET_A, ECHO_A, VARY, 'CorsAllowHeaders *',
-         'Header always set Access-Control-Allow-Headers "expr=%{req:Access-Control-Request-Headers}"',
-         'Header always set Access-Control-Allow-Methods "expr=%{req:Access-Control-Request-Method}"',
+         'Header always set Access-Control-Allow-Headers '
+         '"expr=%{req:Access-Control-Request-Headers}"',
+         'Header always set Access-Control-Allow-Methods '
+         '"expr=%{req:Access-Control-Request-Method}"',
          'Header always set Access-Control-Max-Age "600"', ANSWER_OPTIONS),
     _loc('/ht', 'CorsAllowOrigin https://a.example'),
+    # not compared: Access-Control-Expose-Headers
+    _loc('/r/expose', SET_A, ECHO_A, VARY, 'CorsExposeHeaders ETag'),
+    # set when the response head is written: after mod_rewrite and mod_headers
+    _loc('/r/seen', 'RewriteEngine On', 'RewriteRule ^ - [E=SAW_REPORT:%{ENV:CORS_REPORT}]',
+         'Header always set X-Saw "[%{SAW_REPORT}e] [%{CORS_REPORT}e]"'),
 ])
 
 def _report_files(h):
     h.htpasswd('alice', 'secret')
     for d in ('r', 'r/echo', 'r/novary', 'r/pf', 'r/pf/age', 'r/star', 'r/star/cred', 'r/auth',
               'r/auth/doc', 'r/cred', 'r/cred/case', 'r/varystar', 'r/varycase', 'r/on',
-              'on', 'on/ro', 'r/mirror', 'ht', 'r/dup'):
+              'on', 'on/ro', 'r/mirror', 'ht', 'r/dup', 'r/pf/lower', 'r/star/auth',
+              'r/expose', 'r/seen'):
         h.write(d + '/x.txt', 'x')
     h.write('errdoc/401.html', 'log in')
     h.write('errdoc/404.html', 'not here')
@@ -238,8 +260,8 @@ def _report_files(h):
 
 report = server_fixture('report', REPORT_CONFIG, setup=_report_files)
 
-H = 'headers'   # a preflight's Access-Control-Request-Headers, in Req.extra
-# a request: GET (or a preflight for method), from origin (None: no Origin)
+# a request: GET, or a preflight for method asking for headers; from origin (None:
+# no Origin)
 Req = namedtuple('Req', 'path origin method headers', defaults=(None, None))
 # what the response carries (its status and exact Access-Control-*/Vary lines),
 # CORS_RESULT and CORS_REPORT
@@ -279,6 +301,10 @@ REPORTS = [
     # ... an origin neither allows
     Report(Req('/r/pf/x.txt', EVIL, 'PUT'), 204, PF_EVIL, 'preflight:denied:origin',
            'differs:methods,max-age,status'),
+    # ... a method only in lower case (browsers compare methods case-sensitively)
+    Report(Req('/r/pf/lower/x.txt', A, 'PUT'), 204, PF_LINES[:1] + [
+        'Access-Control-Allow-Methods: get, put'] + PF_LINES[2:], 'preflight:ok',
+        'differs:methods'),
     # ... another Max-Age
     Report(Req('/r/pf/age/x.txt', A, 'PUT'), 204, PF_LINES[:3] + [
         'Access-Control-Max-Age: 10', 'Vary: Origin'], 'preflight:ok', 'differs:max-age'),
@@ -287,12 +313,19 @@ REPORTS = [
     Report(Req('/r/star/cred/x.txt', A, 'PUT', 'x-custom'), 204,
            STAR_LINES + ['Access-Control-Allow-Credentials: true'], 'preflight:ok',
            'differs:methods,headers'),
+    # '*' never covers Authorization
+    Report(Req('/r/star/auth/x.txt', A, 'PUT', 'authorization'), 204, STAR_LINES,
+           'preflight:ok', 'differs:headers'),
     # a preflight the recipe lets reach authentication: 401
+    Report(Req('/r/auth/x.txt', A, 'PATCH'), 401, AUTH_LINES, 'preflight:denied:method',
+           'differs:acao,max-age'),        # 401 and 403: both refusals
     Report(Req('/r/auth/x.txt', A, 'PUT', 'x-custom'), 401, AUTH_LINES, 'preflight:ok',
            'differs:status'),
     # ... and its ErrorDocument: the redirect keeps the preflight's decision
     Report(Req('/r/auth/doc/x.txt', A, 'PUT'), 401, [], 'preflight:ok',
            'differs:acao,methods,max-age,status,vary'),
+    # not compared
+    Report(Req('/r/expose/x.txt', A), 200, ECHOED_A, 'allowed', 'same'),
     # credentials
     Report(Req('/r/cred/x.txt', A), 200, ECHOED_A + ['Access-Control-Allow-Credentials: true'],
            'allowed', 'differs:credentials'),
@@ -344,6 +377,12 @@ def test_report(report, case):
     assert all('[cors:info]' in l for l in info), info
 
 
+def test_report_set_after_rewrite_and_headers(report):
+    r = report.request('GET', '/r/seen/x.txt', headers=(('Origin', A),))
+    assert r.get_all('X-Saw') == ['[] [(null)]']
+    assert _last_report(report) == ['allowed', 'differs:acao,vary']
+
+
 def test_log_line(report):
     mark = report.log_mark()
     _request(report, Req('/r/pf/x.txt', A, 'PATCH'))
@@ -392,3 +431,78 @@ def test_hostile_echo_is_bounded(report):
 def test_accepted_everywhere(where):
     rc, out = check_config(where, name='report-where')
     assert rc == 0 and 'Syntax OK' in out, out
+
+
+
+# ---- the README's migration example, as it runs ------------------------------
+
+def _example_config():
+    return (readme_block(EXAMPLE_HEADING, 'apache').replace('/srv/www/api', '{htdocs}/api')
+            .replace('/etc/apache2/htpasswd', '{root}/htpasswd'))
+
+
+example = server_fixture('report-example', _example_config(), setup=lambda h: (
+    h.htpasswd('alice', 'secret'), h.write('api/items.json', '{"items": []}')))
+
+APP = 'https://app.example.com'
+ALICE = (('Authorization', 'Basic YWxpY2U6c2VjcmV0'),)
+# the requests step 2 of the example describes, in its order
+EXAMPLE_REQUESTS = [
+    ('GET', APP, ALICE), ('GET', 'https://example.com', ALICE), ('GET', None, ALICE),
+    ('GET', 'https://evilexample.com', ALICE), ('PUT', APP, ()), ('GET', APP, ()),
+]
+
+
+def _normal_access(line):
+    return re.sub(r'\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [-+]\d{4}\]', '[TIME]', line)
+
+
+def _normal_error(line):
+    line = re.sub(r'^\[\w{3} \w{3} [^\]]*\] ', '', line)
+    line = re.sub(r'\[pid \d+(:tid \d+)?\]', '[pid N]', line)
+    return re.sub(r'127\.0\.0\.1:\d+', '127.0.0.1:N', line)
+
+
+def test_example_keeps_the_recipe():
+    """Step 1: the recipe's lines, unchanged and in order, then the module's."""
+    block = readme_block(EXAMPLE_HEADING, 'apache')
+    lines = [l.strip() for l in block.splitlines()]
+    recipe = recipe_lines()
+    start = lines.index(recipe[0])
+    assert lines[start:start + len(recipe)] == recipe, block
+    assert 'CorsEngine           ReportOnly' in lines[start + len(recipe):], block
+
+
+def test_example_fixed_is_the_equivalent():
+    """Steps 3 to 5: the draft with the fix, without ReportOnly and the recipe, is
+    the README's mod_cors equivalent."""
+    draft = [l.strip() for l in readme_block(EXAMPLE_HEADING, 'apache').splitlines()
+             if l.strip().startswith('Cors') and 'ReportOnly' not in l]
+    fixed = [l.replace('CorsAllowOrigin      ', 'CorsAllowOrigin      https://example.com ')
+             for l in draft]
+    equivalent = [l.strip() for l in readme_blocks(RECIPE_HEADING, 'apache')[1].splitlines()
+                  if l.strip().startswith('Cors')]
+    assert fixed == equivalent
+
+
+def test_example_logs(example):
+    """Step 2: the README's access-log and error-log excerpts are what the
+    example configuration logs for its six requests (timestamps, pids and client
+    ports aside)."""
+    mark = example.log_mark()
+    log = os.path.join(example.root, 'logs', 'cors_report_log')
+    before = len(open(log).read().splitlines()) if os.path.exists(log) else 0
+    for method, origin, extra in EXAMPLE_REQUESTS:
+        if method == 'GET':
+            r = example.request('GET', '/api/items.json', headers=origin_hdr(origin) + extra)
+        else:
+            r = preflight(example, '/api/items.json', origin, method, 'content-type')
+        assert r.status in (200, 401)
+    got_access = open(log).read().splitlines()[before:]
+    got_error = [l for l in example.log_since(mark) if 'CORS0050' in l]
+    text = readme_blocks(EXAMPLE_HEADING, 'text')
+    want_access, want_error = text[0].splitlines(), text[1].splitlines()
+    assert [_normal_access(l) for l in got_access] == [_normal_access(l) for l in want_access], \
+        '\n'.join(got_access)
+    assert [_normal_error(l) for l in got_error] == [_normal_error(l) for l in want_error], \
+        '\n'.join(got_error)
