@@ -282,6 +282,7 @@ typedef struct {
     const char *max_age;         /* Access-Control-Max-Age or NULL */
     int allow_pna;               /* send Allow-Private-Network: true */
     int status;                  /* the answer's status */
+    /* every decision */
     int report;                  /* CorsEngine ReportOnly: compare, do not
                                   * write (cors_report_only()) */
 } cors_decision;
