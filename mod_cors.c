@@ -41,7 +41,7 @@
  *   CorsMaxAge 0..86400
  *   CorsAllowPrivateNetwork On|Off
  *   CorsPreflightStatus 204|200
- *   CorsEngine On|Off
+ *   CorsEngine On|Off|ReportOnly
  *
  * Merging: a section that sets a directive replaces what it inherited for
  * that directive and inherits the rest.  Several CorsAllowOrigin lines in one
@@ -50,6 +50,9 @@
  * below it, however httpd groups the sections when it merges them.  A
  * request is in CORS scope when its merged configuration has an origin rule
  * and CorsEngine is not Off; outside that scope the module changes nothing.
+ * With CorsEngine ReportOnly it decides as with On, but changes no response
+ * and answers no preflight: its output filter compares what the response
+ * carries with what it would have sent (CORS_REPORT, cors_report_only()).
  *
  * Where the module acts in httpd's request cycle, and why:
  *
@@ -120,6 +123,9 @@ module AP_MODULE_DECLARE_DATA cors_module;
 
 /* Tri-state and numeric "not set in this section" marker. */
 #define CORS_UNSET (-1)
+
+/* CorsEngine ReportOnly (Off is 0, On is 1: in scope as On is). */
+#define CORS_REPORT_ONLY 2
 
 #define CORS_DEFAULT_PREFLIGHT_STATUS 204
 #define CORS_MAX_AGE_LIMIT 86400
@@ -210,7 +216,8 @@ typedef struct {
 } cors_tokens;
 
 typedef struct {
-    int engine;                  /* CorsEngine: CORS_UNSET, 0, 1 */
+    int engine;                  /* CorsEngine: CORS_UNSET, 0, 1 or
+                                  * CORS_REPORT_ONLY */
     cors_origins *origins;       /* CorsAllowOrigin; NULL: not set here */
     int origins_cleared;         /* "none" given in this section or, once
                                   * merged, in any of the merged sections:
@@ -293,6 +300,10 @@ typedef struct {
     const char *allow_headers;   /* Access-Control-Allow-Headers or NULL */
     const char *max_age;         /* Access-Control-Max-Age or NULL */
     int allow_pna;               /* send Allow-Private-Network: true */
+    int status;                  /* the answer's status */
+    /* every decision */
+    int report;                  /* CorsEngine ReportOnly: compare, do not
+                                  * write (cors_report_only()) */
 } cors_decision;
 
 /* ------------------------------------------------------------------ */
@@ -1678,8 +1689,8 @@ static const char *cors_cmd_expose(cmd_parms *cmd, void *dconf, int argc,
     return err ? err : cors_check_section(cmd, c);
 }
 
-/* CorsEngine, CorsAllowCredentials, CorsAllowPrivateNetwork: On or Off,
- * into the field of cors_dir_conf at the offset cmd->info. */
+/* CorsAllowCredentials, CorsAllowPrivateNetwork: On or Off, into the
+ * field of cors_dir_conf at the offset cmd->info. */
 static const char *cors_cmd_flag(cmd_parms *cmd, void *dconf, const char *arg)
 {
     cors_dir_conf *c = dconf;
@@ -1691,6 +1702,25 @@ static const char *cors_cmd_flag(cmd_parms *cmd, void *dconf, const char *arg)
     }
     *field = !strcasecmp(arg, "on");
     return cors_check_section(cmd, c);
+}
+
+/* CorsEngine On|Off|ReportOnly. */
+static const char *cors_cmd_engine(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    cors_dir_conf *c = dconf;
+
+    if (!strcasecmp(arg, "reportonly")) {
+        c->engine = CORS_REPORT_ONLY;
+    }
+    else if (!strcasecmp(arg, "on") || !strcasecmp(arg, "off")) {
+        c->engine = !strcasecmp(arg, "on");
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use On, Off "
+                            "or ReportOnly", cmd->cmd->name, arg);
+    }
+    return NULL;
 }
 
 static const char *cors_cmd_max_age(cmd_parms *cmd, void *dconf,
@@ -1760,8 +1790,10 @@ static const command_rec cors_cmds[] = {
     AP_INIT_TAKE1("CorsPreflightStatus", cors_cmd_preflight_status, NULL,
                   OR_FILEINFO, "status of a successful preflight answer: 204 "
                   "(default) or 200"),
-    AP_INIT_TAKE1("CorsEngine", cors_cmd_flag, CORS_FIELD(engine), OR_FILEINFO,
-                  "Off to disable CORS handling in this part of the tree"),
+    AP_INIT_TAKE1("CorsEngine", cors_cmd_engine, NULL, OR_FILEINFO,
+                  "Off to disable CORS handling in this part of the tree, "
+                  "ReportOnly to decide and report without changing "
+                  "responses"),
     {NULL}
 };
 
@@ -2077,6 +2109,7 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
     int unsafe;
     const char *how;
 
+    d->report = c->engine == CORS_REPORT_ONLY;
     if (any && !cors_credentials(c)) {
         /* the answer does not depend on Origin: no Vary needed */
         d->outcome = origin ? CORS_ALLOWED : CORS_NO_ORIGIN;
@@ -2244,6 +2277,14 @@ static void cors_apply(request_rec *r, const cors_decision *d)
     }
 }
 
+/* GET, HEAD and POST: browsers never ask about them (the Fetch
+ * standard's CORS-safelisted methods). */
+static int cors_safelisted_method(const char *m, apr_size_t n)
+{
+    return (n == 3 && !memcmp(m, "GET", 3))
+           || (n == 4 && (!memcmp(m, "HEAD", 4) || !memcmp(m, "POST", 4)));
+}
+
 /* Check the requested method; returns NULL if allowed, else the reason. */
 static const char *cors_check_method(const cors_dir_conf *c, const char *m,
                                      int *malformed)
@@ -2255,8 +2296,7 @@ static const char *cors_check_method(const cors_dir_conf *c, const char *m,
         *malformed = 1;
         return "Access-Control-Request-Method is not a method token";
     }
-    if ((n == 3 && !memcmp(m, "GET", 3))
-        || (n == 4 && (!memcmp(m, "HEAD", 4) || !memcmp(m, "POST", 4)))) {
+    if (cors_safelisted_method(m, n)) {
         return NULL;
     }
     /* A listed method cannot be a forbidden one: those are refused in the
@@ -2393,6 +2433,7 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
     }
     else {
         d->outcome = CORS_PREFLIGHT_OK;
+        d->status = cors_preflight_status(c);
         d->allow_methods = q->method;
         d->allow_headers = allow_headers;
         d->max_age = c->max_age != CORS_UNSET ? c->max_age_str : NULL;
@@ -2405,6 +2446,7 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
         return d;
     }
     /* a refused preflight learns nothing about the policy */
+    d->status = HTTP_FORBIDDEN;
     d->acao = NULL;
     d->credentials = 0;
     return d;
@@ -2417,7 +2459,9 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
  * for the rest of the server: every module's output filters are inserted
  * as for a handler's response (mod_headers' "Header always set
  * Strict-Transport-Security ...", mod_expires), and the module's own
- * filter, last of them, writes the Access-Control-* lines once.
+ * filter, last of them, writes the Access-Control-* lines once.  With
+ * CorsEngine ReportOnly the preflight is decided and goes on (DECLINED)
+ * to whatever answers it without the module.
  */
 static int cors_preflight(request_rec *r, const cors_dir_conf *c,
                           const cors_req *q)
@@ -2425,8 +2469,10 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
     const cors_decision *d = cors_decide_preflight(r, c, q);
 
     cors_publish(r, d, q);
-    r->status = d->outcome == CORS_PREFLIGHT_OK ? cors_preflight_status(c)
-                                                : HTTP_FORBIDDEN;
+    if (d->report) {
+        return DECLINED;
+    }
+    r->status = d->status;
     if (r->status != HTTP_NO_CONTENT) {
         ap_set_content_length(r, 0);
     }
@@ -2436,18 +2482,339 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
     return DONE;
 }
 
+/* ------------------------------------------------------------------ */
+/* CorsEngine ReportOnly: the response compared with the decision      */
+/* ------------------------------------------------------------------ */
+
+/* The fields CORS_REPORT names, in its order (README "CorsEngine"). */
+typedef enum {
+    CORS_F_ACAO,
+    CORS_F_CREDENTIALS,
+    CORS_F_METHODS,
+    CORS_F_HEADERS,
+    CORS_F_MAX_AGE,
+    CORS_F_STATUS,
+    CORS_F_VARY,
+    CORS_FIELDS
+} cors_field;
+
+static const char *const cors_field_names[CORS_FIELDS] = {
+    "acao", "credentials", "methods", "headers", "max-age", "status", "vary"
+};
+
+/* One field compared: the response's value and the module's, as logged
+ * (NULL: none), and whether they differ in meaning. */
+typedef struct {
+    const char *sent;
+    const char *would;
+    int differs;
+} cors_cmp;
+
+typedef struct {
+    apr_pool_t *p;
+    const char *joined;
+    int n;
+} cors_lines;
+
+static int cors_lines_add(void *acc, const char *key, const char *value)
+{
+    cors_lines *l = acc;
+
+    (void)key;
+    l->joined = l->n++ ? apr_pstrcat(l->p, l->joined, ", ", value, NULL)
+                       : value;
+    return 1;
+}
+
+/* The lines called name that the response will carry, as httpd sends
+ * them (err_headers_out, then headers_out), joined with ", "; NULL when
+ * there are none.  *n: how many lines. */
+static const char *cors_sent(request_rec *r, const char *name, int *n)
+{
+    cors_lines l = { NULL, NULL, 0 };
+
+    l.p = r->pool;
+    apr_table_do(cors_lines_add, &l, r->err_headers_out, name, NULL);
+    apr_table_do(cors_lines_add, &l, r->headers_out, name, NULL);
+    *n = l.n;
+    return l.joined;
+}
+
+/* The next item of a comma-separated list from *s on, blanks around it
+ * dropped: its first byte and *len, or NULL at the end. */
+static const char *cors_list_next(const char **s, apr_size_t *len)
+{
+    const char *p = *s, *e, *end;
+
+    while (*p == ',' || cors_is_ows(*p)) {
+        p++;
+    }
+    if (!*p) {
+        return NULL;
+    }
+    for (e = p; *e && *e != ','; e++) {
+    }
+    for (end = e; cors_is_ows(end[-1]); end--) {
+    }
+    *s = e;
+    *len = end - p;
+    return p;
+}
+
+/* Is [tok, tok+n) an item of list (NULL: an empty list)?  icase: compared
+ * case-insensitively. */
+static int cors_list_has(const char *list, const char *tok, apr_size_t n,
+                         int icase)
+{
+    const char *item;
+    apr_size_t len;
+
+    while (list && (item = cors_list_next(&list, &len))) {
+        if (len == n && !(icase ? strncasecmp(item, tok, n)
+                                : memcmp(item, tok, n))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Would a browser's CORS-preflight check pass the requested method m with
+ * this Access-Control-Allow-Methods value (NULL: none), in an answer that
+ * does (creds) or does not allow credentials?  As browsers compare:
+ * case-sensitively, '*' as any method without credentials, GET, HEAD and
+ * POST whatever the value.
+ */
+static int cors_method_passes(const char *allow, const char *m, int creds)
+{
+    apr_size_t n = strlen(m);
+
+    return cors_safelisted_method(m, n) || cors_list_has(allow, m, n, 0)
+           || (!creds && cors_list_has(allow, "*", 1, 0));
+}
+
+/* The items of a list, lowercased, as a hash set (in p). */
+static apr_hash_t *cors_lower_set(apr_pool_t *p, const char *list)
+{
+    apr_hash_t *h = apr_hash_make(p);
+    const char *item;
+    apr_size_t n;
+
+    while (list && (item = cors_list_next(&list, &n))) {
+        char *k = apr_pstrmemdup(p, item, n);
+
+        ap_str_tolower(k);
+        apr_hash_set(h, k, n, k);
+    }
+    return h;
+}
+
+/* The same for every name of Access-Control-Request-Headers (requested,
+ * NULL: none) with this Access-Control-Allow-Headers value: names compare
+ * case-insensitively (by hash: a recipe may echo thousands), '*' covers
+ * any but Authorization without credentials. */
+static int cors_headers_pass(apr_pool_t *p, const char *allow,
+                             const char *requested, int creds)
+{
+    apr_hash_t *allowed = cors_lower_set(p, allow);
+    apr_hash_t *asked = cors_lower_set(p, requested);
+    int star = !creds && apr_hash_get(allowed, "*", 1);
+    apr_hash_index_t *i;
+
+    for (i = apr_hash_first(p, asked); i; i = apr_hash_next(i)) {
+        const char *name = apr_hash_this_key(i);
+        apr_ssize_t n = apr_hash_this_key_len(i);
+
+        if (!apr_hash_get(allowed, name, n)
+            && !(star && strcmp(name, "authorization"))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Do an Access-Control-Max-Age the response carries (n lines, joined)
+ * and the module's (NULL: none) mean the same: both absent, or one line
+ * with the same whole number (leading zeros aside)? */
+static int cors_same_max_age(const char *sent, int n, const char *would)
+{
+    if (!sent || !would) {
+        return !sent && !would;
+    }
+    while (sent[0] == '0' && apr_isdigit(sent[1])) {
+        sent++;
+    }
+    return n == 1 && !strcmp(sent, would);
+}
+
+/* The fields of every response: Access-Control-Allow-Origin byte-exact,
+ * whether credentials are allowed (one line, exactly "true"), and, when
+ * the module would add Origin to Vary, whether the response's Vary has
+ * Origin or '*'.  *creds: the response allows credentials. */
+static void cors_compare_origin(request_rec *r, const cors_decision *d,
+                                cors_cmp *f, int *creds)
+{
+    int n;
+
+    f[CORS_F_ACAO].sent = cors_sent(r, "Access-Control-Allow-Origin", &n);
+    f[CORS_F_ACAO].would = d->acao;
+    f[CORS_F_ACAO].differs = d->acao ? n != 1 || strcmp(f[CORS_F_ACAO].sent,
+                                                        d->acao)
+                                     : n != 0;
+    f[CORS_F_CREDENTIALS].sent = cors_sent(r,
+                                           "Access-Control-Allow-Credentials",
+                                           &n);
+    *creds = n == 1 && !strcmp(f[CORS_F_CREDENTIALS].sent, "true");
+    f[CORS_F_CREDENTIALS].would = d->acao && d->credentials ? "true" : NULL;
+    f[CORS_F_CREDENTIALS].differs = *creds != (d->acao && d->credentials);
+    if (d->vary) {
+        const char *v = cors_sent(r, "Vary", &n);
+
+        f[CORS_F_VARY].sent = v;
+        f[CORS_F_VARY].would = "Origin";
+        f[CORS_F_VARY].differs = !ap_find_list_item(r->pool, v, "origin")
+                                 && !ap_find_list_item(r->pool, v, "*");
+    }
+}
+
+/* The fields of preflight answers: would the browser's check pass the
+ * requested method and headers with the response as with the module's
+ * answer; Access-Control-Max-Age by value; the status, 2xx or not. */
+static void cors_compare_preflight(request_rec *r, const cors_decision *d,
+                                   cors_cmp *f, int creds)
+{
+    const char *m = apr_table_get(r->headers_in,
+                                  "Access-Control-Request-Method");
+    const char *h = apr_table_get(r->headers_in,
+                                  "Access-Control-Request-Headers");
+    int would_creds = d->acao && d->credentials, n;
+    cors_cmp *x;
+
+    m = m ? m : "";
+    x = &f[CORS_F_METHODS];
+    x->sent = cors_sent(r, "Access-Control-Allow-Methods", &n);
+    x->would = d->allow_methods;
+    x->differs = cors_method_passes(x->sent, m, creds)
+                 != cors_method_passes(x->would, m, would_creds);
+    x = &f[CORS_F_HEADERS];
+    x->sent = cors_sent(r, "Access-Control-Allow-Headers", &n);
+    x->would = d->allow_headers;
+    x->differs = cors_headers_pass(r->pool, x->sent, h, creds)
+                 != cors_headers_pass(r->pool, x->would, h, would_creds);
+    x = &f[CORS_F_MAX_AGE];
+    x->sent = cors_sent(r, "Access-Control-Max-Age", &n);
+    x->would = d->max_age;
+    x->differs = !cors_same_max_age(x->sent, n, x->would);
+    x = &f[CORS_F_STATUS];
+    x->sent = apr_itoa(r->pool, r->status);
+    x->would = apr_itoa(r->pool, d->status);
+    x->differs = (r->status / 100 == 2) != (d->status / 100 == 2);
+}
+
+/* "'value'" for a log line (client input cut as cors_logitem() does), or
+ * "none". */
+static const char *cors_quoted(apr_pool_t *p, const char *v)
+{
+    return v ? apr_pstrcat(p, "'", cors_logitem(p, v), "'", NULL) : "none";
+}
+
+/*
+ * CorsEngine ReportOnly, where cors_apply() would write: compare what the
+ * response carries with what the module would have sent, into CORS_REPORT
+ * ("same" or "differs:" and the fields), and log each differing response
+ * once at info, with both values of each field.  The response is left as
+ * it is.
+ */
+static void cors_report_only(request_rec *r, const cors_decision *d)
+{
+    cors_cmp f[CORS_FIELDS];
+    const char *names = NULL, *details = NULL;
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *method = d->outcome >= CORS_PREFLIGHT_OK
+                         ? apr_table_get(r->headers_in,
+                                         "Access-Control-Request-Method")
+                         : NULL;
+    int creds, i;
+
+    memset(f, 0, sizeof(f));
+    cors_compare_origin(r, d, f, &creds);
+    if (d->outcome >= CORS_PREFLIGHT_OK) {
+        cors_compare_preflight(r, d, f, creds);
+    }
+    for (i = 0; i < CORS_FIELDS; i++) {
+        if (f[i].differs) {
+            const char *detail = apr_pstrcat(r->pool, cors_field_names[i],
+                                             ": response ",
+                                             cors_quoted(r->pool, f[i].sent),
+                                             ", mod_cors ",
+                                             cors_quoted(r->pool, f[i].would),
+                                             NULL);
+
+            names = names ? apr_pstrcat(r->pool, names, ",",
+                                        cors_field_names[i], NULL)
+                          : cors_field_names[i];
+            details = details ? apr_pstrcat(r->pool, details, "; ", detail,
+                                            NULL) : detail;
+        }
+    }
+    if (!names) {
+        apr_table_setn(r->subprocess_env, "CORS_REPORT", "same");
+        return;
+    }
+    apr_table_setn(r->subprocess_env, "CORS_REPORT",
+                   apr_pstrcat(r->pool, "differs:", names, NULL));
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "CORS0050: ReportOnly: %s%s%s%s%s%s: the response differs "
+                  "from mod_cors's answer: %s",
+                  method ? "preflight for " : "",
+                  method ? cors_logitem(r->pool, method) : "",
+                  method ? " from " : "",
+                  origin ? "origin '" : "no Origin header",
+                  origin ? cors_logitem(r->pool, origin) : "",
+                  origin ? "'" : "", details);
+}
+
+/*
+ * The decision for an internal redirect (ErrorDocument) of a preflight
+ * that CorsEngine ReportOnly let through, taken over from the chain's
+ * request that decided it; NULL for any other request, which is decided
+ * anew (cors_out_filter()).
+ */
+static const cors_decision *cors_chain_preflight(request_rec *r)
+{
+    const request_rec *p;
+
+    for (p = r->prev; p; p = p->prev) {
+        const cors_decision *d = ap_get_module_config(p->request_config,
+                                                      &cors_module);
+
+        if (d) {
+            if (!d->report || d->outcome < CORS_PREFLIGHT_OK) {
+                return NULL;
+            }
+            ap_set_module_config(r->request_config, &cors_module, (void *)d);
+            apr_table_setn(r->subprocess_env, "CORS_RESULT",
+                           cors_outcomes[d->outcome].result);
+            return d;
+        }
+    }
+    return NULL;
+}
+
 /*
  * header_parser (main requests only): the per-directory configuration is
  * final, nothing has authenticated, redirected or handled the request yet.
  * Preflights are answered; actual requests are decided, so that
- * CORS_RESULT is there for mod_rewrite, mod_headers and the log.
+ * CORS_RESULT is there for mod_rewrite, mod_headers and the log.  (An
+ * ErrorDocument for a preflight that ReportOnly let through is a GET: it
+ * keeps the preflight's decision.)
  */
 static int cors_header_parser(request_rec *r)
 {
     const cors_dir_conf *c = cors_conf(r);
     cors_req q;
 
-    if (!c) {
+    if (!c || (r->prev && cors_chain_preflight(r))) {
         return DECLINED;
     }
     cors_read_request(r, c, &q);
@@ -2472,6 +2839,9 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         return APR_SUCCESS;
     }
     d = ap_get_module_config(r->request_config, &cors_module);
+    if (!d && r->prev) {
+        d = cors_chain_preflight(r);
+    }
     if (!d) {
         /* an error response for a request that failed before
          * header_parser (the filter is only added in scope) */
@@ -2483,7 +2853,10 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             d = cors_decide(r, c, &q);
         }
     }
-    if (d) {
+    if (d && d->report) {
+        cors_report_only(r, d);
+    }
+    else if (d) {
         cors_apply(r, d);
     }
     f->ctx = f;

@@ -131,7 +131,9 @@ BAD = [
     Bad('CorsAllowCredentials yes',
         "CorsAllowCredentials: 'yes' is not valid: use On or Off"),
     Bad('CorsEngine maybe',
-        "CorsEngine: 'maybe' is not valid: use On or Off"),
+        "CorsEngine: 'maybe' is not valid: use On, Off or ReportOnly"),
+    Bad('CorsEngine Report',
+        "CorsEngine: 'Report' is not valid: use On, Off or ReportOnly"),
     Bad('CorsAllowPrivateNetwork 1',
         "CorsAllowPrivateNetwork: '1' is not valid: use On or Off"),
     Bad('CorsPreflightStatus 201',
@@ -154,6 +156,8 @@ GOOD = [
     'CorsAllowOrigin https://a.example\nCorsAllowCredentials On\nCorsAllowMethods *\n'
     'CorsAllowHeaders *\nCorsExposeHeaders ETag\nCorsMaxAge 0\nCorsAllowPrivateNetwork On\n'
     'CorsPreflightStatus 200\nCorsEngine On',
+    'CorsAllowOrigin https://a.example\nCorsAllowCredentials On\nCorsEngine ReportOnly',
+    'CorsAllowOrigin *\nCorsEngine ReportOnly\nCorsEngine Off\nCorsEngine reportonly',
     'CorsAllowOrigin none',
     'CorsAllowOriginMatch "https://[a-z]+\\.example\\.com"',
     'CorsAllowOriginMatch "https://[a-z]+\\.example\\.com"\nCorsAllowCredentials On',

@@ -7,6 +7,7 @@ last.  A request's configuration must not depend on how its sections were groupe
 "none" stays in force in every section below it, and a combination refused in one
 section fails safe wherever its parts come from.
 """
+import os
 import random
 from collections import namedtuple
 
@@ -187,6 +188,7 @@ LINES = [
     'CorsMaxAge 0',
     'CorsEngine Off',
     'CorsEngine On',
+    'CorsEngine ReportOnly',
     'CorsAllowPrivateNetwork On',
     'CorsPreflightStatus 200',
 ]
@@ -232,11 +234,16 @@ TRIPLE_SECTIONS = [
 TRIPLES = len(TRIPLE_SECTIONS)
 
 
+# CORS_RESULT and CORS_REPORT of each request: with CorsEngine ReportOnly the
+# responses are the handler's, and the decision shows only there
+REPORT_LOG = 'LogFormat "%{CORS_RESULT}e %{CORS_REPORT}e" report\nCustomLog logs/report_log report'
+
+
 def _triples_config():
     """For triple i, (a, b, c) = (outer, middle, inner): /l<i>/s/t/ merges ((a, b), c),
     all three <Location> sections; /r<i>/s/t/ merges (a, (b, c)): a in a <Directory>,
     b and c <Location> sections."""
-    out = []
+    out = [REPORT_LOG]
     for i, (a, b, c) in enumerate(TRIPLE_SECTIONS):
         out.append('<Location /l%d>\n%s\n</Location>' % (i, a))
         out.append('<Location /l%d/s>\n%s\n</Location>' % (i, b))
@@ -256,19 +263,27 @@ def _triples_files(h):
 triples = server_fixture('grouping-triples', _triples_config(), setup=_triples_files)
 
 
+def _reports(srv):
+    with open(os.path.join(srv.root, 'logs', 'report_log')) as f:
+        return f.read().splitlines()
+
+
 def _answers(srv, base):
-    """(request, status, sorted Access-Control-*/Vary lines) for a fixed set of
-    requests to base + 'f.txt'."""
+    """(request, status, sorted Access-Control-*/Vary lines, CORS_RESULT and
+    CORS_REPORT) for a fixed set of requests to base + 'f.txt'."""
     out = []
+    before = len(_reports(srv))
     for origin in ORIGINS:
         h = (('Origin', origin),) if origin else ()
         r = srv.request('GET', base + 'f.txt', headers=h)
-        out.append(('GET %s' % origin, r.status, sorted(r.cors_lines())))
+        out.append(['GET %s' % origin, r.status, sorted(r.cors_lines())])
         if origin:
             r = preflight(srv, base + 'f.txt', origin, 'PUT', 'X-A',
                           extra=(('Access-Control-Request-Private-Network', 'true'),))
-            out.append(('OPTIONS %s' % origin, r.status, sorted(r.cors_lines())))
-    return out
+            out.append(['OPTIONS %s' % origin, r.status, sorted(r.cors_lines())])
+    logged = _reports(srv)[before:]
+    assert len(logged) == len(out), logged
+    return [a + [l] for a, l in zip(out, logged)]
 
 
 @pytest.mark.allow_log(r'CORS003\d: the merged configuration combines')
@@ -285,9 +300,20 @@ def test_triples_cover_none_below_an_expression():
     expression above a section that says none, with a child below it that sets
     something else, all in CORS scope."""
     def case(a, b, c):
-        return ('CorsAllowOriginMatch' in a and 'none' in b and c
-                and 'CorsAllowOrigin' not in c and 'CorsEngine Off' not in b + c)
+        return bool('CorsAllowOriginMatch' in a and 'none' in b and c
+                    and 'CorsAllowOrigin' not in c and 'CorsEngine Off' not in b + c)
     assert sum(case(*t) for t in TRIPLE_SECTIONS) >= 3
+
+
+def test_triples_cover_report_only():
+    """... and ReportOnly below On or Off, and On or Off below ReportOnly."""
+    def engines(t):
+        return [e for s in t for e in ('On', 'Off', 'ReportOnly') if 'CorsEngine ' + e in s]
+    below = sum(engines(t)[-2:] in (['On', 'ReportOnly'], ['Off', 'ReportOnly'])
+                for t in TRIPLE_SECTIONS)
+    above = sum(engines(t)[-2:] in (['ReportOnly', 'On'], ['ReportOnly', 'Off'])
+                for t in TRIPLE_SECTIONS)
+    assert below >= 2 and above >= 2, (below, above)
 
 
 # ---- fail-safes, whichever sections their parts come from ------------------------

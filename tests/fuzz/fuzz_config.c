@@ -158,8 +158,8 @@ static void check_section(const cors_dir_conf *c)
                      "an expression matching any origin, with credentials");
         }
     }
-    FZ_CHECK(c->engine >= CORS_UNSET && c->engine <= 1, "engine %d",
-             c->engine);
+    FZ_CHECK(c->engine >= CORS_UNSET && c->engine <= CORS_REPORT_ONLY,
+             "engine %d", c->engine);
     FZ_CHECK(c->credentials >= CORS_UNSET && c->credentials <= 1,
              "credentials %d", c->credentials);
     FZ_CHECK(c->pna >= CORS_UNSET && c->pna <= 1, "pna %d", c->pna);

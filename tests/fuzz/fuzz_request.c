@@ -38,6 +38,11 @@
  *  - the counters: a request with a CORS_RESULT adds one, under that
  *    value, unless a request before it in its internal-redirect chain was
  *    decided (Q); any other adds none.
+ *  - under CorsEngine ReportOnly the response is untouched: status and both
+ *    header tables byte for byte, no preflight answered; CORS_RESULT is what
+ *    CorsEngine On decides for the same request; CORS_REPORT is "same" or
+ *    "differs:" with known field names, and "same" when the response is
+ *    the one On would have sent.
  */
 #include "fuzz.h"
 
@@ -257,6 +262,36 @@ static void check_counted(request_rec *r, const apr_uint64_t *before,
     }
 }
 
+static const char *const report_fields[] = {
+    "acao", "credentials", "methods", "headers", "max-age", "status", "vary",
+    NULL
+};
+
+/* CORS_REPORT: "same", or "differs:" and field names, each once, in the
+ * documented order. */
+static void check_report_value(request_rec *r)
+{
+    const char *v = apr_table_get(r->subprocess_env, "CORS_REPORT");
+    const char *w[16];
+    int n, i, k = 0;
+
+    FZ_CHECK(v != NULL, "no CORS_REPORT");
+    if (!strcmp(v, "same")) {
+        return;
+    }
+    FZ_CHECK(!strncmp(v, "differs:", 8), "CORS_REPORT '%s'", v);
+    n = fz_list(v + 8, w, 16, 0);
+    FZ_CHECK(n > 0, "CORS_REPORT '%s' names no field", v);
+    for (i = 0; i < n; i++) {
+        while (report_fields[k] && strcmp(report_fields[k], w[i])) {
+            k++;
+        }
+        FZ_CHECK(report_fields[k] != NULL, "CORS_REPORT '%s': field '%s'",
+                 v, w[i]);
+        k++;
+    }
+}
+
 /* FUZZ_VERBOSE=1: print the response (to look at what an input does) */
 static void show(request_rec *r, const char *what)
 {
@@ -271,8 +306,9 @@ static void show(request_rec *r, const char *what)
     if (!verbose) {
         return;
     }
-    fprintf(stderr, "%s: status %d, CORS_RESULT %s\n", what, r->status,
-            apr_table_get(r->subprocess_env, "CORS_RESULT"));
+    fprintf(stderr, "%s: status %d, CORS_RESULT %s, CORS_REPORT %s\n", what,
+            r->status, apr_table_get(r->subprocess_env, "CORS_RESULT"),
+            apr_table_get(r->subprocess_env, "CORS_REPORT"));
     for (k = 0; k < 2; k++) {
         a = apr_table_elts(k ? r->err_headers_out : r->headers_out);
         e = (const apr_table_entry_t *)a->elts;
@@ -350,6 +386,69 @@ static void run_filter(request_rec *r)
     apr_brigade_destroy(bb);
 }
 
+/* The request of model under configuration conf, with model's response
+ * (tables copied: a run changes neither). */
+static request_rec *same_request(const cors_dir_conf *conf,
+                                 const request_rec *model,
+                                 const apr_table_t *out,
+                                 const apr_table_t *err, int status)
+{
+    request_rec *r = fz_request(conf);
+
+    r->method = model->method;
+    r->method_number = model->method_number;
+    r->headers_in = model->headers_in;
+    r->headers_out = apr_table_copy(fz_pool, out);
+    r->err_headers_out = apr_table_copy(fz_pool, err);
+    r->status = status;
+    return r;
+}
+
+/* The module's hooks on a main request, as httpd runs them. */
+static void run_hooks(request_rec *r)
+{
+    if (cors_header_parser(r) != DONE) {
+        cors_insert_filter(r);
+    }
+    run_filter(r);
+}
+
+/*
+ * CorsEngine ReportOnly governs r: header_parser declined, the filter ran.
+ * The response must be as the handler left it; the same request under On
+ * must decide the same; and On's own answer, given back as the response,
+ * must be reported "same".
+ */
+static void check_report_only(const cors_dir_conf *c, request_rec *r,
+                              const apr_table_t *out0,
+                              const apr_table_t *err0, int status0)
+{
+    cors_dir_conf *on = apr_pmemdup(fz_pool, c, sizeof(*on));
+    request_rec *a, *b;
+
+    FZ_CHECK(same_table(out0, r->headers_out)
+             && same_table(err0, r->err_headers_out) && r->status == status0,
+             "ReportOnly changed the response");
+    check_result(r);
+    check_report_value(r);
+    if (r->prev) {
+        return;                 /* the chain's first request decided */
+    }
+    on->engine = 1;
+    a = same_request(on, r, out0, err0, status0);
+    run_hooks(a);
+    FZ_CHECK(!strcmp(apr_table_get(a->subprocess_env, "CORS_RESULT"),
+                     apr_table_get(r->subprocess_env, "CORS_RESULT")),
+             "ReportOnly decided '%s', On '%s'",
+             apr_table_get(r->subprocess_env, "CORS_RESULT"),
+             apr_table_get(a->subprocess_env, "CORS_RESULT"));
+    b = same_request(c, r, a->headers_out, a->err_headers_out, a->status);
+    run_hooks(b);
+    FZ_CHECK(!strcmp(apr_table_get(b->subprocess_env, "CORS_REPORT"),
+                     "same"), "On's own answer reported '%s'",
+             apr_table_get(b->subprocess_env, "CORS_REPORT"));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in, *p, *end;
@@ -359,7 +458,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const cors_dir_conf *ec;
     request_rec *r;
     apr_table_t *out0, *err0;
-    int rv, prev = 0, sub = 0, added, decided_before = 0;
+    int rv, prev = 0, sub = 0, added, decided_before = 0, status0;
     apr_uint64_t counts0[CORS_OUTCOME_COUNT];
 
     fz_init();
@@ -418,12 +517,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     out0 = apr_table_copy(fz_pool, r->headers_out);
     err0 = apr_table_copy(fz_pool, r->err_headers_out);
+    status0 = r->status;
     ec = cors_conf(r);
 
     added = fuzz_filters_added;
     memcpy(counts0, fz_counts, sizeof(counts0));
     /* httpd runs header_parser for main requests only */
     rv = sub ? DECLINED : cors_header_parser(r);
+    if (ec && !sub && ec->engine == CORS_REPORT_ONLY) {
+        FZ_CHECK(rv == DECLINED, "ReportOnly answered (%d)", rv);
+        cors_insert_filter(r);
+        FZ_CHECK(fuzz_filters_added == added + 1, "no filter in ReportOnly");
+        run_filter(r);
+        show(r, "report-only");
+        check_report_only(c, r, out0, err0, status0);
+        check_counted(r, counts0, !decided_before);
+        fuzz_release();
+        return 0;
+    }
     if (rv == DONE) {
         /* the answer goes through the output filters, as any response */
         FZ_CHECK(ec && !sub, "preflight answered outside CORS scope");
