@@ -34,6 +34,18 @@ ErrorDocument 404 /errors/404.html
 <Location /sub/none>
     CorsDenyOrigin none
 </Location>
+<Location /sub/none/deeper>
+    CorsMaxAge 5
+</Location>
+<Location /sub/none/again>
+    CorsDenyOrigin https://b.example.com
+</Location>
+# none also drops the section's earlier lines
+<Location /sub/reset>
+    CorsDenyOrigin https://a.example.com
+    CorsDenyOrigin none
+    CorsDenyOrigin https://b.example.com
+</Location>
 
 # a deny pattern (or origin) in a child beats an exact origin of its parent
 <Location /exact>
@@ -123,7 +135,8 @@ CorsDenyOrigin https://user-content.example.com
 CorsTimingAllowOrigin On
 '''
 
-DIRS = ['sub', 'sub/child', 'sub/other', 'sub/none', 'exact', 'exact/pattern', 'exact/same',
+DIRS = ['sub', 'sub/child', 'sub/other', 'sub/none', 'sub/none/deeper', 'sub/none/again',
+        'sub/reset', 'exact', 'exact/pattern', 'exact/same',
         'inh/allow', 'star', 'star/none', 'rx', 'file', 'denyonly', 'timing', 'timing/hdr',
         'timing/off', 'timing/star', 'timing/deny', 'outside', 'ht']
 
@@ -162,6 +175,10 @@ GETS = [
     Get('/sub/child/x.txt', UC, VARY), Get('/sub/child/x.txt', AE, ok(AE)),
     Get('/sub/other/x.txt', UC, ok(UC)), Get('/sub/other/x.txt', BE, VARY),
     Get('/sub/none/x.txt', UC, ok(UC)),
+    Get('/sub/none/deeper/x.txt', UC, ok(UC)),
+    Get('/sub/none/again/x.txt', UC, ok(UC)), Get('/sub/none/again/x.txt', BE, VARY),
+    Get('/sub/reset/x.txt', AE, ok(AE)), Get('/sub/reset/x.txt', UC, ok(UC)),
+    Get('/sub/reset/x.txt', BE, VARY),
     # a deny rule beats an exact origin, inherited or inheriting
     Get('/exact/x.txt', AE, ok(AE, CRED)),
     Get('/exact/pattern/x.txt', AE, VARY), Get('/exact/pattern/x.txt', BE, VARY),
@@ -176,6 +193,10 @@ GETS = [
     Get('/star/x.txt', 'http://localhost:8080', VARY),
     Get('/star/x.txt', 'http://localhost', VARY),
     Get('/star/x.txt', 'https://localhost:8080', ok('*', EXPOSE)),
+    # spellings no browser sends are compared as they are (README "CorsDenyOrigin")
+    Get('/star/x.txt', 'https://USER-CONTENT.example.com', ok('*', EXPOSE)),
+    Get('/star/x.txt', UC + ':443', ok('*', EXPOSE)),
+    Get('/sub/x.txt', UC + ':443', VARY),
     Get('/star/missing.txt', UC, VARY, 404),
     Get('/star/missing.txt', OTHER, ok('*', EXPOSE), 404),
     # ... and with the list emptied, no Vary again
@@ -338,6 +359,14 @@ GOOD = [
 def test_good_directive(conf):
     rc, out = check_config('<Location /x>\n%s\n</Location>' % conf, name='good')
     assert rc == 0 and 'Syntax OK' in out, out
+
+
+def test_start_up_report_counts_deny_entries():
+    rc, out = check_config('CorsAllowOrigin https://a.example\n'
+                           'CorsDenyOrigin https://b.example https://*.c.example null',
+                           name='good')
+    assert rc == 0 and 'CORS0001: mod_cors/' in out, out
+    assert ': 2 exact origins and 1 patterns loaded' in out, out
 
 
 def test_same_origin_in_nested_sections_is_fine():
