@@ -34,6 +34,8 @@
  *   CorsAllowOrigin origin|pattern|*|null|none ...
  *   CorsAllowOriginFile path             (one per line; not in .htaccess)
  *   CorsAllowOriginMatch regex          (whole origin, implicitly anchored)
+ *   CorsDenyOrigin origin|pattern|null|none ...  (never allowed, whatever
+ *                                        a pattern, an expression or * says)
  *   CorsAllowMethods method ...|*       (GET, HEAD and POST always pass)
  *   CorsAllowHeaders header ...|*       (* never covers Authorization)
  *   CorsExposeHeaders header ...|*
@@ -42,6 +44,7 @@
  *   CorsAllowPrivateNetwork On|Off
  *   CorsPreflightStatus 204|200
  *   CorsEngine On|Off|ReportOnly
+ *   CorsTimingAllowOrigin On|Off        (Timing-Allow-Origin as well)
  *
  * Merging: a section that sets a directive replaces what it inherited for
  * that directive and inherits the rest.  Several CorsAllowOrigin lines in one
@@ -232,6 +235,9 @@ typedef struct {
     const char *max_age_str;     /* the same, as sent */
     int pna;                     /* CorsAllowPrivateNetwork: tri-state */
     int preflight_status;        /* CorsPreflightStatus: CORS_UNSET/204/200 */
+    cors_origins *deny;          /* CorsDenyOrigin; NULL: not set here
+                                  * ("none": an empty list) */
+    int timing;                  /* CorsTimingAllowOrigin: tri-state */
 } cors_dir_conf;
 
 /* A request's Origin value, split; see cors_origin_parse(). */
@@ -304,6 +310,8 @@ typedef struct {
     /* every decision */
     int report;                  /* CorsEngine ReportOnly: compare, do not
                                   * write (cors_report_only()) */
+    int timing;                  /* CorsTimingAllowOrigin On: the module
+                                  * owns Timing-Allow-Origin */
 } cors_decision;
 
 /* ------------------------------------------------------------------ */
@@ -897,6 +905,7 @@ static void *cors_create_dir_conf(apr_pool_t *p, char *dir)
     c->max_age = CORS_UNSET;
     c->pna = CORS_UNSET;
     c->preflight_status = CORS_UNSET;
+    c->timing = CORS_UNSET;
     return c;
 }
 
@@ -925,7 +934,8 @@ static int cors_conf_empty(const cors_dir_conf *c)
     return c->engine == CORS_UNSET && !c->origins && !c->regexes
            && !c->methods && !c->headers && !c->expose
            && c->credentials == CORS_UNSET && c->max_age == CORS_UNSET
-           && c->pna == CORS_UNSET && c->preflight_status == CORS_UNSET;
+           && c->pna == CORS_UNSET && c->preflight_status == CORS_UNSET
+           && !c->deny && c->timing == CORS_UNSET;
 }
 
 static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
@@ -972,6 +982,10 @@ static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->pna = add->pna != CORS_UNSET ? add->pna : base->pna;
     c->preflight_status = add->preflight_status != CORS_UNSET
                           ? add->preflight_status : base->preflight_status;
+    /* the innermost list that is set, "none"'s empty one included: the
+     * same in any grouping */
+    c->deny = add->deny ? add->deny : base->deny;
+    c->timing = add->timing != CORS_UNSET ? add->timing : base->timing;
     return c;
 }
 
@@ -1362,6 +1376,41 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
     return NULL;
 }
 
+/*
+ * An origin (or null) both allowed and denied in one section is a mistake
+ * whichever was meant (README "Configuration errors").  arg was just added
+ * to one list (denied: to CorsDenyOrigin's); is it in the other's exact
+ * origins, as normalised?
+ */
+static const char *cors_check_both(cmd_parms *cmd, const cors_dir_conf *c,
+                                   const char *arg, int denied)
+{
+    const cors_origins *other = denied ? c->origins : c->deny;
+    const char *key;
+    cors_rule u;
+    int both;
+
+    if (!other || !other->rules) {
+        return NULL;
+    }
+    if (!strcasecmp(arg, "null")) {
+        both = other->null;
+    }
+    else if (!other->exact.count || cors_parse_rule(cmd, arg, &u) || u.sub
+             || !strcmp(u.port, "*")) {
+        return NULL;            /* a pattern, or '*' */
+    }
+    else {
+        key = apr_pstrcat(cmd->temp_pool, u.scheme, "://", u.host,
+                          *u.port ? ":" : "", u.port, NULL);
+        both = cors_strset_get(&other->exact, key, strlen(key)) != NULL;
+    }
+    return both ? apr_psprintf(cmd->pool, "%s: '%s' is both allowed "
+                               "(CorsAllowOrigin) and denied (CorsDenyOrigin) "
+                               "in one section: remove it from one of them",
+                               cmd->cmd->name, arg) : NULL;
+}
+
 static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
                                    const char *arg)
 {
@@ -1388,7 +1437,44 @@ static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
     else if ((err = cors_add_origin(cmd, c->origins, arg))) {
         return err;
     }
+    if (c->deny && (err = cors_check_both(cmd, c, arg, 0))) {
+        return err;
+    }
     return cors_check_section(cmd, c);
+}
+
+/*
+ * CorsDenyOrigin: origins and patterns that are never allowed, in the
+ * forms CorsAllowOrigin takes, into a list of their own.  '*' would deny
+ * every origin (CorsEngine Off says that); null denies the opaque origin;
+ * none empties the list, which then replaces the inherited one.
+ */
+static const char *cors_cmd_deny(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    cors_dir_conf *c = dconf;
+    const char *err;
+
+    if (!strcasecmp(arg, "none")) {
+        c->deny = cors_origins_make(cmd->pool);
+        return NULL;
+    }
+    if (!strcmp(arg, "*")) {
+        return apr_psprintf(cmd->pool, "%s: '*' would deny every origin: use "
+                            "CorsEngine Off (or CorsAllowOrigin none) to turn "
+                            "CORS off", cmd->cmd->name);
+    }
+    if (!c->deny) {
+        c->deny = cors_origins_make(cmd->pool);
+    }
+    if (!strcasecmp(arg, "null")) {
+        c->deny->null = 1;
+        c->deny->parse = 1;
+        c->deny->rules++;
+    }
+    else if ((err = cors_add_origin(cmd, c->deny, arg))) {
+        return err;
+    }
+    return cors_check_both(cmd, c, arg, 1);
 }
 
 /* Read all of a file into memory (NUL-terminated; *len bytes before it). */
@@ -1429,7 +1515,8 @@ static const char *cors_read_file(cmd_parms *cmd, const char *path,
 /*
  * The error, if any, of one line of an origin file (without its newline,
  * surrounding blanks removed): one origin or pattern as CorsAllowOrigin
- * takes them, or nothing, or a '#' comment.
+ * takes them, the same after '!' for CorsDenyOrigin, or nothing, or a '#'
+ * comment.
  */
 static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
                                     const char *line, apr_size_t len)
@@ -1455,8 +1542,13 @@ static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
     if (!strcasecmp(copy, "none")) {
         return "'none' is not allowed in a file: use CorsAllowOrigin none";
     }
-    if ((err = cors_cmd_origin(cmd, dconf, copy))
-        && !strncmp(err, name, strlen(name)) && err[strlen(name)] == ':') {
+    if (!strcasecmp(copy, "!none")) {
+        return "'!none' is not allowed in a file: use CorsDenyOrigin none";
+    }
+    /* "!origin": a CorsDenyOrigin entry */
+    err = copy[0] == '!' ? cors_cmd_deny(cmd, dconf, copy + 1)
+                         : cors_cmd_origin(cmd, dconf, copy);
+    if (err && !strncmp(err, name, strlen(name)) && err[strlen(name)] == ':') {
         err += strlen(name) + 2;    /* drop our own "CorsAllowOriginFile: " */
     }
     return err;
@@ -1465,7 +1557,8 @@ static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
 /*
  * CorsAllowOriginFile: one origin or pattern per line (as CorsAllowOrigin
  * takes them), blank lines and '#' comments ignored, a UTF-8 byte-order
- * mark skipped; added to the section's CorsAllowOrigin list.  Errors name
+ * mark skipped; added to the section's CorsAllowOrigin list ("!origin"
+ * lines to its CorsDenyOrigin list).  Errors name
  * the file and the line.  Read with the rest of the configuration, so a
  * graceful restart reloads it.
  */
@@ -1689,8 +1782,8 @@ static const char *cors_cmd_expose(cmd_parms *cmd, void *dconf, int argc,
     return err ? err : cors_check_section(cmd, c);
 }
 
-/* CorsAllowCredentials, CorsAllowPrivateNetwork: On or Off, into the
- * field of cors_dir_conf at the offset cmd->info. */
+/* CorsAllowCredentials, CorsAllowPrivateNetwork, CorsTimingAllowOrigin:
+ * On or Off, into the field of cors_dir_conf at the offset cmd->info. */
 static const char *cors_cmd_flag(cmd_parms *cmd, void *dconf, const char *arg)
 {
     cors_dir_conf *c = dconf;
@@ -1794,6 +1887,13 @@ static const command_rec cors_cmds[] = {
                   "Off to disable CORS handling in this part of the tree, "
                   "ReportOnly to decide and report without changing "
                   "responses"),
+    AP_INIT_ITERATE("CorsDenyOrigin", cors_cmd_deny, NULL, OR_FILEINFO,
+                    "origins never allowed, whatever a pattern, an expression "
+                    "or * says: scheme://host[:port], scheme://*.domain[:port],"
+                    " scheme://host:*, null, or none to clear inherited ones"),
+    AP_INIT_TAKE1("CorsTimingAllowOrigin", cors_cmd_flag, CORS_FIELD(timing),
+                  OR_FILEINFO, "On to send allowed origins Timing-Allow-Origin "
+                  "as well (Off by default)"),
     {NULL}
 };
 
@@ -2065,6 +2165,31 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
     return NULL;
 }
 
+/*
+ * Does a CorsDenyOrigin list cover this Origin value?  The lookups of
+ * cors_match(), on the value's shape alone: a value that only looks like a
+ * denied origin is denied too (no allow rule would take it, and '*' must
+ * not).
+ */
+static int cors_denied(const cors_origins *l, const char *origin)
+{
+    cors_origin o;
+    apr_size_t n = strlen(origin), at;
+    int port_matched;
+
+    if (cors_strset_get(&l->exact, origin, n)) {
+        return 1;
+    }
+    if (!l->parse) {
+        return 0;
+    }
+    if (n == 4 && !memcmp(origin, "null", 4)) {
+        return l->null;
+    }
+    return cors_origin_shape(origin, n, &o)
+           && cors_origins_match(l, origin, &o, &at, &port_matched);
+}
+
 /* Why cors_match() refused an Origin, for the debug line. */
 static const char *cors_why_not(const cors_dir_conf *c, const char *origin)
 {
@@ -2110,8 +2235,19 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
     const char *how;
 
     d->report = c->engine == CORS_REPORT_ONLY;
+    if (c->deny && c->deny->rules) {
+        /* before every allow rule, an exact origin and '*' included; the
+         * answer depends on Origin now, whatever the rest says */
+        d->vary = "Origin";
+        if (origin && cors_denied(c->deny, origin)) {
+            d->outcome = CORS_DENIED_ORIGIN;
+            d->reason = "denied by CorsDenyOrigin";
+            return;
+        }
+    }
     if (any && !cors_credentials(c)) {
-        /* the answer does not depend on Origin: no Vary needed */
+        /* the answer does not depend on Origin (unless a deny list made
+         * Vary: Origin above): no Vary needed */
         d->outcome = origin ? CORS_ALLOWED : CORS_NO_ORIGIN;
         d->reason = "CorsAllowOrigin *";
         d->acao = "*";
@@ -2233,8 +2369,24 @@ static const cors_decision *cors_decide(request_rec *r,
     if (d->acao) {
         d->expose = cors_expose_value(r, c, d->credentials);
     }
+    d->timing = c->timing == 1;
     cors_publish(r, d, q);
     return d;
+}
+
+/*
+ * CorsTimingAllowOrigin On: in its scope the module owns Timing-Allow-Origin
+ * as it owns Access-Control-*.  Others' lines go; an actual response that
+ * allows an origin carries the Access-Control-Allow-Origin value here too.
+ * Preflight answers carry none: browsers expose no timing of a preflight.
+ */
+static void cors_apply_timing(request_rec *r, const cors_decision *d)
+{
+    apr_table_unset(r->headers_out, "Timing-Allow-Origin");
+    apr_table_unset(r->err_headers_out, "Timing-Allow-Origin");
+    if (d->acao && d->outcome < CORS_PREFLIGHT_OK) {
+        apr_table_setn(r->headers_out, "Timing-Allow-Origin", d->acao);
+    }
 }
 
 /* Write a decision into the response headers, replacing what others put
@@ -2267,6 +2419,9 @@ static void cors_apply(request_rec *r, const cors_decision *d)
             apr_table_addn(t, "Access-Control-Allow-Private-Network",
                            "true");
         }
+    }
+    if (d->timing) {
+        cors_apply_timing(r, d);
     }
     /* httpd's HTTP/1 header filter (fixup_vary) and mod_http2 join the Vary
      * lines of both tables into one and drop repeated tokens,
@@ -2408,6 +2563,7 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
 
     cors_decide_origin(r, c, q->origin, d);
     d->vary = c->pna == 1 ? CORS_VARY_PREFLIGHT_PNA : CORS_VARY_PREFLIGHT;
+    d->timing = c->timing == 1;
     if (d->acao && cors_is_star(d->acao)
         && !cors_origin_parse(q->origin, &o)) {
         /* '*' is sent on every actual response so that caches stay

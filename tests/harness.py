@@ -970,9 +970,11 @@ class Response:
         return vals[0] if vals else default
 
     def cors_lines(self):
-        """'Name: value' for Access-Control-* and Vary lines, wire order, name as sent."""
+        """'Name: value' for Access-Control-*, Timing-Allow-Origin and Vary lines, wire
+        order, name as sent."""
         return ['%s: %s' % (n, v) for n, v in self.headers
-                if n.lower().startswith('access-control-') or n.lower() == 'vary']
+                if n.lower().startswith('access-control-')
+                or n.lower() in ('vary', 'timing-allow-origin')]
 
     def __repr__(self):
         return '<Response %d %s\n%s>' % (self.status, self.reason, self.raw_head)

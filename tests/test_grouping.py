@@ -191,6 +191,11 @@ LINES = [
     'CorsEngine ReportOnly',
     'CorsAllowPrivateNetwork On',
     'CorsPreflightStatus 200',
+    'CorsDenyOrigin https://a.example',
+    'CorsDenyOrigin https://*.sub.example null',
+    'CorsDenyOrigin none',
+    'CorsTimingAllowOrigin On',
+    'CorsTimingAllowOrigin Off',
 ]
 
 ORIGINS = ['https://a.example', 'https://b.example', 'https://c.example',
@@ -204,7 +209,10 @@ def _refused_alone(lines):
     star = 'CorsAllowOrigin *' in text
     return (cred and (star or 'http://*.' in text or '"https://.*"' in text
                       or 'CorsExposeHeaders *' in text)
-            or (star and 'CorsAllowPrivateNetwork On' in text))
+            or (star and 'CorsAllowPrivateNetwork On' in text)
+            # an origin both allowed and denied
+            or ('CorsAllowOrigin https://a.example' in text
+                and 'CorsDenyOrigin https://a.example' in text))
 
 
 def _section(rnd):
@@ -230,6 +238,18 @@ TRIPLE_SECTIONS = [
            'CorsExposeHeaders X-A'),
     Triple('CorsAllowOriginMatch "https://.*"', 'CorsAllowOrigin none\nCorsAllowOrigin *',
            'CorsAllowCredentials Off'),
+    # a deny list set, emptied and set again below; under '*'; with timing
+    Triple('CorsAllowOrigin https://a.example https://*.sub.example',
+           'CorsDenyOrigin https://*.sub.example null', 'CorsMaxAge 5'),
+    Triple('CorsDenyOrigin https://a.example', 'CorsDenyOrigin none',
+           'CorsAllowOrigin https://a.example'),
+    Triple('CorsAllowOrigin *\nCorsDenyOrigin https://a.example', 'CorsExposeHeaders X-A',
+           'CorsDenyOrigin none\nCorsTimingAllowOrigin On'),
+    Triple('CorsTimingAllowOrigin On', 'CorsAllowOrigin https://b.example',
+           'CorsTimingAllowOrigin Off\nCorsDenyOrigin https://b.example'),
+    # a deny list inherited through two sections that set other things
+    Triple('CorsAllowOrigin * https://b.example\nCorsDenyOrigin https://a.example',
+           'CorsTimingAllowOrigin On', 'CorsExposeHeaders X-A'),
 ] + [Triple(*(_section(_rnd) for _ in range(3))) for _ in range(100)]
 TRIPLES = len(TRIPLE_SECTIONS)
 
@@ -300,7 +320,7 @@ def test_triples_cover_none_below_an_expression():
     expression above a section that says none, with a child below it that sets
     something else, all in CORS scope."""
     def case(a, b, c):
-        return bool('CorsAllowOriginMatch' in a and 'none' in b and c
+        return bool('CorsAllowOriginMatch' in a and 'CorsAllowOrigin none' in b and c
                     and 'CorsAllowOrigin' not in c and 'CorsEngine Off' not in b + c)
     assert sum(case(*t) for t in TRIPLE_SECTIONS) >= 3
 
@@ -314,6 +334,15 @@ def test_triples_cover_report_only():
     above = sum(engines(t)[-2:] in (['ReportOnly', 'On'], ['ReportOnly', 'Off'])
                 for t in TRIPLE_SECTIONS)
     assert below >= 2 and above >= 2, (below, above)
+
+
+def test_triples_cover_deny_lists():
+    """... and deny lists: set in one section, emptied or replaced in another, with
+    an origin rule in scope."""
+    def case(*t):
+        return (sum('CorsDenyOrigin' in x for x in t) >= 2
+                and any('CorsAllowOrigin' in x for x in t))
+    assert sum(case(*t) for t in TRIPLE_SECTIONS[4:]) >= 3
 
 
 # ---- fail-safes, whichever sections their parts come from ------------------------

@@ -79,9 +79,10 @@ def test_duplicate_headers_are_kept(srv):
 
 def test_cors_lines_filter():
     r = harness.Response(b'HTTP/1.1 204 No Content\r\nVary: Origin\r\nX-Other: 1\r\n'
-                         b'access-control-allow-origin: *\r\nVARY: Accept\r\n\r\n')
+                         b'access-control-allow-origin: *\r\nVARY: Accept\r\n'
+                         b'Timing-Allow-Origin: *\r\nX-Timing-Allow-Origin: 1\r\n\r\n')
     assert r.cors_lines() == ['Vary: Origin', 'access-control-allow-origin: *',
-                              'VARY: Accept']
+                              'VARY: Accept', 'Timing-Allow-Origin: *']
 
 
 def test_chunked_cgi_from_httpd(srv):

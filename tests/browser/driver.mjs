@@ -6,9 +6,11 @@
 // plan.json: {engine: "chromium"|"firefox", executable, args, prefs, env, profile,
 //             timeout_ms, viewport, clock_file, steps: [...]}, each step
 //   {do: "goto",  url}                       open a page (e.g. one that sets a cookie)
-//   {do: "fetch", id, page, url, init, repeat, read_headers}
+//   {do: "fetch", id, page, url, init, repeat, read_headers, read_timing}
 //                                            open `page`, run fetch(url, init) in it
 //                                            `repeat` times, record what the script saw
+//                                            (with read_timing, also the Resource Timing
+//                                            entry's sizes: performance.getEntriesByName)
 //   {do: "clock", offset, settle_ms}         move the browser's clock: write `offset`
 //                                            ("+3h") to clock_file, which libfaketime
 //                                            in every browser process reads back
@@ -155,14 +157,25 @@ async function settle(urls, wantConsole) {
 }
 
 // Runs in the page: the script's own view of one fetch().
-async function pageFetch({ url, init, read }) {
+async function pageFetch({ url, init, read, readTiming }) {
     try {
         const r = await fetch(url, init);
         const body = await r.text();
         const headers = {};
         for (const h of read) headers[h] = r.headers.get(h);
-        return { outcome: 'resolved', status: r.status, type: r.type, body: body.slice(0, 2000),
-                 headers, visibleHeaders: [...r.headers.keys()] };
+        const out = { outcome: 'resolved', status: r.status, type: r.type,
+                      body: body.slice(0, 2000), headers, visibleHeaders: [...r.headers.keys()] };
+        if (readTiming) {
+            // the entry is queued when the response has ended: wait for it a little
+            let e = null;
+            for (let i = 0; i < 100 && !e; i++) {
+                e = performance.getEntriesByName(url).pop() || null;
+                if (!e) await new Promise((done) => setTimeout(done, 20));
+            }
+            out.timing = e && { transferSize: e.transferSize, encodedBodySize: e.encodedBodySize,
+                                decodedBodySize: e.decodedBodySize };
+        }
+        return out;
     } catch (e) {
         return { outcome: 'rejected', error: `${e.name}: ${e.message}` };
     }
@@ -182,7 +195,8 @@ async function runFetch(page, step) {
     const attempts = [];
     for (let i = 0; i < (step.repeat || 1); i++) {
         const script = await page.evaluate(pageFetch,
-            { url: step.url, init: step.init || {}, read: step.read_headers || [] });
+            { url: step.url, init: step.init || {}, read: step.read_headers || [],
+              readTiming: !!step.read_timing });
         attempts.push(script);
     }
     await settle([step.url], firefox && attempts.some((a) => a.outcome === 'rejected'));

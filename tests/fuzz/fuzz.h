@@ -111,6 +111,12 @@ typedef struct {
     const char *regexes[FZ_MAX_RULES];
     int nregexes;
     int cleared;                 /* "CorsAllowOrigin none" was used */
+    /* every CorsDenyOrigin rule accepted (and "!" line of an origin file),
+     * with the section's list it went into (a later "none" makes another:
+     * the list a merged configuration carries has exactly its own rules) */
+    const char *deny[FZ_MAX_RULES];
+    const cors_origins *deny_in[FZ_MAX_RULES];
+    int ndeny;
     int overflow;                /* more rules than recorded: no reference */
     const char *file;            /* the "@file" contents, lines */
     const char *file_path;
@@ -194,10 +200,68 @@ static void fz_write_file(fz_config *fc, const char *text)
     fc->file_path = fz_file_path();
 }
 
-static void fz_record(fz_config *fc, const command_rec *cmd, int argc,
-                      char **argv)
+static void fz_record_deny(fz_config *fc, const cors_dir_conf *dc,
+                           const char *rule)
+{
+    if (fc->ndeny < FZ_MAX_RULES) {
+        fc->deny[fc->ndeny] = rule;
+        fc->deny_in[fc->ndeny++] = dc->deny;
+    }
+}
+
+/* A copy of the origin file's text, without the UTF-8 byte-order mark
+ * the module skips. */
+static char *fz_file_text(const fz_config *fc)
+{
+    const char *t = fc->file;
+
+    return apr_pstrdup(fz_pool, strncmp(t, "\xEF\xBB\xBF", 3) ? t : t + 3);
+}
+
+/* The "!" lines of the origin file (blanks around them removed, as the
+ * module does): its CorsDenyOrigin entries. */
+static void fz_record_file_deny(fz_config *fc, const cors_dir_conf *dc)
+{
+    char *copy = fz_file_text(fc), *line, *save = NULL;
+
+    for (line = apr_strtok(copy, "\n", &save); line;
+         line = apr_strtok(NULL, "\n", &save)) {
+        char *e = line + strlen(line);
+
+        while (apr_isspace(*line)) {
+            line++;
+        }
+        while (e > line && apr_isspace(e[-1])) {
+            *--e = '\0';
+        }
+        if (line[0] == '!') {
+            fz_record_deny(fc, dc, line + 1);
+        }
+    }
+}
+
+static void fz_record(fz_config *fc, const cors_dir_conf *dc,
+                      const command_rec *cmd, int argc, char **argv)
 {
     int i;
+
+    if (!strcmp(cmd->name, "CorsDenyOrigin")) {
+        int from = 0;
+
+        /* "none" empties the list: the rules after the last one are in it */
+        for (i = 0; i < argc; i++) {
+            if (!strcasecmp(argv[i], "none")) {
+                from = i + 1;
+            }
+        }
+        for (i = from; i < argc; i++) {
+            fz_record_deny(fc, dc, argv[i]);
+        }
+        return;
+    }
+    if (!strcmp(cmd->name, "CorsAllowOriginFile") && fc->file) {
+        fz_record_file_deny(fc, dc);
+    }
 
     if (!strcmp(cmd->name, "CorsAllowOrigin")) {
         fc->overflow |= fc->norigins + argc > FZ_MAX_RULES;
@@ -214,7 +278,7 @@ static void fz_record(fz_config *fc, const command_rec *cmd, int argc,
     }
     else if (!strcmp(cmd->name, "CorsAllowOriginFile") && fc->file) {
         /* every word of the file: a superset of what was added */
-        char *copy = apr_pstrdup(fz_pool, fc->file), *tok, *save = NULL;
+        char *copy = fz_file_text(fc), *tok, *save = NULL;
 
         for (tok = apr_strtok(copy, " \t\r\n", &save); tok;
              tok = apr_strtok(NULL, " \t\r\n", &save)) {
@@ -300,7 +364,7 @@ static const char *fz_directive(fz_config *fc, cors_dir_conf *dc, char *line)
         break;
     }
     if (!err) {
-        fz_record(fc, cmd, n - 1, w + 1);
+        fz_record(fc, dc, cmd, n - 1, w + 1);
     }
     return err;
 }
@@ -525,6 +589,31 @@ static int fz_ref_rules(const fz_config *fc, const char *origin,
     for (i = 0; i < fc->norigins; i++) {
         if (fz_split(fc->origins[i], &rule, 1, 1) && fz_rule_match(&rule, &o)
             && !(credentialed && rule.sub && !strcmp(rule.scheme, "http"))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does a CorsDenyOrigin rule that went into the list deny cover it? */
+static int fz_ref_denied(const fz_config *fc, const cors_origins *deny,
+                         const char *origin)
+{
+    fz_rule o, rule;
+    int i;
+
+    for (i = 0; deny && i < fc->ndeny; i++) {
+        if (fc->deny_in[i] != deny) {
+            continue;
+        }
+        if (!strcasecmp(fc->deny[i], "null")) {
+            if (!strcmp(origin, "null")) {
+                return 1;
+            }
+        }
+        else if (fz_split(origin, &o, 0, 0)
+                 && fz_split(fc->deny[i], &rule, 1, 1)
+                 && fz_rule_match(&rule, &o)) {
             return 1;
         }
     }

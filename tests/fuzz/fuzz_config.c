@@ -15,7 +15,9 @@
  *    forbidden method; the joined lists are the names joined with ", ";
  *  - every normalised origin in the exact and any-port tables is itself a
  *    usable Origin value (what a browser would send), every subdomain key
- *    is ".domain[:port]" that makes one after "scheme://x";
+ *    is ".domain[:port]" that makes one after "scheme://x" (the same for
+ *    the CorsDenyOrigin list, which never holds '*');
+ *  - no origin (nor null) is both allowed and denied in one section;
  * and the merge of the sections takes each field from the innermost section
  * that sets it, "none" anywhere drops inherited expressions, and merging
  * three sections gives the same result however they are grouped.
@@ -140,6 +142,23 @@ static void check_origins(const cors_origins *l)
     }
 }
 
+/* No exact origin, and not null, in both lists of one section. */
+static void check_not_both(const cors_dir_conf *c)
+{
+    apr_uint32_t i = 0;
+    const char *k;
+    void *v;
+
+    if (!c->origins) {
+        return;
+    }
+    FZ_CHECK(!(c->origins->null && c->deny->null), "null allowed and denied");
+    while (set_next(&c->deny->exact, &i, &k, &v)) {
+        FZ_CHECK(!cors_strset_get(&c->origins->exact, k, strlen(k)),
+                 "'%s' allowed and denied in one section", k);
+    }
+}
+
 static void check_section(const cors_dir_conf *c)
 {
     int any = c->origins && c->origins->any;
@@ -176,6 +195,13 @@ static void check_section(const cors_dir_conf *c)
     check_tokens(c->headers, 1, 0);
     check_tokens(c->expose, 1, 0);
     check_origins(c->origins);
+    FZ_CHECK(c->timing >= CORS_UNSET && c->timing <= 1, "timing %d",
+             c->timing);
+    if (c->deny) {
+        check_origins(c->deny);
+        FZ_CHECK(!c->deny->any, "'*' in a deny list");
+        check_not_both(c);
+    }
 }
 
 #define PICK(f, unset) (add->f != (unset) ? add->f : base->f)
@@ -194,6 +220,8 @@ static void check_merge(const cors_dir_conf *base, const cors_dir_conf *add,
     FZ_CHECK(m->methods == PICK(methods, NULL), "merged methods");
     FZ_CHECK(m->headers == PICK(headers, NULL), "merged headers");
     FZ_CHECK(m->expose == PICK(expose, NULL), "merged expose");
+    FZ_CHECK(m->deny == PICK(deny, NULL), "merged deny list");
+    FZ_CHECK(m->timing == PICK(timing, CORS_UNSET), "merged timing");
     FZ_CHECK(m->origins_cleared
              == (add->origins_cleared || base->origins_cleared),
              "merged 'none'");
@@ -240,6 +268,8 @@ static void check_associative(const fz_config *fc)
                  "%d..%d depend on the grouping", i, i + 2);
         FZ_CHECK(left->origins == right->origins, "origins of sections "
                  "%d..%d depend on the grouping", i, i + 2);
+        FZ_CHECK(left->deny == right->deny, "deny list of sections %d..%d "
+                 "depends on the grouping", i, i + 2);
         FZ_CHECK(same_conf(left, right), "the merge of sections %d..%d "
                  "depends on the grouping", i, i + 2);
     }

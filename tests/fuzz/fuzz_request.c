@@ -30,9 +30,17 @@
  *    a refused preflight, and none with a control or non-ASCII byte;
  *  - a successful preflight echoes the requested method (a token, never
  *    CONNECT/TRACE/TRACK);
+ *  - an Origin that a CorsDenyOrigin rule of the governing list covers is
+ *    never answered with Access-Control-Allow-Origin (nor
+ *    Timing-Allow-Origin), whatever pattern, expression or '*' allows it:
+ *    CORS_RESULT says denied:origin or preflight:denied:origin;
  *  - Vary, as httpd sends it (both tables' lines joined), has Origin (and
  *    the preflight's request headers) or "*" in it, unless the answer does
- *    not depend on Origin;
+ *    not depend on Origin ('*' without credentials and without a deny
+ *    list);
+ *  - with CorsTimingAllowOrigin On, Timing-Allow-Origin appears once, with
+ *    the Access-Control-Allow-Origin value, on an actual response that
+ *    carries one, and nowhere else; with Off, nobody's is touched;
  *  - the status of a preflight is 204, 200 or 403, CORS_RESULT one of the
  *    documented values;
  *  - the counters: a request with a CORS_RESULT adds one, under that
@@ -204,6 +212,7 @@ static void check_actual(const fz_config *fc, request_rec *r,
     const char *aceh = apr_table_get(r->headers_out,
                                      "Access-Control-Expose-Headers");
     int any = ec->origins && ec->origins->any && ec->credentials != 1;
+    int deny = ec->deny && ec->deny->rules;
     int n = fz_count_prefix(r->headers_out, "Access-Control-");
 
     FZ_CHECK(fz_count_prefix(r->err_headers_out, "Access-Control-") == 0,
@@ -228,7 +237,14 @@ static void check_actual(const fz_config *fc, request_rec *r,
             }
         }
     }
-    if (any) {
+    if (any && deny) {
+        /* '*' for the origins not denied; the answer depends on Origin */
+        FZ_CHECK(!acao || !strcmp(acao, "*"), "'*' scope answered '%s'",
+                 acao);
+        FZ_CHECK(has_token(sent_vary(r), "Origin"), "Vary '%s' without "
+                 "Origin under '*' with a deny list", sent_vary(r));
+    }
+    else if (any) {
         FZ_CHECK(acao && !strcmp(acao, "*"), "'*' scope answered '%s'",
                  acao ? acao : "(none)");
         /* the answer does not depend on Origin: Vary as the handler set */
@@ -289,6 +305,58 @@ static void check_report_value(request_rec *r)
         FZ_CHECK(report_fields[k] != NULL, "CORS_REPORT '%s': field '%s'",
                  v, w[i]);
         k++;
+    }
+}
+
+/* A denied Origin gets no Allow-Origin or Timing-Allow-Origin, on any
+ * answer.  The reference knows the rules of the governing deny list (only
+ * usable Origin values are compared: the module compares bytes). */
+static void check_denied(const fz_config *fc, const cors_dir_conf *ec,
+                         request_rec *r)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *v;
+    cors_origin o;
+
+    if (!origin || !ec->deny || !cors_origin_parse(origin, &o)
+        || !fz_ref_denied(fc, ec->deny, origin)) {
+        return;
+    }
+    FZ_CHECK(!apr_table_get(r->headers_out, "Access-Control-Allow-Origin"),
+             "denied origin '%s' answered with Access-Control-Allow-Origin",
+             origin);
+    FZ_CHECK(!apr_table_get(r->headers_out, "Timing-Allow-Origin")
+             || ec->timing != 1, "denied origin '%s' answered with "
+             "Timing-Allow-Origin", origin);
+    v = apr_table_get(r->subprocess_env, "CORS_RESULT");
+    FZ_CHECK(v && (!strcmp(v, "denied:origin")
+                   || !strcmp(v, "preflight:denied:origin")),
+             "denied origin '%s': CORS_RESULT '%s'", origin, v ? v : "-");
+}
+
+/* Timing-Allow-Origin: the module's with On, others' untouched with Off. */
+static void check_timing(const cors_dir_conf *ec, request_rec *r,
+                         const apr_table_t *out0, const apr_table_t *err0,
+                         int preflight)
+{
+    const char *tao = "Timing-Allow-Origin";
+    const char *acao = apr_table_get(r->headers_out,
+                                     "Access-Control-Allow-Origin");
+    int n = fz_count(r->headers_out, tao) + fz_count(r->err_headers_out, tao);
+
+    if (ec->timing != 1) {
+        FZ_CHECK(fz_count(r->headers_out, tao) == fz_count(out0, tao)
+                 && fz_count(r->err_headers_out, tao) == fz_count(err0, tao),
+                 "Timing-Allow-Origin changed with CorsTimingAllowOrigin "
+                 "Off");
+    }
+    else if (acao && !preflight) {
+        FZ_CHECK(n == 1 && !strcmp(apr_table_get(r->headers_out, tao), acao),
+                 "%d Timing-Allow-Origin for Allow-Origin '%s'", n, acao);
+    }
+    else {
+        FZ_CHECK(n == 0, "Timing-Allow-Origin without Allow-Origin or on a "
+                 "preflight");
     }
 }
 
@@ -545,6 +613,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         show(r, "preflight");
         check_preflight(&fc, r);
         check_counted(r, counts0, !decided_before);
+        check_denied(&fc, ec, r);
+        check_timing(ec, r, out0, err0, 1);
         fuzz_release();
         return 0;
     }
@@ -555,6 +625,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         run_filter(r);
         show(r, "actual");
         check_actual(&fc, r, ec, out0);
+        check_denied(&fc, ec, r);
+        check_timing(ec, r, out0, err0, 0);
     }
     else {
         show(r, "untouched");
