@@ -2470,7 +2470,8 @@ static int cors_debug_headers(request_rec *r, const cors_dir_conf *c,
         if (!cors_is_token(name, len)) {
             return 0;
         }
-        if (cors_header_allowed(c, name, len)
+        /* a name "*" (a token) would read as the wildcard: left out */
+        if (cors_header_allowed(c, name, len) && !cors_is_star(name)
             && !cors_strset_get(&c->headers->set, name, len)) {
             if (names->nelts) {
                 APR_ARRAY_PUSH(names, const char *) = ", ";
@@ -2489,14 +2490,16 @@ static int cors_debug_headers(request_rec *r, const cors_dir_conf *c,
  * itself and names the cause (README "Preflights").  For a refused header
  * the requested method, being allowed, is the one in Allow-Methods.  No
  * Max-Age: the browser must ask again once the policy is fixed.  Returns 0
- * (a 403 as usual) for a malformed header list.
+ * (a 403 as usual) for a malformed header list, and for a method "*" (a
+ * token) refused for a header, which would read as the wildcard.
  */
 static int cors_debug_answer(request_rec *r, const cors_dir_conf *c,
                              const cors_req *q, cors_decision *d)
 {
     const char *headers;
 
-    if (!cors_debug_headers(r, c, q->headers, &headers)) {
+    if ((d->outcome == CORS_PREFLIGHT_DENIED_HEADER && cors_is_star(q->method))
+        || !cors_debug_headers(r, c, q->headers, &headers)) {
         return 0;
     }
     d->debug = 1;

@@ -70,6 +70,11 @@ def _files(h):
     h.write('ht/.htaccess', 'CorsAllowOrigin https://a.example\nCorsAllowMethods PUT\n'
                             'CorsDebug On\n')
     h.write('ht/x.txt', 'x')
+    # a public-suffix pattern from .htaccess, without and with credentials
+    h.write('pslht/.htaccess', 'CorsAllowOrigin https://*.github.io\n')
+    h.write('pslht/x.txt', 'x')
+    h.write('pslhtc/.htaccess', 'CorsAllowOrigin https://*.github.io\nCorsAllowCredentials On\n')
+    h.write('pslhtc/x.txt', 'x')
 
 
 srv = server_fixture('debug-psl', CONFIG, setup=_files)
@@ -123,6 +128,11 @@ DEBUG_CASES = [
           acao() + lists('PUT') + DENIED, 'preflight:denied:header'),
     Debug('/dbg/star/x.txt', A, 'PUT', 'x-any, authorization, x-more', 204,
           acao() + lists('PUT', 'x-any, x-more') + DENIED, 'preflight:denied:header'),
+    # a name or a method "*" (a token) is never echoed: it would read as `*`
+    Debug('/dbg/star/x.txt', A, 'PUT', '*, x-any, authorization', 204,
+          acao() + lists('PUT', 'x-any') + DENIED, 'preflight:denied:header'),
+    Debug('/dbg/star/x.txt', A, '*', 'authorization', 403, DENIED,
+          'preflight:denied:header'),
     # GET, HEAD and POST listed with others: each method once
     Debug('/dbg/listed/x.txt', A, 'PUT', None, 204,
           acao() + lists('GET, HEAD, POST, DELETE', LISTED) + DENIED,
@@ -223,6 +233,25 @@ PSL_CASES = [
 @pytest.mark.parametrize('case', PSL_CASES, ids=lambda c: '%s %s' % (c.path, c.origin))
 def test_public_suffix_pattern(srv, case):
     check(srv.request('GET', case.path, headers=(('Origin', case.origin),)), 200, case.lines)
+
+
+def test_public_suffix_in_htaccess(srv):
+    """Allowed without credentials, and no warning for each request."""
+    mark = srv.log_mark()
+    for _ in range(3):
+        r = srv.request('GET', '/pslht/x.txt', headers=(('Origin', 'https://a.github.io'),))
+        check(r, 200, acao('https://a.github.io') + ['Vary: Origin'])
+    assert not [l for l in srv.log_since(mark) if 'CORS00' in l and ':warn]' in l]
+
+
+@pytest.mark.allow_log(r"pslhtc/\.htaccess: CorsAllowCredentials: 'https://\*\.github\.io' and "
+                       r"'CorsAllowCredentials On' cannot be combined in one section")
+def test_public_suffix_with_credentials_in_htaccess(srv):
+    """httpd answers 500 for a bad .htaccess, and logs the message."""
+    mark = srv.log_mark()
+    r = srv.request('GET', '/pslhtc/x.txt', headers=(('Origin', 'https://a.github.io'),))
+    assert r.status == 500 and r.cors_lines() == []
+    assert [l for l in srv.log_since(mark) if 'the domain after' in l], srv.log_since(mark)
 
 
 PSL_WARNING = ("CORS0004: CorsAllowOrigin: 'https://*.github.io': github.io is on the "
