@@ -1143,9 +1143,8 @@ static void cors_add_sub(cmd_parms *cmd, cors_strset *t, const char *key,
     }
 }
 
-/* pre_config: load the Public Suffix List for this reading of the
- * configuration: the newest of the system's list (Debian's publicsuffix
- * package) and the one built into libpsl. */
+/* The Public Suffix List goes with the configuration it was read for
+ * (psl_free() leaves libpsl's built-in list alone). */
 static apr_status_t cors_psl_free(void *psl)
 {
     psl_free(psl);
@@ -1153,6 +1152,9 @@ static apr_status_t cors_psl_free(void *psl)
     return APR_SUCCESS;
 }
 
+/* pre_config: load the Public Suffix List for this reading of the
+ * configuration: the newest of the system's list (Debian's publicsuffix
+ * package) and the one built into libpsl. */
 static void cors_psl_load(apr_pool_t *pconf)
 {
     psl_ctx_t *latest = psl_latest(NULL);
@@ -2503,6 +2505,10 @@ static int cors_debug_answer(request_rec *r, const cors_dir_conf *c,
         return 0;
     }
     d->debug = 1;
+    if (APLOGrdebug(r)) {
+        d->reason = apr_pstrcat(r->pool, "answered under CorsDebug On: ",
+                                d->reason, NULL);
+    }
     d->allow_methods = d->outcome == CORS_PREFLIGHT_DENIED_METHOD
                        ? cors_debug_methods(r->pool, c) : q->method;
     d->allow_headers = headers;

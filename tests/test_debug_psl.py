@@ -202,6 +202,24 @@ def test_debug_answer_names_neither_star_nor_the_refused_name(srv):
             assert name != 'Access-Control-Max-Age', c
 
 
+@pytest.mark.parametrize('path,method,headers,line', [
+    ('/dbg/x.txt', 'DELETE', None,
+     "CORS0022: preflight for DELETE from origin 'https://a.example' denied (answered under "
+     "CorsDebug On: the method is not in CorsAllowMethods: 'DELETE')"),
+    ('/dbg/x.txt', 'PUT', 'x-evil',
+     "CORS0023: preflight for PUT from origin 'https://a.example' denied (answered under "
+     "CorsDebug On: the header is not in CorsAllowHeaders: 'x-evil')"),
+    ('/plain/x.txt', 'DELETE', None,
+     "CORS0022: preflight for DELETE from origin 'https://a.example' denied (the method is "
+     "not in CorsAllowMethods: 'DELETE')"),
+])
+def test_debug_log_line(srv, path, method, headers, line):
+    mark = srv.log_mark()
+    preflight(srv, path, A, method, headers)
+    logged = [l for l in srv.log_since(mark) if 'CORS002' in l]
+    assert len(logged) == 1 and logged[0].endswith(line), logged
+
+
 def test_debug_on_actual_requests_changes_nothing(srv):
     # CorsDebug is about preflights: an actual DELETE is answered as without it
     for path in ('/dbg/x.txt', '/plain/x.txt'):
