@@ -49,6 +49,17 @@ CONFIG = r'''
     CorsAllowMethods PUT PATCH
     CorsAllowHeaders Content-Type X-Custom
 </Location>
+# README "Preflights": the /api/ policy of "A worked example", with CorsDebug On
+<Location /worked>
+    CorsAllowOrigin      https://app.example.com https://admin.example.com
+    CorsAllowOrigin      http://localhost:*
+    CorsAllowMethods     GET POST PUT PATCH DELETE
+    CorsAllowHeaders     Content-Type X-Requested-With X-CSRF-Token
+    CorsExposeHeaders    ETag Location X-Total-Count
+    CorsAllowCredentials On
+    CorsMaxAge           600
+    CorsDebug            On
+</Location>
 
 # subdomain patterns on public suffixes: allowed, without credentials
 <Location /psl>
@@ -64,7 +75,7 @@ CONFIG = r'''
 
 def _files(h):
     for d in ('dbg', 'dbg/cred', 'dbg/star', 'dbg/off', 'dbg/status200', 'dbg/anyone',
-              'dbg/listed', 'dflt', 'plain', 'psl', 'psl-exact'):
+              'dbg/listed', 'dflt', 'plain', 'psl', 'psl-exact', 'worked'):
         h.write(d + '/x.txt', 'x')
     # CorsDebug from .htaccess (AllowOverride FileInfo)
     h.write('ht/.htaccess', 'CorsAllowOrigin https://a.example\nCorsAllowMethods PUT\n'
@@ -147,6 +158,11 @@ DEBUG_CASES = [
           acao() + lists(ALL_METHODS, LISTED) + DENIED, 'preflight:denied:method'),
     Debug('/dbg/anyone/x.txt', EVIL, 'DELETE', None, 204,
           acao('*') + lists(ALL_METHODS, LISTED) + DENIED, 'preflight:denied:method'),
+    # README "Preflights", the example
+    Debug('/worked/x.txt', 'https://app.example.com', 'PUT', 'x-debug', 204,
+          acao('https://app.example.com', creds=True)
+          + lists('PUT', 'Content-Type, X-Requested-With, X-CSRF-Token') + DENIED,
+          'preflight:denied:header'),
     # .htaccess
     Debug('/ht/x.txt', A, 'DELETE', None, 204,
           acao() + lists('GET, HEAD, POST, PUT') + DENIED, 'preflight:denied:method'),
