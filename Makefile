@@ -22,6 +22,8 @@ APXS    ?= $(shell command -v apxs 2>/dev/null || echo /usr/bin/apxs)
 PYTHON  ?= /usr/bin/python3
 PORT    ?= 8080
 WARN     = -Wc,-Wall -Wc,-Wextra -Wc,-Werror
+# libpsl (libpsl-dev): the Public Suffix List, read with the configuration
+CORS_LIBS = -lpsl
 PYTEST   = $(PYTHON) -m pytest -q -p no:cacheprovider
 
 # Everything `make test` (and so CI) runs.  Each part of the project adds
@@ -36,7 +38,7 @@ build: .libs/mod_cors.so
 
 .libs/mod_cors.so: mod_cors.c
 	@tools/deps.sh build
-	$(APXS) -c $(WARN) mod_cors.c
+	$(APXS) -c $(WARN) $(CORS_LIBS) mod_cors.c
 
 install: .libs/mod_cors.so
 	@mkdir -p "$(DESTDIR)$$($(APXS) -q LIBEXECDIR)"
@@ -186,7 +188,7 @@ FUZZ_CFLAGS      = -g -O1 -fsanitize=fuzzer,address,undefined \
                    -Wno-null-pointer-subtraction -Wno-unused-function \
                    $$(apr-1-config --cppflags --includes) $$(apu-1-config --includes) \
                    -I$$($(APXS) -q INCLUDEDIR)
-FUZZ_LIBS        = $$(apu-1-config --link-ld) $$(apr-1-config --link-ld) -lpcre2-8
+FUZZ_LIBS        = $$(apu-1-config --link-ld) $$(apr-1-config --link-ld) -lpcre2-8 $(CORS_LIBS)
 TEST_TARGETS    += test-asan test-valgrind fuzz-ci
 CLEAN_MORE      += $(REL_BUILD)
 
@@ -199,13 +201,13 @@ $(ASAN_SO): mod_cors.c $(POOL_SHIM)
 	@mkdir -p $(REL_BUILD)/asan && ln -sf ../../../../mod_cors.c $(REL_BUILD)/asan/mod_cors.c
 	cd $(REL_BUILD)/asan && $(APXS) -c -Wc,-Wall -Wc,-Wextra \
 	    -Wc,-include -Wc,$(CURDIR)/$(POOL_SHIM) $(SANITIZE:%=-Wc,%) \
-	    -Wl,-fsanitize=address,undefined mod_cors.c
+	    -Wl,-fsanitize=address,undefined $(CORS_LIBS) mod_cors.c
 
 $(VG_SO): mod_cors.c $(POOL_SHIM)
 	@tools/deps.sh sanitize
 	@mkdir -p $(REL_BUILD)/valgrind && ln -sf ../../../../mod_cors.c $(REL_BUILD)/valgrind/mod_cors.c
 	cd $(REL_BUILD)/valgrind && $(APXS) -c $(WARN) \
-	    -Wc,-include -Wc,$(CURDIR)/$(POOL_SHIM) mod_cors.c
+	    -Wc,-include -Wc,$(CURDIR)/$(POOL_SHIM) $(CORS_LIBS) mod_cors.c
 
 test-asan: $(ASAN_SO)
 	CORS_TEST_MPM=event $(ASAN_ENV) $(REL_PYTEST)

@@ -45,6 +45,8 @@
  *   CorsPreflightStatus 204|200
  *   CorsEngine On|Off|ReportOnly
  *   CorsTimingAllowOrigin On|Off        (Timing-Allow-Origin as well)
+ *   CorsDebug On|Off                    (refused preflights that browsers
+ *                                        can explain)
  *
  * Merging: a section that sets a directive replaces what it inherited for
  * that directive and inherits the rest.  Several CorsAllowOrigin lines in one
@@ -120,6 +122,8 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 
+#include <libpsl.h>
+
 module AP_MODULE_DECLARE_DATA cors_module;
 
 #define CORS_VERSION "0.1.0"
@@ -144,6 +148,11 @@ static int cors_count_exact = 0;
 static int cors_count_patterns = 0;
 
 static ap_filter_rec_t *cors_filter_handle;
+
+/* The Public Suffix List, loaded once per reading of the configuration
+ * (pre_config) and freed with it; read-only after.  NULL: none could be
+ * loaded, and subdomain patterns are not checked against it. */
+static const psl_ctx_t *cors_psl = NULL;
 
 /*
  * A set of byte strings for request-time lookups ("strset"), optionally
@@ -181,7 +190,16 @@ typedef struct {
                               * pattern, or null */
     const char *http_sub;    /* first http:// subdomain pattern, as
                               * configured (pool copy), or NULL */
+    const char *psl_sub;     /* first subdomain pattern on a public
+                              * suffix, as configured, or NULL */
 } cors_origins;
+
+/* The value of a subdomain pattern's ".domain[:port]" key. */
+typedef struct {
+    apr_array_header_t *schemes; /* the schemes it was given with */
+    int public_suffix;       /* the domain is a public suffix (Public
+                              * Suffix List), known at configuration time */
+} cors_sub;
 
 /* One CorsAllowOriginMatch expression. */
 typedef struct {
@@ -238,6 +256,7 @@ typedef struct {
     cors_origins *deny;          /* CorsDenyOrigin; NULL: not set here
                                   * ("none": an empty list) */
     int timing;                  /* CorsTimingAllowOrigin: tri-state */
+    int debug;                   /* CorsDebug: tri-state */
 } cors_dir_conf;
 
 /* A request's Origin value, split; see cors_origin_parse(). */
@@ -312,6 +331,9 @@ typedef struct {
                                   * write (cors_report_only()) */
     int timing;                  /* CorsTimingAllowOrigin On: the module
                                   * owns Timing-Allow-Origin */
+    int debug;                   /* CorsDebug: a preflight refused for its
+                                  * method or a header, answered with the
+                                  * success status and the allowed lists */
 } cors_decision;
 
 /* ------------------------------------------------------------------ */
@@ -841,18 +863,20 @@ static int cors_scheme_in(const apr_array_header_t *schemes, const char *s,
  * one lookup for port patterns, and up to two per label of the host for
  * subdomain patterns (only label counts some configured domain has).
  * Returns a short reason, or NULL; *at: where the matched subdomain suffix
- * starts (0 for a port pattern), *port_matched: the key included the port.
+ * starts (0 for a port pattern), *port_matched: the key included the port,
+ * *public_suffix: the matched subdomain pattern is on a public suffix.
  */
 static const char *cors_origins_match(const cors_origins *l, const char *s,
                                       const cors_origin *o, apr_size_t *at,
-                                      int *port_matched)
+                                      int *port_matched, int *public_suffix)
 {
-    const apr_array_header_t *schemes;
+    const cors_sub *sub;
     apr_size_t host_end = o->host_off + o->host_len;
     apr_size_t d;
     int labels = 1;
 
     /* exact origins: looked up by cors_match() before parsing */
+    *public_suffix = 0;
     if (cors_strset_get(&l->any_port, s, host_end)) {
         *at = 0;
         *port_matched = 0;
@@ -870,17 +894,19 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
             break;
         }
         if (labels >= l->min_sub_labels) {
-            if ((schemes = cors_strset_get(&l->sub_port, s + d, o->len - d))
-                && cors_scheme_in(schemes, s, o->scheme_len)) {
+            if ((sub = cors_strset_get(&l->sub_port, s + d, o->len - d))
+                && cors_scheme_in(sub->schemes, s, o->scheme_len)) {
                 *at = d;
                 *port_matched = 1;
+                *public_suffix = sub->public_suffix;
                 return "subdomain pattern";
             }
-            if ((schemes = cors_strset_get(&l->sub_anyport, s + d,
-                                           host_end - d))
-                && cors_scheme_in(schemes, s, o->scheme_len)) {
+            if ((sub = cors_strset_get(&l->sub_anyport, s + d,
+                                       host_end - d))
+                && cors_scheme_in(sub->schemes, s, o->scheme_len)) {
                 *at = d;
                 *port_matched = 0;
+                *public_suffix = sub->public_suffix;
                 return "subdomain pattern";
             }
         }
@@ -906,6 +932,7 @@ static void *cors_create_dir_conf(apr_pool_t *p, char *dir)
     c->pna = CORS_UNSET;
     c->preflight_status = CORS_UNSET;
     c->timing = CORS_UNSET;
+    c->debug = CORS_UNSET;
     return c;
 }
 
@@ -935,7 +962,8 @@ static int cors_conf_empty(const cors_dir_conf *c)
            && !c->methods && !c->headers && !c->expose
            && c->credentials == CORS_UNSET && c->max_age == CORS_UNSET
            && c->pna == CORS_UNSET && c->preflight_status == CORS_UNSET
-           && !c->deny && c->timing == CORS_UNSET;
+           && !c->deny && c->timing == CORS_UNSET
+           && c->debug == CORS_UNSET;
 }
 
 static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
@@ -986,6 +1014,7 @@ static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
      * same in any grouping */
     c->deny = add->deny ? add->deny : base->deny;
     c->timing = add->timing != CORS_UNSET ? add->timing : base->timing;
+    c->debug = add->debug != CORS_UNSET ? add->debug : base->debug;
     return c;
 }
 
@@ -1023,6 +1052,7 @@ typedef enum {
     CORS_UNSAFE_PNA_ANY,              /* private network with * */
     CORS_UNSAFE_REGEX_CREDENTIALS,    /* an expression matching anything */
     CORS_UNSAFE_HTTP_SUB_CREDENTIALS, /* a plain-http subdomain pattern */
+    CORS_UNSAFE_PSL_SUB_CREDENTIALS,  /* a pattern on a public suffix */
     CORS_UNSAFE_RULES
 } cors_unsafe;
 
@@ -1072,6 +1102,12 @@ static const char *cors_part_http_sub(apr_pool_t *p, const cors_dir_conf *c)
     return c->credentials == 1 && c->origins ? c->origins->http_sub : NULL;
 }
 
+static const char *cors_part_psl_sub(apr_pool_t *p, const cors_dir_conf *c)
+{
+    (void)p;
+    return c->credentials == 1 && c->origins ? c->origins->psl_sub : NULL;
+}
+
 static const struct {
     cors_unsafe_part *part;
     const char *other;       /* the second part */
@@ -1097,7 +1133,11 @@ static const struct {
     { cors_part_http_sub, "CorsAllowCredentials On",
       "any network attacker can answer for a plain-http subdomain; use "
       "https:// or list the origins",
-      "CORS0034", "the origins it matches are allowed without credentials" }
+      "CORS0034", "the origins it matches are allowed without credentials" },
+    { cors_part_psl_sub, "CorsAllowCredentials On",
+      "the domain after '*.' is on the Public Suffix List: anyone can "
+      "register a site under it; list your own domains or origins",
+      "CORS0035", "the origins it matches are allowed without credentials" }
 };
 
 /*
@@ -1144,21 +1184,77 @@ static const char *cors_bad_origin(cmd_parms *cmd, const char *arg,
                         cmd->cmd->name, arg, why);
 }
 
-/* Add a subdomain pattern's ".domain[:port]" key with its scheme. */
+/* Add a subdomain pattern's ".domain[:port]" key with its scheme (and
+ * whether the domain is a public suffix). */
 static void cors_add_sub(cmd_parms *cmd, cors_strset *t, const char *key,
-                         const char *scheme)
+                         const char *scheme, int public_suffix)
 {
     int added;
     void **v = cors_strset_slot(cmd->pool, t, key, 1, &added);
-    apr_array_header_t *schemes;
+    cors_sub *sub;
 
     if (!*v) {
-        *v = apr_array_make(cmd->pool, 1, sizeof(const char *));
+        sub = apr_pcalloc(cmd->pool, sizeof(*sub));
+        sub->schemes = apr_array_make(cmd->pool, 1, sizeof(const char *));
+        sub->public_suffix = public_suffix;
+        *v = sub;
     }
-    schemes = *v;
-    if (!cors_scheme_in(schemes, scheme, strlen(scheme))) {
-        APR_ARRAY_PUSH(schemes, const char *) = apr_pstrdup(cmd->pool, scheme);
+    sub = *v;
+    if (!cors_scheme_in(sub->schemes, scheme, strlen(scheme))) {
+        APR_ARRAY_PUSH(sub->schemes, const char *) = apr_pstrdup(cmd->pool,
+                                                                 scheme);
     }
+}
+
+/* The Public Suffix List goes with the configuration it was read for
+ * (psl_free() leaves libpsl's built-in list alone). */
+static apr_status_t cors_psl_free(void *psl)
+{
+    psl_free(psl);
+    cors_psl = NULL;
+    return APR_SUCCESS;
+}
+
+/* pre_config: load the Public Suffix List for this reading of the
+ * configuration: the newest of the system's list (Debian's publicsuffix
+ * package) and the one built into libpsl. */
+static void cors_psl_load(apr_pool_t *pconf)
+{
+    psl_ctx_t *latest = psl_latest(NULL);
+
+    if (latest) {
+        apr_pool_cleanup_register(pconf, latest, cors_psl_free,
+                                  apr_pool_cleanup_null);
+        cors_psl = latest;
+    }
+    else {
+        cors_psl = psl_builtin();
+    }
+}
+
+/*
+ * Is the domain of a subdomain pattern ("example.com" of "*.example.com")
+ * a public suffix (ICANN or private section of the Public Suffix List,
+ * such as co.uk or github.io)?  Warns about it, once per start-up
+ * (apachectl -t and the first reading, not each .htaccess request): the
+ * pattern allows every site anyone registers there.
+ */
+static int cors_public_suffix(cmd_parms *cmd, const char *arg,
+                              const char *domain)
+{
+    if (!cors_psl || !psl_is_public_suffix(cors_psl, domain)) {
+        return 0;
+    }
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                     "CORS0004: %s: '%s': %s is on the Public Suffix List: "
+                     "anyone can register a site under it, and every such "
+                     "site is allowed (%s:%d)",
+                     cmd->cmd->name, arg, domain,
+                     cmd->directive ? cmd->directive->filename : "?",
+                     cmd->directive ? cmd->directive->line_num : 0);
+    }
+    return 1;
 }
 
 /* A whole number of at most max, digits only: ports and CorsMaxAge. */
@@ -1354,14 +1450,19 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
     }
     any_port = !strcmp(u.port, "*");
     if (u.sub) {
+        int psl = cors_public_suffix(cmd, arg, u.host + 1);
+
         cors_count_labels(l, u.host);
         cors_add_sub(cmd, any_port ? &l->sub_anyport : &l->sub_port,
                      *u.port && !any_port
                      ? apr_pstrcat(p, u.host, ":", u.port, NULL)
-                     : apr_pstrdup(p, u.host), u.scheme);
+                     : apr_pstrdup(p, u.host), u.scheme, psl);
         if (!strcmp(u.scheme, "http") && !l->http_sub) {
             /* arg may be a line buffer (CorsAllowOriginFile) */
             l->http_sub = apr_pstrdup(p, arg);
+        }
+        if (psl && !l->psl_sub) {
+            l->psl_sub = apr_pstrdup(p, arg);
         }
     }
     else {
@@ -1782,8 +1883,9 @@ static const char *cors_cmd_expose(cmd_parms *cmd, void *dconf, int argc,
     return err ? err : cors_check_section(cmd, c);
 }
 
-/* CorsAllowCredentials, CorsAllowPrivateNetwork, CorsTimingAllowOrigin:
- * On or Off, into the field of cors_dir_conf at the offset cmd->info. */
+/* CorsAllowCredentials, CorsAllowPrivateNetwork, CorsTimingAllowOrigin,
+ * CorsDebug: On or Off, into the field of cors_dir_conf at the offset
+ * cmd->info. */
 static const char *cors_cmd_flag(cmd_parms *cmd, void *dconf, const char *arg)
 {
     cors_dir_conf *c = dconf;
@@ -1894,6 +1996,10 @@ static const command_rec cors_cmds[] = {
     AP_INIT_TAKE1("CorsTimingAllowOrigin", cors_cmd_flag, CORS_FIELD(timing),
                   OR_FILEINFO, "On to send allowed origins Timing-Allow-Origin "
                   "as well (Off by default)"),
+    AP_INIT_TAKE1("CorsDebug", cors_cmd_flag, CORS_FIELD(debug), OR_FILEINFO,
+                  "On to answer preflights refused for their method or a "
+                  "header so that the browser names the cause (Off by "
+                  "default)"),
     {NULL}
 };
 
@@ -2121,7 +2227,7 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
     cors_origin o;
     apr_size_t n = strlen(origin), at = 0;
     const char *how;
-    int i, port_matched = 0;
+    int i, port_matched = 0, public_suffix = 0;
 
     *unsafe = -1;
     /* Configured exact origins are normalised: a byte-exact hit is a
@@ -2139,13 +2245,17 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
         return NULL;
     }
     if (c->origins && (how = cors_origins_match(c->origins, origin, &o, &at,
-                                                &port_matched))) {
+                                                &port_matched,
+                                                &public_suffix))) {
         /* matched by shape: the value must be a serialised origin too */
         if (!cors_rest_ok(origin, &o, at, port_matched)) {
             return NULL;
         }
         if (at && o.scheme_len == 4 && !memcmp(origin, "http", 4)) {
             *unsafe = CORS_UNSAFE_HTTP_SUB_CREDENTIALS;
+        }
+        else if (public_suffix) {
+            *unsafe = CORS_UNSAFE_PSL_SUB_CREDENTIALS;
         }
         return how;
     }
@@ -2175,7 +2285,7 @@ static int cors_denied(const cors_origins *l, const char *origin)
 {
     cors_origin o;
     apr_size_t n = strlen(origin), at;
-    int port_matched;
+    int port_matched, public_suffix;
 
     if (cors_strset_get(&l->exact, origin, n)) {
         return 1;
@@ -2187,7 +2297,8 @@ static int cors_denied(const cors_origins *l, const char *origin)
         return l->null;
     }
     return cors_origin_shape(origin, n, &o)
-           && cors_origins_match(l, origin, &o, &at, &port_matched);
+           && cors_origins_match(l, origin, &o, &at, &port_matched,
+                                 &public_suffix);
 }
 
 /* Why cors_match() refused an Origin, for the debug line. */
@@ -2274,6 +2385,13 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         cors_fail_safe(r, c, CORS_UNSAFE_HTTP_SUB_CREDENTIALS);
         d->credentials = 0;
         how = "plain-http subdomain pattern, without credentials";
+    }
+    else if (how && d->credentials
+             && unsafe == CORS_UNSAFE_PSL_SUB_CREDENTIALS) {
+        /* anyone's site under a public suffix: never with credentials */
+        cors_fail_safe(r, c, CORS_UNSAFE_PSL_SUB_CREDENTIALS);
+        d->credentials = 0;
+        how = "subdomain pattern on a public suffix, without credentials";
     }
     else if (!how && any) {
         /* '*' with credentials came from merging sections */
@@ -2468,6 +2586,17 @@ static const char *cors_check_method(const cors_dir_conf *c, const char *m,
     return "the method is not in CorsAllowMethods";
 }
 
+/* Does the policy allow a request header name (lowercased)?  '*' never
+ * covers Authorization. */
+static APR_INLINE int cors_header_allowed(const cors_dir_conf *c,
+                                          const char *name, apr_size_t len)
+{
+    return c->headers
+           && (cors_strset_get(&c->headers->set, name, len)
+               || (c->headers->any
+                   && !(len == 13 && !memcmp(name, "authorization", 13))));
+}
+
 /*
  * Check Access-Control-Request-Headers (httpd has already joined repeated
  * lines with ", ").  Every name must be allowed.  On success *out is the
@@ -2525,10 +2654,7 @@ static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
                    "header names";
         }
         s = t;
-        if (!c->headers
-            || !(cors_strset_get(&c->headers->set, name, len)
-                 || (c->headers->any
-                     && !(len == 13 && !memcmp(name, "authorization", 13))))) {
+        if (!cors_header_allowed(c, name, len)) {
             *bad = apr_pstrmemdup(r->pool, name, len);
             return c->headers && c->headers->any
                    ? "Authorization must be listed by name"
@@ -2545,6 +2671,92 @@ static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
 static int cors_is_star(const char *s)
 {
     return s[0] == '*' && s[1] == '\0';
+}
+
+/* CorsDebug: the methods the policy allows, for a preflight refused for
+ * its method: GET, HEAD and POST, then the other listed methods (never
+ * '*', and so never the refused method). */
+static const char *cors_debug_methods(apr_pool_t *p, const cors_dir_conf *c)
+{
+    const char *list = "GET, HEAD, POST";
+    char *m, *last;
+
+    if (!c->methods || !c->methods->joined_named) {
+        return list;
+    }
+    for (m = apr_strtok(apr_pstrdup(p, c->methods->joined_named), ", ", &last);
+         m; m = apr_strtok(NULL, ", ", &last)) {
+        if (strcmp(m, "GET") && strcmp(m, "HEAD") && strcmp(m, "POST")) {
+            list = apr_pstrcat(p, list, ", ", m, NULL);
+        }
+    }
+    return list;
+}
+
+/*
+ * CorsDebug: the header names the policy allows, for a refused preflight:
+ * those listed by name, as configured, then the requested names that '*'
+ * allows (never '*', never a refused name); NULL when there are none.
+ * Returns 0 when a requested element is not a header name: a malformed
+ * request gets no such answer.
+ */
+static int cors_debug_headers(request_rec *r, const cors_dir_conf *c,
+                              const char *value, const char **out)
+{
+    apr_array_header_t *names = apr_array_make(r->pool, 8, sizeof(char *));
+    const char *s = value;
+    char *name;
+
+    if (c->headers && c->headers->joined_named) {
+        APR_ARRAY_PUSH(names, const char *) = c->headers->joined_named;
+    }
+    while (s && (name = ap_get_list_item(r->pool, &s))) {
+        apr_size_t len = strlen(name);
+
+        if (!cors_is_token(name, len)) {
+            return 0;
+        }
+        /* a name "*" (a token) would read as the wildcard: left out */
+        if (cors_header_allowed(c, name, len) && !cors_is_star(name)
+            && !cors_strset_get(&c->headers->set, name, len)) {
+            if (names->nelts) {
+                APR_ARRAY_PUSH(names, const char *) = ", ";
+            }
+            APR_ARRAY_PUSH(names, const char *) = name;
+        }
+    }
+    *out = names->nelts ? apr_array_pstrcat(r->pool, names, '\0') : NULL;
+    return 1;
+}
+
+/*
+ * CorsDebug On: a preflight from an allowed origin refused for its method
+ * or a header is answered with the success status, Allow-Origin (and
+ * -Credentials) and what the policy allows, so that the browser refuses it
+ * itself and names the cause (README "Preflights").  For a refused header
+ * the requested method, being allowed, is the one in Allow-Methods.  No
+ * Max-Age: the browser must ask again once the policy is fixed.  Returns 0
+ * (a 403 as usual) for a malformed header list, and for a method "*" (a
+ * token) refused for a header, which would read as the wildcard.
+ */
+static int cors_debug_answer(request_rec *r, const cors_dir_conf *c,
+                             const cors_req *q, cors_decision *d)
+{
+    const char *headers;
+
+    if ((d->outcome == CORS_PREFLIGHT_DENIED_HEADER && cors_is_star(q->method))
+        || !cors_debug_headers(r, c, q->headers, &headers)) {
+        return 0;
+    }
+    d->debug = 1;
+    if (APLOGrdebug(r)) {
+        d->reason = apr_pstrcat(r->pool, "answered under CorsDebug On: ",
+                                d->reason, NULL);
+    }
+    d->allow_methods = d->outcome == CORS_PREFLIGHT_DENIED_METHOD
+                       ? cors_debug_methods(r->pool, c) : q->method;
+    d->allow_headers = headers;
+    return 1;
 }
 
 /*
@@ -2599,6 +2811,12 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
             }
             d->allow_pna = !cors_is_star(d->acao);
         }
+        return d;
+    }
+    if (c->debug == 1 && (d->outcome == CORS_PREFLIGHT_DENIED_METHOD
+                          || d->outcome == CORS_PREFLIGHT_DENIED_HEADER)
+        && cors_debug_answer(r, c, q, d)) {
+        d->status = cors_preflight_status(c);
         return d;
     }
     /* a refused preflight learns nothing about the policy */
@@ -3350,11 +3568,11 @@ static int cors_metrics_handler(request_rec *r)
 static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp)
 {
-    (void)pconf;
     (void)plog;
     (void)ptemp;
     cors_count_exact = 0;
     cors_count_patterns = 0;
+    cors_psl_load(pconf);
     return OK;
 }
 

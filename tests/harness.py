@@ -206,6 +206,7 @@ class Httpd:
         self.port = self.ports[0]
         self.pid = None
         self.start_mark = 0
+        self.start_output = ''      # what the last start() printed (see start())
         self.started_at = 0.0       # time of the last start()
         self._exit_evidence = []    # [harness] lines about how processes ended
         self._crash_seen = set()    # crash lines already reported (or expected)
@@ -382,6 +383,9 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
         self._exit_evidence = []
         _become_subreaper()
         p = self._start_foreground() if HTTPD_WRAPPER else self._apache('-k', 'start')
+        # what apache2 printed while it read its configuration the first time,
+        # before its error log was open (start-up warnings)
+        self.start_output = p.stdout + p.stderr
         if p.returncode != 0:
             if p.returncode < 0:
                 self._exit_evidence.append('[harness] apache2 -k start exited on %s'

@@ -74,6 +74,24 @@ BAD = [
         "CorsAllowOrigin: 'http://*.example.com' and 'CorsAllowCredentials On' cannot be combined in "
         "one section (any network attacker can answer for a plain-http subdomain; use https:// or "
         "list the origins)"),
+    # a subdomain pattern on a public suffix (Public Suffix List: ICANN and private
+    # sections), in either order, with a port or not
+    Bad('CorsAllowOrigin https://*.co.uk\nCorsAllowCredentials On',
+        "CorsAllowCredentials: 'https://*.co.uk' and 'CorsAllowCredentials On' cannot be combined "
+        "in one section (the domain after '*.' is on the Public Suffix List: anyone can register a "
+        "site under it; list your own domains or origins)"),
+    Bad('CorsAllowCredentials On\nCorsAllowOrigin https://app.example https://*.github.io',
+        "CorsAllowOrigin: 'https://*.github.io' and 'CorsAllowCredentials On' cannot be combined "
+        "in one section (the domain after '*.' is on the Public Suffix List: anyone can register a "
+        "site under it; list your own domains or origins)"),
+    Bad('CorsAllowCredentials On\nCorsAllowOrigin https://*.herokuapp.com:8443',
+        "CorsAllowOrigin: 'https://*.herokuapp.com:8443' and 'CorsAllowCredentials On' cannot be "
+        "combined in one section (the domain after '*.' is on the Public Suffix List: anyone can "
+        "register a site under it; list your own domains or origins)"),
+    Bad('CorsAllowOrigin https://*.s3.amazonaws.com:*\nCorsAllowCredentials On',
+        "CorsAllowCredentials: 'https://*.s3.amazonaws.com:*' and 'CorsAllowCredentials On' cannot "
+        "be combined in one section (the domain after '*.' is on the Public Suffix List: anyone can "
+        "register a site under it; list your own domains or origins)"),
     Bad('CorsAllowOriginMatch "https://.*"\nCorsAllowCredentials On',
         "CorsAllowCredentials: 'CorsAllowOriginMatch https://.*' and 'CorsAllowCredentials On' "
         "cannot be combined in one section (the expression matches any origin; anchor it to your "
@@ -136,6 +154,8 @@ BAD = [
         "CorsEngine: 'Report' is not valid: use On, Off or ReportOnly"),
     Bad('CorsAllowPrivateNetwork 1',
         "CorsAllowPrivateNetwork: '1' is not valid: use On or Off"),
+    Bad('CorsDebug yes',
+        "CorsDebug: 'yes' is not valid: use On or Off"),
     Bad('CorsPreflightStatus 201',
         "CorsPreflightStatus: '201' is not valid: use 204 or 200"),
 ]
@@ -166,6 +186,11 @@ GOOD = [
     'CorsMaxAge 86400',
     'CorsAllowMethods PATCH patch PURGE',   # only the six normalised methods are upper-cased
     'CorsAllowMethods GET HEAD POST PUT DELETE OPTIONS',
+    # on a public suffix: an exact origin, or a pattern below a registrable domain
+    'CorsAllowOrigin https://github.io https://*.alice.github.io https://*.example.co.uk\n'
+    'CorsAllowCredentials On',
+    'CorsAllowOrigin https://a.example\nCorsDebug On',
+    'CorsDebug off',
 ]
 
 

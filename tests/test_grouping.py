@@ -177,6 +177,7 @@ LINES = [
     'CorsAllowOrigin http://*.h.example',
     r'CorsAllowOriginMatch "https://[a-z]+\.rx\.example"',
     'CorsAllowOriginMatch "https://.*"',
+    'CorsAllowOrigin https://*.github.io',
     'CorsAllowCredentials On',
     'CorsAllowCredentials Off',
     'CorsExposeHeaders X-A',
@@ -200,7 +201,7 @@ LINES = [
 
 ORIGINS = ['https://a.example', 'https://b.example', 'https://c.example',
            'https://x.sub.example', 'https://a.rx.example', 'http://evil.h.example',
-           'https://evil.example', 'null', None]
+           'https://evil.github.io', 'https://evil.example', 'null', None]
 
 
 def _refused_alone(lines):
@@ -208,7 +209,7 @@ def _refused_alone(lines):
     cred = 'CorsAllowCredentials On' in text
     star = 'CorsAllowOrigin *' in text
     return (cred and (star or 'http://*.' in text or '"https://.*"' in text
-                      or 'CorsExposeHeaders *' in text)
+                      or '*.github.io' in text or 'CorsExposeHeaders *' in text)
             or (star and 'CorsAllowPrivateNetwork On' in text)
             # an origin both allowed and denied
             or ('CorsAllowOrigin https://a.example' in text
@@ -216,10 +217,10 @@ def _refused_alone(lines):
 
 
 def _section(rnd):
-    """Up to two origin rules (the first eight lines) and up to two others."""
+    """Up to two origin rules (the first nine lines) and up to two others."""
     while True:
-        lines = rnd.sample(LINES[:8], rnd.randint(0, 2)) + \
-            rnd.sample(LINES[8:], rnd.randint(0, 2))
+        lines = rnd.sample(LINES[:9], rnd.randint(0, 2)) + \
+            rnd.sample(LINES[9:], rnd.randint(0, 2))
         rnd.shuffle(lines)
         if not _refused_alone(lines):
             return '\n'.join(lines)
@@ -348,6 +349,8 @@ def test_triples_cover_deny_lists():
 # ---- fail-safes, whichever sections their parts come from ------------------------
 
 ATTACKER = 'http://attacker.example.com'
+GH = 'https://attacker.github.io'
+HEROKU = 'https://attacker.herokuapp.com:8443'
 PNA = (('Access-Control-Request-Private-Network', 'true'),)
 
 # Per tag: the setting its log line quotes ("combines '<combines>' with <log_tail>")
@@ -415,6 +418,27 @@ FAIL_SAFES = {
                                                   'Access-Control-Allow-Methods: POST',
                                                   PREFLIGHT_VARY]),
                 Answer('GET', 'http://example.com', 200, ['Vary: Origin']),
+            ]),
+        ]),
+    # a public suffix (Public Suffix List): anyone can register a site under it
+    'CORS0035': FailSafe(
+        'https://*.github.io',
+        "'CorsAllowCredentials On'; the origins it matches are allowed without credentials", [
+            Variant('CorsAllowOrigin https://*.github.io https://b.example',
+                    'CorsAllowCredentials On', [
+                Answer('GET', GH, 200, ['Access-Control-Allow-Origin: ' + GH, 'Vary: Origin']),
+                Answer('OPTIONS', GH, 204, ['Access-Control-Allow-Origin: ' + GH,
+                                            'Access-Control-Allow-Methods: POST',
+                                            PREFLIGHT_VARY]),
+                # another rule of the same list keeps its credentials
+                Answer('GET', B, 200, ['Access-Control-Allow-Origin: ' + B,
+                                       'Access-Control-Allow-Credentials: true', 'Vary: Origin']),
+                Answer('GET', 'https://github.io', 200, ['Vary: Origin']),
+            ]),
+            # with a port: the same
+            Variant('CorsAllowOrigin https://*.herokuapp.com:*', 'CorsAllowCredentials On', [
+                Answer('GET', HEROKU, 200, ['Access-Control-Allow-Origin: ' + HEROKU,
+                                            'Vary: Origin']),
             ]),
         ]),
 }

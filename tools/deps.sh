@@ -5,36 +5,42 @@
 # apt-get line is printed and the script fails.
 set -eu
 
+# Every target builds or loads the module: libpsl-dev to build it (libpsl5
+# comes with it), publicsuffix for the system's Public Suffix List, which the
+# module reads with the configuration.
+PSL="libpsl-dev publicsuffix"
+
 pkgs_for() {
     case "$1" in
-        build) echo "apache2-dev" ;;
-        run)   echo "apache2 apache2-dev apache2-utils curl" ;;
+        build) echo "apache2-dev $PSL" ;;
+        run)   echo "apache2 apache2-dev apache2-utils curl $PSL" ;;
         # (python3-prometheus-client: tests/test_counters.py reads the
         # cors-metrics page with its parser)
-        test)  echo "apache2 apache2-dev apache2-utils python3 python3-pytest python3-prometheus-client curl" ;;
+        test)  echo "apache2 apache2-dev apache2-utils python3 python3-pytest python3-prometheus-client curl $PSL" ;;
         # make deb (apache2-dev also provides dh-apache2: dh_apache2), and
         # make test-package, which also lints, serves and builds the tarball
-        package) echo "build-essential debhelper dpkg-dev apache2-dev" ;;
+        package) echo "build-essential debhelper dpkg-dev apache2-dev $PSL" ;;
         package-test)
                  echo "build-essential debhelper dpkg-dev apache2-dev lintian git" \
-                      "apache2 apache2-utils python3 python3-pytest" ;;
+                      "apache2 apache2-utils python3 python3-pytest $PSL" ;;
         # the browser suite: Debian's chromium and firefox-esr, driven by
         # puppeteer-core from npm (nodejs and npm only if no node/npm is on the
         # PATH already); libfaketime moves the browsers' clock
         browser)
-            echo "apache2 apache2-dev apache2-utils python3 python3-pytest chromium firefox-esr libfaketime"
+            echo "apache2 apache2-dev apache2-utils python3 python3-pytest chromium firefox-esr libfaketime $PSL"
             command -v node >/dev/null 2>&1 || echo "nodejs"
             command -v npm >/dev/null 2>&1 || echo "npm" ;;
         # make test-asan and test-valgrind (gcc's ASan/UBSan runtimes,
         # valgrind), make fuzz-ci (clang's libFuzzer), make soak (wrk)
         sanitize)
                  echo "apache2 apache2-dev apache2-utils python3 python3-pytest python3-prometheus-client curl" \
-                      "libasan8 libubsan1 valgrind" ;;
-        fuzz)    echo "apache2-dev clang libclang-rt-dev libapr1-dev libaprutil1-dev libpcre2-dev" ;;
-        soak)    echo "apache2 apache2-dev apache2-utils python3 wrk" ;;
+                      "libasan8 libubsan1 valgrind $PSL" ;;
+        # the harnesses link the real libpsl and read the system's list
+        fuzz)    echo "apache2-dev clang libclang-rt-dev libapr1-dev libaprutil1-dev libpcre2-dev $PSL" ;;
+        soak)    echo "apache2 apache2-dev apache2-utils python3 wrk $PSL" ;;
         # make bench: callgrind, ab, wrk, strace, taskset and setpriv, the plot
         bench)   echo "apache2 apache2-dev apache2-utils python3 valgrind wrk strace" \
-                      "util-linux gnuplot-nox" ;;
+                      "util-linux gnuplot-nox $PSL" ;;
         *)     echo "tools/deps.sh: unknown target '$1'" >&2; exit 2 ;;
     esac
 }

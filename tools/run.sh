@@ -134,6 +134,10 @@ Try the API with curl, in another terminal:
   curl -si $u/demo/api/items.json -H 'Origin: http://localhost:$tport'
   curl -si -X OPTIONS $u/demo/api/echo.cgi -H 'Origin: http://localhost:$tport' \\
        -H 'Access-Control-Request-Method: DELETE'
+  # the same with CorsDebug On: 204 with what the policy allows, so that the
+  # browser names the refused method
+  curl -si -X OPTIONS $u/demo/api/debug/echo.cgi -H 'Origin: http://localhost:$tport' \\
+       -H 'Access-Control-Request-Method: DELETE'
 
 Each decision is logged below (cors:debug), and CORS_RESULT ends each access line.
 The decisions are counted: see the "CORS" table of $u/server-status, and

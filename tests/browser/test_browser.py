@@ -223,6 +223,14 @@ CustomLog logs/browser_log browser
 <Location "/api/star/">
     CorsAllowHeaders *
 </Location>
+# CorsDebug: preflights refused for their method or a header are answered so
+# that the browser names the cause (the /api/ policy, and `*` headers)
+<Location "/api/debug/">
+    CorsDebug On
+</Location>
+<Location "/api/debug/star/">
+    CorsAllowHeaders *
+</Location>
 # outside mod_cors: hand-written headers, for what browsers do with answers
 # the module never sends (`Access-Control-Allow-Headers: *`, a Max-Age over
 # 86400).  mod_cgi leaves OPTIONS to httpd's core, which answers 200.
@@ -286,7 +294,8 @@ def _files(h):
     h.write('cookie/set.cgi', COOKIE_CGI, 0o755)
     for d in ('api', 'api/cred', 'api/public', 'api/auth', 'api/cache600', 'api/cache0',
               'api/cachedefault', 'api/cacheday', 'api/star', 'api/sub', 'api/ports',
-              'api/shared', 'api-ht', 'raw', 'api/deny', 'api/timing'):
+              'api/shared', 'api-ht', 'raw', 'api/deny', 'api/timing',
+              'api/debug', 'api/debug/star'):
         h.write(d + '/data.json', '{"items": [1, 2, 3]}\n')
         h.write(d + '/echo.cgi', ECHO_CGI, 0o755)
     h.write('api/fail.cgi', FAIL_CGI, 0o755)
@@ -418,6 +427,21 @@ CASES = [
     Case('star-headers-authorization', 'A', '/api/star/echo.cgi', _put(Authorization=BASIC),
          'OPTIONS', blocked('PreflightMissingAllowOriginHeader'),
          blocked('CORSMissingAllowOrigin')),
+    # the same refusals with CorsDebug On: the browser itself refuses the 204
+    # and names the cause; a refused origin is still a 403 without CORS headers
+    Case('debug-delete-not-allowed', 'A', '/api/debug/echo.cgi', {'method': 'DELETE'},
+         'OPTIONS', blocked('MethodDisallowedByPreflightResponse'),
+         blocked('CORSMethodNotFound')),
+    Case('debug-header-not-allowed', 'A', '/api/debug/echo.cgi', {'headers': {'X-Evil': '1'}},
+         'OPTIONS', blocked('HeaderDisallowedByPreflightResponse'),
+         blocked('CORSMissingAllowHeaderFromPreflight')),
+    Case('debug-star-authorization', 'A', '/api/debug/star/echo.cgi',
+         _put(Authorization=BASIC), 'OPTIONS',
+         blocked('HeaderDisallowedByPreflightResponse'),
+         blocked('CORSMissingAllowHeaderFromPreflight')),
+    Case('debug-denied-origin', 'C', '/api/debug/echo.cgi', {'method': 'DELETE'}, 'OPTIONS',
+         blocked('PreflightMissingAllowOriginHeader'), blocked('CORSMissingAllowOrigin')),
+    Case('debug-allowed', 'A', '/api/debug/echo.cgi', _put(), 'OPTIONS PUT', ok()),
     # what the browsers do with a hand-written `Access-Control-Allow-Headers: *`
     # (no mod_cors): `*` covers X-Anything, and in both engines Authorization
     # too, although the Fetch standard says it never does (Authorization is a
@@ -941,6 +965,32 @@ def test_refused_preflights_name_their_reason_in_the_log(suite):
                             ('star-headers-authorization', 'preflight:denied:header')):
         hits = _hits(suite, case_id)
         assert [(x.status, x.cors) for x in hits] == [(403, result)], case_id
+    # with CorsDebug On the same results, answered 204 (but for the origin)
+    for case_id, status, result in (
+            ('debug-delete-not-allowed', 204, 'preflight:denied:method'),
+            ('debug-header-not-allowed', 204, 'preflight:denied:header'),
+            ('debug-star-authorization', 204, 'preflight:denied:header'),
+            ('debug-denied-origin', 403, 'preflight:denied:origin')):
+        hits = _hits(suite, case_id)
+        assert [(x.status, x.cors) for x in hits] == [(status, result)], case_id
+
+
+def test_debug_answers(suite):
+    # what the browser read in the refused preflights' answers (README
+    # "CorsDebug"): the allowed lists, never the refused name, no Max-Age
+    want = {'debug-delete-not-allowed': ('GET, HEAD, POST, PUT',
+                                         'Content-Type, X-Requested-With, Authorization'),
+            'debug-header-not-allowed': ('GET', 'Content-Type, X-Requested-With, Authorization'),
+            'debug-star-authorization': ('PUT', None)}
+    for case_id, (methods, headers) in want.items():
+        [w] = preflights(suite, case_id)
+        got = {n: header(w['responseHeaders'], n) for n in (
+            'Access-Control-Allow-Origin', 'Access-Control-Allow-Methods',
+            'Access-Control-Allow-Headers', 'Access-Control-Max-Age')}
+        assert got == {'Access-Control-Allow-Origin': suite['origins']['A'],
+                       'Access-Control-Allow-Methods': methods,
+                       'Access-Control-Allow-Headers': headers,
+                       'Access-Control-Max-Age': None}, (case_id, w)
 
 
 def test_star_headers(suite):

@@ -45,6 +45,8 @@
     } while (0)
 
 static apr_pool_t *fz_pool;      /* everything of one input; tracked */
+static apr_pool_t *fz_pconf;     /* the pre_config hook's: the Public
+                                  * Suffix List, loaded once */
 static server_rec fz_server;
 /* the server's configuration: its row of the counters */
 static apr_uint64_t fz_counts[CORS_OUTCOME_COUNT];
@@ -61,17 +63,23 @@ static void fz_init(void)
     done = 1;
     apr_initialize();
     apr_pool_create(&fz_pool, NULL);
+    apr_pool_create(&fz_pconf, NULL);
     /* the module is the only one: its config vector has one slot */
     cors_module.module_index = 0;
     fz_server.module_config = (ap_conf_vector_t *)fz_server_config;
     /* what httpd does with a module before reading the configuration */
     cors_module.register_hooks(fz_pool);
     if (fuzz_pre_config) {
-        fuzz_pre_config(fz_pool, fz_pool, fz_pool);
+        /* a pool of its own, never cleared: it keeps what the module loads
+         * once per reading of the configuration (the real libpsl and the
+         * system's Public Suffix List) */
+        fuzz_pre_config(fz_pconf, fz_pconf, fz_pconf);
     }
     fuzz_track_pool(fz_pool);
     FZ_CHECK(cors_is_token("GET", 3), "the module is not initialised as httpd "
              "would have it: see fz_init()");
+    FZ_CHECK(cors_psl != NULL, "no Public Suffix List: install publicsuffix "
+             "(tools/deps.sh fuzz)");
 }
 
 /* A NUL-terminated copy of [d, d+n) of exactly n+1 bytes (ASan-guarded). */
@@ -568,7 +576,8 @@ static int fz_rule_match(const fz_rule *rule, const fz_rule *o)
 
 /* Does a configured CorsAllowOrigin rule (not '*', not a regex) cover it?
  * With credentialed != 0, only a rule that may go with credentials: not a
- * plain-http subdomain pattern. */
+ * plain-http subdomain pattern, nor one on a public suffix (libpsl, asked
+ * directly). */
 static int fz_ref_rules(const fz_config *fc, const char *origin,
                         int credentialed)
 {
@@ -588,7 +597,9 @@ static int fz_ref_rules(const fz_config *fc, const char *origin,
     }
     for (i = 0; i < fc->norigins; i++) {
         if (fz_split(fc->origins[i], &rule, 1, 1) && fz_rule_match(&rule, &o)
-            && !(credentialed && rule.sub && !strcmp(rule.scheme, "http"))) {
+            && !(credentialed && rule.sub
+                 && (!strcmp(rule.scheme, "http")
+                     || psl_is_public_suffix(cors_psl, rule.host + 1)))) {
             return 1;
         }
     }

@@ -10,13 +10,16 @@
  *  - none of the combinations README "Configuration errors" refuses is left
  *    in it;
  *  - CorsMaxAge is in 0..86400 and its text is that number;
- *  - tri-states are unset, 0 or 1; CorsPreflightStatus is unset, 204 or 200;
+ *  - tri-states (CorsDebug too) are unset, 0 or 1; CorsPreflightStatus is
+ *    unset, 204 or 200;
  *  - methods and header names are tokens, header names lowercased, no
  *    forbidden method; the joined lists are the names joined with ", ";
  *  - every normalised origin in the exact and any-port tables is itself a
  *    usable Origin value (what a browser would send), every subdomain key
- *    is ".domain[:port]" that makes one after "scheme://x" (the same for
- *    the CorsDenyOrigin list, which never holds '*');
+ *    is ".domain[:port]" that makes one after "scheme://x", and says it is
+ *    on a public suffix exactly when libpsl, asked directly, says so (and
+ *    then the section has a public-suffix pattern to refuse); the same for
+ *    the CorsDenyOrigin list, which never holds '*';
  *  - no origin (nor null) is both allowed and denied in one section;
  * and the merge of the sections takes each field from the innermost section
  * that sets it, "none" anywhere drops inherited expressions, and merging
@@ -99,8 +102,25 @@ static void check_tokens(const cors_tokens *t, int lower, int methods)
     }
 }
 
+/* A subdomain key's public-suffix flag, against the Public Suffix List
+ * asked directly; returns the flag. */
+static int check_public_suffix(const char *key, const cors_sub *sub)
+{
+    char *domain = apr_pstrdup(fz_pool, key + 1), *colon = strchr(domain, ':');
+
+    if (colon) {
+        *colon = '\0';
+    }
+    FZ_CHECK(sub->public_suffix == psl_is_public_suffix(cors_psl, domain),
+             "subdomain key '%s': public suffix %d, libpsl says %d", key,
+             sub->public_suffix, psl_is_public_suffix(cors_psl, domain));
+    return sub->public_suffix;
+}
+
 static void check_origins(const cors_origins *l)
 {
+    int psl = 0;
+
     apr_uint32_t i = 0;
     const char *k;
     void *v;
@@ -124,9 +144,10 @@ static void check_origins(const cors_origins *l)
     }
     i = 0;
     while (set_next(&l->sub_port, &i, &k, &v)) {
-        const apr_array_header_t *schemes = v;
+        const apr_array_header_t *schemes = ((const cors_sub *)v)->schemes;
         int j;
 
+        psl |= check_public_suffix(k, v);
         FZ_CHECK(k[0] == '.', "subdomain key '%s'", k);
         for (j = 0; j < schemes->nelts && strlen(k) < 200; j++) {
             const char *s = apr_pstrcat(fz_pool,
@@ -139,7 +160,10 @@ static void check_origins(const cors_origins *l)
     i = 0;
     while (set_next(&l->sub_anyport, &i, &k, &v)) {
         FZ_CHECK(k[0] == '.' && !strchr(k, ':'), "subdomain key '%s'", k);
+        psl |= check_public_suffix(k, v);
     }
+    FZ_CHECK(psl == (l->psl_sub != NULL), "public-suffix pattern %s, but "
+             "%d keys on one", l->psl_sub ? l->psl_sub : "(none)", psl);
 }
 
 /* No exact origin, and not null, in both lists of one section. */
@@ -169,6 +193,8 @@ static void check_section(const cors_dir_conf *c)
     FZ_CHECK(!(c->pna == 1 && any), "private network with '*'");
     FZ_CHECK(!(c->credentials == 1 && c->origins && c->origins->http_sub),
              "http subdomain pattern with credentials");
+    FZ_CHECK(!(c->credentials == 1 && c->origins && c->origins->psl_sub),
+             "public-suffix pattern with credentials");
     if (c->regexes && c->credentials == 1) {
         int i;
 
@@ -182,6 +208,7 @@ static void check_section(const cors_dir_conf *c)
     FZ_CHECK(c->credentials >= CORS_UNSET && c->credentials <= 1,
              "credentials %d", c->credentials);
     FZ_CHECK(c->pna >= CORS_UNSET && c->pna <= 1, "pna %d", c->pna);
+    FZ_CHECK(c->debug >= CORS_UNSET && c->debug <= 1, "debug %d", c->debug);
     FZ_CHECK(c->preflight_status == CORS_UNSET || c->preflight_status == 204
              || c->preflight_status == 200, "status %d", c->preflight_status);
     if (c->max_age != CORS_UNSET) {
@@ -213,6 +240,7 @@ static void check_merge(const cors_dir_conf *base, const cors_dir_conf *add,
     FZ_CHECK(m->credentials == PICK(credentials, CORS_UNSET),
              "merged credentials");
     FZ_CHECK(m->pna == PICK(pna, CORS_UNSET), "merged pna");
+    FZ_CHECK(m->debug == PICK(debug, CORS_UNSET), "merged debug");
     FZ_CHECK(m->preflight_status == PICK(preflight_status, CORS_UNSET),
              "merged status");
     FZ_CHECK(m->max_age == PICK(max_age, CORS_UNSET), "merged max age");

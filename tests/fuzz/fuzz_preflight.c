@@ -15,6 +15,13 @@
  * SP/HTAB trimmed and empty elements dropped, every name must be a token
  * and allowed ('*' never covers Authorization), and the answer is exactly
  * the requested names, lowercased, joined with ", ".
+ *
+ * Then the same preflight from an allowed origin under CorsDebug On
+ * (cors_decide_preflight()): refused for its method or a header, and not
+ * malformed, it is answered, and Access-Control-Allow-Methods never holds
+ * '*' or the refused method (for a refused header: it is the requested
+ * method), -Allow-Headers never '*' or a requested name the policy refuses;
+ * a malformed request is never answered, nor one for the method "*".
  */
 #include "fuzz.h"
 
@@ -37,6 +44,74 @@ static int in_args(const char *args, const char *name, int icase)
     return 0;
 }
 
+/* A requested name (lowercased) the CorsAllowHeaders arguments allow. */
+static int header_ok(const char *hargs, const char *name)
+{
+    return *hargs && (in_args(hargs, name, 1)
+                      || (in_args(hargs, "*", 0)
+                          && strcmp(name, "authorization")));
+}
+
+static int in_list(const char *list, const char *t, int icase)
+{
+    const char *w[FZ_MAX_ARGS];
+    int n = list ? fz_list(list, w, FZ_MAX_ARGS, 0) : 0, i;
+
+    for (i = 0; i < n; i++) {
+        if (icase ? !strcasecmp(w[i], t) : !strcmp(w[i], t)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* names: the n requested names (lowercased); method_ok: the reference's
+ * verdict on the method; refused: some name is allowed by no argument;
+ * malformed: some name is no token. */
+static void check_debug(cors_dir_conf *c, const char *hargs,
+                        const char *method, const char *hvalue,
+                        const char **names, int n, int method_ok,
+                        int refused, int malformed)
+{
+    fz_config fc;
+    char line1[] = "CorsAllowOrigin *", line2[] = "CorsDebug On";
+    cors_req q = { "https://a.example", method, hvalue, NULL };
+    const cors_decision *d;
+    int i;
+
+    memset(&fc, 0, sizeof(fc));
+    if (!cors_is_token(method, strlen(method)) || fz_directive(&fc, c, line1)
+        || fz_directive(&fc, c, line2)) {
+        return;
+    }
+    d = cors_decide_preflight(fz_request(c), c, &q);
+    if (method_ok && !refused && !malformed) {
+        FZ_CHECK(d->outcome == CORS_PREFLIGHT_OK && !d->debug, "preflight "
+                 "%s '%s' refused", method, hvalue ? hvalue : "(none)");
+        return;
+    }
+    /* a method "*" is never echoed: refused for a header, no answer */
+    FZ_CHECK(d->debug == (!malformed && !(method_ok && !strcmp(method, "*"))),
+             "'%s' '%s': debug answer %d", method, hvalue ? hvalue : "(none)",
+             d->debug);
+    if (!d->debug) {
+        return;
+    }
+    FZ_CHECK(d->acao && d->allow_methods && !in_list(d->allow_methods, "*", 0)
+             && !d->max_age && !d->allow_pna, "debug answer for %s", method);
+    FZ_CHECK(method_ok ? !strcmp(d->allow_methods, method)
+                       : !in_list(d->allow_methods, method, 0),
+             "method '%s' answered with '%s'", method, d->allow_methods);
+    FZ_CHECK(!in_list(d->allow_headers, "*", 0), "Allow-Headers '%s'",
+             d->allow_headers);
+    for (i = 0; i < n; i++) {
+        FZ_CHECK(header_ok(hargs, names[i])
+                 || !in_list(d->allow_headers, names[i], 1),
+                 "refused '%s' in Allow-Headers '%s'", names[i],
+                 d->allow_headers);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in, *p, *end;
@@ -46,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cors_dir_conf *c;
     request_rec *r;
     const char *why, *out = NULL, *bad = NULL, *err;
-    int malformed = 0, n, i, expect_ok;
+    int malformed = 0, n, i, expect_ok, method_ok, refused = 0, bad_name = 0;
     char *line;
 
     fz_init();
@@ -97,6 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(expect_ok == (why == NULL), "method '%s' with '%s': %s",
                  method, margs, why ? why : "allowed");
     }
+    method_ok = why == NULL;
 
     /* the headers */
     why = cors_check_headers(r, c, hvalue, &out, &malformed, &bad);
@@ -113,9 +189,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      hvalue);
             FZ_CHECK(bad != NULL, "no bad name reported");
         }
-        else if (!(*hargs && (in_args(hargs, names[i], 1)
-                              || (in_args(hargs, "*", 0)
-                                  && strcmp(names[i], "authorization"))))) {
+        else if (!header_ok(hargs, names[i])) {
             expect_ok = 0;
             FZ_CHECK(why && !malformed, "'%s' in '%s' allowed by '%s'",
                      names[i], hvalue, hargs);
@@ -134,6 +208,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  "answer '%s', expected '%s'", out ? out : "(none)",
                  joined ? joined : "(none)");
     }
+    for (i = 0; i < n; i++) {
+        if (!cors_is_token(names[i], strlen(names[i]))) {
+            bad_name = 1;
+        }
+        else if (!header_ok(hargs, names[i])) {
+            refused = 1;
+        }
+    }
+    check_debug(c, hargs, method, hvalue, names, n, method_ok, refused,
+                bad_name);
     fuzz_release();
     return 0;
 }

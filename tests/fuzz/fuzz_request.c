@@ -23,8 +23,8 @@
  *    then be a usable Origin that a configured rule or expression covers;
  *  - Access-Control-Allow-Credentials is only "true", never with "*", and
  *    only for an origin a rule or a narrow expression covers (never by way
- *    of "*", a plain-http subdomain pattern or an expression that matches
- *    any origin, whatever the merge);
+ *    of "*", a plain-http subdomain pattern, a pattern on a public suffix
+ *    or an expression that matches any origin, whatever the merge);
  *  - each Access-Control-* header at most once, none in err_headers_out,
  *    none of the preflight-only ones on an actual response, none at all on
  *    a refused preflight, and none with a control or non-ASCII byte;
@@ -34,6 +34,12 @@
  *    never answered with Access-Control-Allow-Origin (nor
  *    Timing-Allow-Origin), whatever pattern, expression or '*' allows it:
  *    CORS_RESULT says denied:origin or preflight:denied:origin;
+ *  - a preflight refused for its method or a header is answered (with
+ *    CorsDebug On only) without '*' or the refused method in
+ *    Access-Control-Allow-Methods, without '*' or any requested name the
+ *    policy refuses in -Allow-Headers, without -Max-Age and
+ *    -Allow-Private-Network; a refused origin or a malformed request never
+ *    gets an answer;
  *  - Vary, as httpd sends it (both tables' lines joined), has Origin (and
  *    the preflight's request headers) or "*" in it, unless the answer does
  *    not depend on Origin ('*' without credentials and without a deny
@@ -142,8 +148,8 @@ static void check_acao(const fz_config *fc, request_rec *r)
                  acao ? acao : "(no Allow-Origin)");
         FZ_CHECK(fz_ref_rules(fc, origin, 1) || fz_ref_regex(fc, origin, 1),
                  "credentials for '%s', which only '*', a plain-http "
-                 "subdomain pattern or an expression matching any origin "
-                 "covers", origin);
+                 "subdomain pattern, a pattern on a public suffix or an "
+                 "expression matching any origin covers", origin);
     }
 }
 
@@ -167,19 +173,96 @@ static const char *sent_vary(request_rec *r)
     return v ? v : "";
 }
 
-static void check_preflight(const fz_config *fc, request_rec *r)
+/* Is the item t in the list (case-sensitively or not)? */
+static int in_list(const char *list, const char *t, int icase)
+{
+    const char *w[512];
+    int n = list ? fz_list(list, w, 512, 0) : 0, i;
+
+    for (i = 0; i < n; i++) {
+        if (icase ? !strcasecmp(w[i], t) : !strcmp(w[i], t)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The policy allows a request header name (lowercased): listed, or '*'
+ * and not Authorization. */
+static int header_allowed(const cors_dir_conf *ec, const char *name)
+{
+    return ec->headers
+           && (cors_strset_get(&ec->headers->set, name, strlen(name))
+               || (ec->headers->any && strcmp(name, "authorization")));
+}
+
+/* CorsDebug's answer to a preflight refused for its method or a header. */
+static void check_debug(request_rec *r, const cors_dir_conf *ec,
+                        const char *result, const char *m)
+{
+    const char *am = apr_table_get(r->headers_out,
+                                   "Access-Control-Allow-Methods");
+    const char *ah = apr_table_get(r->headers_out,
+                                   "Access-Control-Allow-Headers");
+    const char *rh = apr_table_get(r->headers_in,
+                                   "Access-Control-Request-Headers");
+    const char *names[512];
+    int n = rh ? fz_list(rh, names, 512, 1) : 0, i;
+
+    FZ_CHECK(ec->debug == 1, "refused preflight (%s) answered %d without "
+             "CorsDebug On", result, r->status);
+    FZ_CHECK(!strcmp(result, "preflight:denied:method")
+             || !strcmp(result, "preflight:denied:header"),
+             "preflight %s answered %d", result, r->status);
+    FZ_CHECK(r->status == cors_preflight_status(ec), "status %d",
+             r->status);
+    FZ_CHECK(!apr_table_get(r->headers_out, "Access-Control-Max-Age")
+             && !apr_table_get(r->headers_out,
+                               "Access-Control-Allow-Private-Network"),
+             "Max-Age or Allow-Private-Network on a refused preflight");
+    FZ_CHECK(am && !in_list(am, "*", 0), "Allow-Methods '%s'",
+             am ? am : "(none)");
+    if (!strcmp(result, "preflight:denied:method")) {
+        FZ_CHECK(!in_list(am, m, 0), "refused method '%s' in '%s'", m, am);
+    }
+    else {
+        FZ_CHECK(!strcmp(am, m), "Allow-Methods '%s' for '%s'", am, m);
+    }
+    FZ_CHECK(!in_list(ah, "*", 0), "Allow-Headers '%s'", ah);
+    for (i = 0; i < n && n < 512; i++) {
+        FZ_CHECK(header_allowed(ec, names[i]) || !in_list(ah, names[i], 1),
+                 "refused header '%s' in Allow-Headers '%s'", names[i], ah);
+    }
+}
+
+static void check_preflight(const fz_config *fc, request_rec *r,
+                            const cors_dir_conf *ec)
 {
     const char *acao = apr_table_get(r->headers_out,
                                      "Access-Control-Allow-Origin");
+    const char *result = apr_table_get(r->subprocess_env, "CORS_RESULT");
     const char *vary;
 
     FZ_CHECK(r->status == 204 || r->status == 200 || r->status == 403,
              "preflight status %d", r->status);
     FZ_CHECK(fz_count_prefix(r->err_headers_out, "Access-Control-") == 0,
              "Access-Control-* in err_headers_out");
+    check_result(r);
+    if (!strcmp(result, "preflight:denied:origin")
+        || !strcmp(result, "preflight:denied:malformed")) {
+        FZ_CHECK(r->status == 403 && !acao, "%s answered %d, Allow-Origin "
+                 "'%s'", result, r->status, acao ? acao : "(none)");
+    }
     if (r->status == 403) {
         FZ_CHECK(fz_count_prefix(r->headers_out, "Access-Control-") == 0,
                  "Access-Control-* on a refused preflight");
+    }
+    else if (strcmp(result, "preflight:ok")) {
+        FZ_CHECK(acao != NULL, "preflight %d without Allow-Origin",
+                 r->status);
+        check_debug(r, ec, result, apr_table_get(
+                        r->headers_in, "Access-Control-Request-Method"));
+        check_acao(fc, r);
     }
     else {
         const char *m = apr_table_get(r->headers_in,
@@ -201,7 +284,6 @@ static void check_preflight(const fz_config *fc, request_rec *r)
              && has_token(vary, "Access-Control-Request-Method")
              && has_token(vary, "Access-Control-Request-Headers"),
              "preflight Vary '%s'", vary);
-    check_result(r);
 }
 
 static void check_actual(const fz_config *fc, request_rec *r,
@@ -611,7 +693,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  "without the output filters inserted");
         run_filter(r);
         show(r, "preflight");
-        check_preflight(&fc, r);
+        check_preflight(&fc, r, ec);
         check_counted(r, counts0, !decided_before);
         check_denied(&fc, ec, r);
         check_timing(ec, r, out0, err0, 1);

@@ -30,7 +30,7 @@ import tarfile
 import pytest
 
 import harness
-from harness import Httpd
+from harness import Httpd, check_config
 
 REPO = harness.REPO
 PKG = os.path.join(REPO, 'tests', 'run', 'pkg')     # tools/package.sh's PKG_RUN
@@ -128,6 +128,8 @@ def test_deb_control(deb):
     assert f['Architecture'] == _arch()
     # dh_apache2: the module ABI of the Apache it was built for
     assert re.search(r'(^|, )apache2-api-\d{8}(,|$)', f['Depends']), f['Depends']
+    # ${shlibs:Depends}: libpsl, for the Public Suffix List
+    assert re.search(r'(^|, )libpsl5( \([^)]*\))?(,|$)', f['Depends']), f['Depends']
 
 
 def test_deb_contents(deb):
@@ -266,6 +268,16 @@ def test_seed_example(server):
     r = server.request('GET', '/seed/data.json', headers=[('Origin', 'https://any.example')])
     assert r.status == 200
     assert r.cors_lines() == ['Access-Control-Allow-Origin: *']
+
+
+def test_public_suffix_list(pkgroot):
+    """The packaged module asks libpsl, with the system's list (publicsuffix):
+    a pattern on a public suffix of its private section is refused with
+    credentials (README "Configuration errors")."""
+    rc, out = check_config(_load_line(pkgroot) + '\nCorsAllowOrigin https://*.github.io'
+                           '\nCorsAllowCredentials On', name='package-psl', load_cors=False)
+    assert rc != 0 and ("CorsAllowCredentials: 'https://*.github.io' and "
+                        "'CorsAllowCredentials On' cannot be combined") in out, out
 
 
 def test_outside_scope_untouched(server):

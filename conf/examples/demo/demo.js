@@ -70,6 +70,20 @@ const ROWS = [
         untrusted: PREFLIGHT_NOT_LISTED,
     },
     {
+        key: 'delete-debug', title: 'DELETE, with CorsDebug On', method: 'DELETE', path: '/demo/api/debug/echo.cgi',
+        init: { method: 'DELETE' },
+        decides: ['CorsAllowMethods', 'CorsDebug'],
+        trusted: { allowed: false, reason: 'MethodDisallowedByPreflightResponse', why: 'the same refusal, answered 204 with Access-Control-Allow-Methods: GET, HEAD, POST, PUT: the browser itself refuses DELETE and says so; the DELETE is never sent.' },
+        untrusted: PREFLIGHT_NOT_LISTED,
+    },
+    {
+        key: 'header-debug', title: 'Custom header X-Debug, with CorsDebug On', method: 'GET', path: '/demo/api/debug/items.json',
+        init: { headers: { 'X-Debug': '1' } },
+        decides: ['CorsAllowHeaders', 'CorsDebug'],
+        trusted: { allowed: false, reason: 'HeaderDisallowedByPreflightResponse', why: 'the same refusal, answered 204 with Access-Control-Allow-Headers: Content-Type, X-Requested-With: the browser names x-debug; the GET is never sent.' },
+        untrusted: PREFLIGHT_NOT_LISTED,
+    },
+    {
         key: 'expose', title: 'Read response headers', method: 'GET', path: '/demo/api/items.json',
         init: {}, read: ['X-Total-Count', 'X-Internal'],
         decides: ['CorsExposeHeaders', 'Header'],
