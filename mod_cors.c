@@ -192,6 +192,8 @@ typedef struct {
                               * configured (pool copy), or NULL */
     const char *psl_sub;     /* first subdomain pattern on a public
                               * suffix, as configured, or NULL */
+    int deny;                /* a CorsDenyOrigin list: denying a public
+                              * suffix's sites is no cause for a warning */
 } cors_origins;
 
 /* The value of a subdomain pattern's ".domain[:port]" key. */
@@ -1450,7 +1452,7 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
     }
     any_port = !strcmp(u.port, "*");
     if (u.sub) {
-        int psl = cors_public_suffix(cmd, arg, u.host + 1);
+        int psl = !l->deny && cors_public_suffix(cmd, arg, u.host + 1);
 
         cors_count_labels(l, u.host);
         cors_add_sub(cmd, any_port ? &l->sub_anyport : &l->sub_port,
@@ -1557,6 +1559,7 @@ static const char *cors_cmd_deny(cmd_parms *cmd, void *dconf, const char *arg)
 
     if (!strcasecmp(arg, "none")) {
         c->deny = cors_origins_make(cmd->pool);
+        c->deny->deny = 1;
         return NULL;
     }
     if (!strcmp(arg, "*")) {
@@ -1566,6 +1569,7 @@ static const char *cors_cmd_deny(cmd_parms *cmd, void *dconf, const char *arg)
     }
     if (!c->deny) {
         c->deny = cors_origins_make(cmd->pool);
+        c->deny->deny = 1;
     }
     if (!strcasecmp(arg, "null")) {
         c->deny->null = 1;

@@ -340,6 +340,16 @@ def test_no_public_suffix_no_warning(conf):
     assert rc == 0 and 'Syntax OK' in out and 'CORS0004' not in out, out
 
 
+@pytest.mark.parametrize('conf', ['CorsDenyOrigin https://*.github.io',
+                                  'CorsDenyOrigin none https://*.co.uk:*'])
+def test_public_suffix_deny_pattern_no_warning(conf):
+    """Denying every site under a public suffix is safe: no warning, and no
+    error with credentials (README "CorsDenyOrigin")."""
+    rc, out = check_config('<Location /x>\nCorsAllowOrigin https://*.example.com\n%s\n'
+                           'CorsAllowCredentials On\n</Location>' % conf, name='good')
+    assert rc == 0 and 'Syntax OK' in out and 'CORS0004' not in out, out
+
+
 @pytest.mark.parametrize('order', ['file first', 'credentials first'])
 def test_public_suffix_in_file_with_credentials(order):
     """CorsAllowOriginFile entries are checked like CorsAllowOrigin's: the

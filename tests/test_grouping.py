@@ -251,6 +251,11 @@ TRIPLE_SECTIONS = [
     # a deny list inherited through two sections that set other things
     Triple('CorsAllowOrigin * https://b.example\nCorsDenyOrigin https://a.example',
            'CorsTimingAllowOrigin On', 'CorsExposeHeaders X-A'),
+    # ReportOnly above On and above Off (the random triples cover below)
+    Triple('CorsAllowOrigin https://a.example\nCorsEngine ReportOnly', 'CorsEngine On',
+           'CorsMaxAge 5'),
+    Triple('CorsEngine ReportOnly', 'CorsAllowOrigin https://b.example\nCorsEngine Off',
+           'CorsExposeHeaders X-A'),
 ] + [Triple(*(_section(_rnd) for _ in range(3))) for _ in range(100)]
 TRIPLES = len(TRIPLE_SECTIONS)
 
