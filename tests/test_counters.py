@@ -67,6 +67,11 @@ CustomLog logs/pid_log "%P %v %{CORS_RESULT}e"
     Header always set X-Cors-Result "%{CORS_RESULT}e"
     ErrorDocument 404 /api/notfound.txt
 </Location>
+<Location /shadow>
+    CorsEngine ReportOnly
+    CorsAllowOrigin https://a.example
+    CorsAllowMethods PUT
+</Location>
 '''
 VHOST = '''
 <VirtualHost *:{port}>
@@ -80,6 +85,7 @@ def _files(h):
     h.write('api/x.txt', 'x\n')
     h.write('api/notfound.txt', 'not found\n')
     h.write('other/x.txt', 'x\n')
+    h.write('shadow/x.txt', 'x\n')
 
 
 srv = server_fixture('counters', CONFIG, setup=_files, modules=['status'])
@@ -323,6 +329,25 @@ def test_error_document_redirect_counted_once(srv):
     check(r, 404, ['Access-Control-Allow-Origin: ' + A, 'Vary: Origin'])
     after, _ = snapshot(srv)
     expect_delta(before, after, {(vname(srv, ONE), 'allowed'): 1})
+
+
+def test_report_only_decisions_counted(srv):
+    """CorsEngine ReportOnly changes no response and answers no preflight,
+    but its decisions count like On's (README "Counters: server-status and
+    Prometheus")."""
+    before, _ = snapshot(srv)
+    r = srv.request('GET', '/shadow/x.txt', headers=(('Origin', A),), host=ONE)
+    check(r, 200, [])
+    r = srv.request('GET', '/shadow/x.txt', headers=(('Origin', EVIL),), host=ONE)
+    check(r, 200, [])
+    r = srv.request('OPTIONS', '/shadow/x.txt', headers=(('Origin', A), (ACRM, 'PUT')),
+                    host=TWO)
+    assert r.status == 200, r      # the core's OPTIONS answer, not the module's
+    check(r, 200, [])
+    after, _ = snapshot(srv)
+    expect_delta(before, after, {(vname(srv, ONE), 'allowed'): 1,
+                                 (vname(srv, ONE), 'denied:origin'): 1,
+                                 (vname(srv, TWO), 'preflight:ok'): 1})
 
 
 def test_metrics_page(srv):
