@@ -3525,18 +3525,15 @@ static const char *cors_prom_label(apr_pool_t *p, const char *s)
     return o;
 }
 
-/* SetHandler cors-metrics: the counters in the Prometheus text exposition
+/* The cors-metrics page: the counters in the Prometheus text exposition
  * format, version 0.0.4. */
-static int cors_metrics_handler(request_rec *r)
+static int cors_metrics_page(request_rec *r)
 {
     const cors_counters *k;
     apr_uint64_t v[CORS_OUTCOME_COUNT], total[CORS_OUTCOME_COUNT] = { 0 };
     apr_size_t j;
     int i;
 
-    if (!r->handler || strcmp(r->handler, "cors-metrics")) {
-        return DECLINED;
-    }
     if (r->method_number != M_GET) {
         ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
@@ -3567,6 +3564,17 @@ static int cors_metrics_handler(request_rec *r)
                "mod_cors_counters_reset_time_seconds %" APR_TIME_T_FMT "\n",
                apr_time_sec(k->reset));
     return OK;
+}
+
+/* SetHandler cors-metrics.  httpd asks every handler about every request:
+ * the first letter before the compare, and nothing else before it. */
+static int cors_metrics_handler(request_rec *r)
+{
+    if (!r->handler || r->handler[0] != 'c'
+        || strcmp(r->handler, "cors-metrics")) {
+        return DECLINED;
+    }
+    return cors_metrics_page(r);
 }
 
 static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,

@@ -119,7 +119,7 @@ def build_nocounters():
     """mod_cors.c (the snapshot in bench/run) with -DCORS_NO_COUNTERS, in
     bench/run/nocounters: the same module without counting."""
     apxs_build(os.path.join(RUN, 'mod_cors.c'), NOCOUNTERS_DIR, NOCOUNTERS_SO,
-               ['-Wc,-DCORS_NO_COUNTERS'])
+               ['-Wc,-DCORS_NO_COUNTERS', '-lpsl'])
 
 
 def stop_stale():
