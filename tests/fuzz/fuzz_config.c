@@ -103,17 +103,21 @@ static void check_tokens(const cors_tokens *t, int lower, int methods)
 }
 
 /* A subdomain key's public-suffix flag, against the Public Suffix List
- * asked directly; returns the flag. */
-static int check_public_suffix(const char *key, const cors_sub *sub)
+ * asked directly (never set in a CorsDenyOrigin list: denying a public
+ * suffix's sites is safe); returns the flag. */
+static int check_public_suffix(const cors_origins *l, const char *key,
+                               const cors_sub *sub)
 {
     char *domain = apr_pstrdup(fz_pool, key + 1), *colon = strchr(domain, ':');
+    int want;
 
     if (colon) {
         *colon = '\0';
     }
-    FZ_CHECK(sub->public_suffix == psl_is_public_suffix(cors_psl, domain),
-             "subdomain key '%s': public suffix %d, libpsl says %d", key,
-             sub->public_suffix, psl_is_public_suffix(cors_psl, domain));
+    want = !l->deny && psl_is_public_suffix(cors_psl, domain);
+    FZ_CHECK(sub->public_suffix == want,
+             "subdomain key '%s' (%s list): public suffix %d, not %d", key,
+             l->deny ? "deny" : "allow", sub->public_suffix, want);
     return sub->public_suffix;
 }
 
@@ -147,7 +151,7 @@ static void check_origins(const cors_origins *l)
         const apr_array_header_t *schemes = ((const cors_sub *)v)->schemes;
         int j;
 
-        psl |= check_public_suffix(k, v);
+        psl |= check_public_suffix(l, k, v);
         FZ_CHECK(k[0] == '.', "subdomain key '%s'", k);
         for (j = 0; j < schemes->nelts && strlen(k) < 200; j++) {
             const char *s = apr_pstrcat(fz_pool,
@@ -160,7 +164,7 @@ static void check_origins(const cors_origins *l)
     i = 0;
     while (set_next(&l->sub_anyport, &i, &k, &v)) {
         FZ_CHECK(k[0] == '.' && !strchr(k, ':'), "subdomain key '%s'", k);
-        psl |= check_public_suffix(k, v);
+        psl |= check_public_suffix(l, k, v);
     }
     FZ_CHECK(psl == (l->psl_sub != NULL), "public-suffix pattern %s, but "
              "%d keys on one", l->psl_sub ? l->psl_sub : "(none)", psl);
