@@ -2562,6 +2562,11 @@ static int cors_safelisted_method(const char *m, apr_size_t n)
            || (n == 4 && (!memcmp(m, "HEAD", 4) || !memcmp(m, "POST", 4)));
 }
 
+static int cors_is_star(const char *s)
+{
+    return s[0] == '*' && s[1] == '\0';
+}
+
 /* Check the requested method; returns NULL if allowed, else the reason. */
 static const char *cors_check_method(const cors_dir_conf *c, const char *m,
                                      int *malformed)
@@ -2584,21 +2589,25 @@ static const char *cors_check_method(const cors_dir_conf *c, const char *m,
     if (cors_forbidden_method(m)) {
         return "the method is never allowed cross-origin";
     }
-    if (c->methods && c->methods->any) {
+    /* '*' covers every method but one named "*", which an answer would
+     * echo as the wildcard */
+    if (c->methods && c->methods->any && !cors_is_star(m)) {
         return NULL;
     }
     return "the method is not in CorsAllowMethods";
 }
 
 /* Does the policy allow a request header name (lowercased)?  '*' never
- * covers Authorization. */
+ * covers Authorization, nor a name "*", which an answer would echo as the
+ * wildcard. */
 static APR_INLINE int cors_header_allowed(const cors_dir_conf *c,
                                           const char *name, apr_size_t len)
 {
     return c->headers
            && (cors_strset_get(&c->headers->set, name, len)
                || (c->headers->any
-                   && !(len == 13 && !memcmp(name, "authorization", 13))));
+                   && !(len == 13 && !memcmp(name, "authorization", 13))
+                   && !(len == 1 && name[0] == '*')));
 }
 
 /*
@@ -2660,9 +2669,11 @@ static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
         s = t;
         if (!cors_header_allowed(c, name, len)) {
             *bad = apr_pstrmemdup(r->pool, name, len);
-            return c->headers && c->headers->any
-                   ? "Authorization must be listed by name"
-                   : "the header is not in CorsAllowHeaders";
+            if (!c->headers || !c->headers->any) {
+                return "the header is not in CorsAllowHeaders";
+            }
+            return len == 1 ? "'*' covers no header named '*'"
+                            : "Authorization must be listed by name";
         }
     }
     *w = '\0';
@@ -2670,11 +2681,6 @@ static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
         *out = o;
     }
     return NULL;
-}
-
-static int cors_is_star(const char *s)
-{
-    return s[0] == '*' && s[1] == '\0';
 }
 
 /* CorsDebug: the methods the policy allows, for a preflight refused for
@@ -2720,8 +2726,7 @@ static int cors_debug_headers(request_rec *r, const cors_dir_conf *c,
         if (!cors_is_token(name, len)) {
             return 0;
         }
-        /* a name "*" (a token) would read as the wildcard: left out */
-        if (cors_header_allowed(c, name, len) && !cors_is_star(name)
+        if (cors_header_allowed(c, name, len)
             && !cors_strset_get(&c->headers->set, name, len)) {
             if (names->nelts) {
                 APR_ARRAY_PUSH(names, const char *) = ", ";
@@ -2740,16 +2745,16 @@ static int cors_debug_headers(request_rec *r, const cors_dir_conf *c,
  * itself and names the cause (README "Preflights").  For a refused header
  * the requested method, being allowed, is the one in Allow-Methods.  No
  * Max-Age: the browser must ask again once the policy is fixed.  Returns 0
- * (a 403 as usual) for a malformed header list, and for a method "*" (a
- * token) refused for a header, which would read as the wildcard.
+ * (a 403 as usual) for a malformed header list.  A method or header named
+ * "*" is never allowed (cors_check_method(), cors_header_allowed()), so
+ * neither list holds a '*'.
  */
 static int cors_debug_answer(request_rec *r, const cors_dir_conf *c,
                              const cors_req *q, cors_decision *d)
 {
     const char *headers;
 
-    if ((d->outcome == CORS_PREFLIGHT_DENIED_HEADER && cors_is_star(q->method))
-        || !cors_debug_headers(r, c, q->headers, &headers)) {
+    if (!cors_debug_headers(r, c, q->headers, &headers)) {
         return 0;
     }
     d->debug = 1;

@@ -45,7 +45,11 @@ MPM_CONF = r'''
     MaxRequestWorkers 16
 </IfModule>
 <IfModule mpm_event_module>
+    # room for the old generation's children while a graceful restart lets
+    # them finish (else: AH10159, within MinSpareThreads of MaxRequestWorkers)
     StartServers 2
+    ServerLimit 4
+    MaxRequestWorkers 40
     MinSpareThreads 20
     MaxSpareThreads 20
 </IfModule>

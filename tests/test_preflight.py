@@ -144,6 +144,12 @@ CASES = [
     Case('/pf/star/x.txt', EVIL, 'TRACK', 403, DENY, 'preflight:denied:method'),
     Case('/pf/star/x.txt', EVIL, 'track', 403, DENY, 'preflight:denied:method'),
     Case('/pf/star/x.txt', EVIL, 'Connect', 403, DENY, 'preflight:denied:method'),
+    # '*' covers no method or header named "*": the answer would echo it as
+    # the wildcard
+    Case('/pf/star/x.txt', EVIL, '*', 403, DENY, 'preflight:denied:method'),
+    Case('/pf/star/x.txt', EVIL, 'PUT', 403, DENY, 'preflight:denied:header',
+         request_headers='x-a, *'),
+    Case('/pf/starcred/x.txt', A, '*', 403, DENY, 'preflight:denied:method'),
     # '*' allows every origin a browser can send, not garbage
     Case('/pf/star/x.txt', 'https://A.example', 'PUT', 403, DENY, 'preflight:denied:origin'),
     Case('/pf/star/x.txt', A + ', ' + B, 'PUT', 403, DENY, 'preflight:denied:origin'),

@@ -485,6 +485,45 @@ def test_example_fixed_is_the_equivalent():
     assert fixed == equivalent
 
 
+def _equivalent_config():
+    """Step 5: the README's mod_cors equivalent, with the recipe's
+    authentication lines (which it keeps "as before") and no recipe."""
+    block = readme_blocks(RECIPE_HEADING, 'apache')[1]
+    auth = '\n'.join('    ' + l for l in recipe_lines() if l.startswith(('Auth', 'Require')))
+    return (block.replace('/srv/www/api', '{htdocs}/api')
+            .replace('    # AuthType, AuthName, AuthUserFile and Require valid-user as before',
+                     auth.replace('/etc/apache2/htpasswd', '{root}/htpasswd')))
+
+
+equivalent = server_fixture('report-equivalent', _equivalent_config(), setup=lambda h: (
+    h.htpasswd('alice', 'secret'), h.write('api/items.json', '{"items": []}')))
+
+
+def test_example_switched_over(equivalent):
+    """Steps 4 and 5: with the recipe gone and CorsEngine On, the module
+    answers what the differences said: the bare domain allowed (the fix), the
+    look-alike domain and requests without Origin refused with Vary: Origin,
+    the preflight answered 204 before authentication."""
+    assert 'Require valid-user' in _equivalent_config()
+    r = equivalent.request('GET', '/api/items.json',
+                           headers=origin_hdr('https://example.com') + ALICE)
+    check(r, 200, ['Access-Control-Allow-Origin: https://example.com',
+                   'Access-Control-Allow-Credentials: true', 'Vary: Origin'])
+    r = equivalent.request('GET', '/api/items.json',
+                           headers=origin_hdr('https://evilexample.com') + ALICE)
+    check(r, 200, ['Vary: Origin'])
+    r = equivalent.request('GET', '/api/items.json', headers=ALICE)
+    check(r, 200, ['Vary: Origin'])
+    r = preflight(equivalent, '/api/items.json', APP, 'PUT', 'content-type')
+    check(r, 204, ['Access-Control-Allow-Origin: ' + APP,
+                   'Access-Control-Allow-Credentials: true',
+                   'Access-Control-Allow-Methods: PUT',
+                   'Access-Control-Allow-Headers: content-type', PREFLIGHT_VARY])
+    r = equivalent.request('GET', '/api/items.json', headers=origin_hdr(APP))
+    check(r, 401, ['Access-Control-Allow-Origin: ' + APP,
+                   'Access-Control-Allow-Credentials: true', 'Vary: Origin'])
+
+
 def test_example_logs(example):
     """Step 2: the README's access-log and error-log excerpts are what the
     example configuration logs for its six requests (timestamps, pids and client
