@@ -2976,18 +2976,15 @@ static int cors_method_passes(const char *allow, const char *m, int creds)
            || (!creds && cors_list_has(allow, "*", 1, 0));
 }
 
-/* The items of a list, lowercased, as a hash set (in p). */
+/* The items of a list, lowercased (httpd's ap_get_list_item()), as a
+ * hash set (in p). */
 static apr_hash_t *cors_lower_set(apr_pool_t *p, const char *list)
 {
     apr_hash_t *h = apr_hash_make(p);
-    const char *item;
-    apr_size_t n;
+    char *item;
 
-    while (list && (item = cors_list_next(&list, &n))) {
-        char *k = apr_pstrmemdup(p, item, n);
-
-        ap_str_tolower(k);
-        apr_hash_set(h, k, n, k);
+    while (list && (item = ap_get_list_item(p, &list))) {
+        apr_hash_set(h, item, APR_HASH_KEY_STRING, item);
     }
     return h;
 }

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import server_fixture
 from cors_cases import A, EVIL, PREFLIGHT_VARY, check, preflight
-from harness import HTTPD_WRAPPER, RUN_DIR, check_config
+from harness import HTTPD_WRAPPER, check_config
 
 CONFIG = r'''
 <Location /dbg>
@@ -349,23 +349,3 @@ def test_public_suffix_deny_pattern_no_warning(conf):
     rc, out = check_config('<Location /x>\nCorsAllowOrigin https://*.example.com\n%s\n'
                            'CorsAllowCredentials On\n</Location>' % conf, name='good')
     assert rc == 0 and 'Syntax OK' in out and 'CORS0004' not in out, out
-
-
-@pytest.mark.parametrize('order', ['file first', 'credentials first'])
-def test_public_suffix_in_file_with_credentials(order):
-    """CorsAllowOriginFile entries are checked like CorsAllowOrigin's: the
-    message quotes the pattern from the file."""
-    path = os.path.join(RUN_DIR, 'origins-psl.txt')
-    with open(path, 'w') as f:
-        f.write('https://a.example\nhttps://*.github.io\n')
-    lines = ['CorsAllowOriginFile "%s"' % path, 'CorsAllowCredentials On']
-    if order != 'file first':
-        lines.reverse()
-    rc, out = check_config('\n'.join(lines), name='originfile')
-    assert rc != 0
-    tail = ("'https://*.github.io' and 'CorsAllowCredentials On' cannot be combined in one "
-            "section (the domain after '*.' is on the Public Suffix List: anyone can register "
-            "a site under it; list your own domains or origins)")
-    expected = ('CorsAllowCredentials: ' + tail if order == 'file first'
-                else 'CorsAllowOriginFile: %s line 2: %s' % (path, tail))
-    assert expected in out.splitlines(), out

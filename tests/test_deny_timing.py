@@ -9,6 +9,7 @@ import pytest
 from conftest import server_fixture
 from cors_cases import EVIL, PREFLIGHT_VARY, check, origin_hdr, preflight
 from harness import RUN_DIR, check_config
+from test_config_errors import Bad, check_accepted, check_refused
 
 AE = 'https://a.example.com'
 BE = 'https://b.example.com'
@@ -307,7 +308,6 @@ def test_result_and_debug_line(srv, case):
 
 # ---- configuration errors ---------------------------------------------------------
 
-Bad = namedtuple('Bad', 'conf message')
 BAD = [
     Bad('CorsDenyOrigin *',
         "CorsDenyOrigin: '*' would deny every origin: use CorsEngine Off (or CorsAllowOrigin "
@@ -337,10 +337,7 @@ BAD = [
 
 @pytest.mark.parametrize('case', BAD, ids=lambda c: c.conf.replace('\n', ' | '))
 def test_bad_directive(case):
-    for wrapped in (case.conf, '<Location /x>\n%s\n</Location>' % case.conf):
-        rc, out = check_config(wrapped, name='bad')
-        assert rc != 0, out
-        assert case.message in out.splitlines(), out
+    check_refused(case)
 
 
 GOOD = [
@@ -357,8 +354,7 @@ GOOD = [
 
 @pytest.mark.parametrize('conf', GOOD)
 def test_good_directive(conf):
-    rc, out = check_config('<Location /x>\n%s\n</Location>' % conf, name='good')
-    assert rc == 0 and 'Syntax OK' in out, out
+    check_accepted(conf)
 
 
 def test_start_up_report_counts_deny_entries():

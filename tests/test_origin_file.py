@@ -116,21 +116,31 @@ def test_directory_is_not_a_file():
     assert "CorsAllowOriginFile: '%s' is not a regular file" % RUN_DIR in out.splitlines(), out
 
 
+# the refused patterns and what the message says after quoting them
+UNSAFE_IN_FILE = {
+    'http://*.example.com': "(any network attacker can answer for a plain-http subdomain; "
+                            "use https:// or list the origins)",
+    'https://*.github.io': "(the domain after '*.' is on the Public Suffix List: anyone can "
+                           "register a site under it; list your own domains or origins)",
+}
+
+
+@pytest.mark.parametrize('pattern', sorted(UNSAFE_IN_FILE))
 @pytest.mark.parametrize('order', ['file first', 'credentials first'])
-def test_http_subdomain_in_file_with_credentials(order):
-    """The message quotes the pattern from the file, whichever line comes last (the
-    file's line buffer is gone by the time the credentials line is checked)."""
-    path = os.path.join(RUN_DIR, 'origins-http-sub.txt')
+def test_unsafe_pattern_in_file_with_credentials(order, pattern):
+    """A file's pattern is checked like CorsAllowOrigin's: the message quotes
+    the pattern from the file, whichever line comes last (the file's line
+    buffer is gone by the time the credentials line is checked)."""
+    path = os.path.join(RUN_DIR, 'origins-unsafe.txt')
     with open(path, 'w') as f:
-        f.write('https://a.example\nhttp://*.example.com\n# last line\n\n')
+        f.write('https://a.example\n%s\n# last line\n\n' % pattern)
     lines = ['CorsAllowOriginFile "%s"' % path, 'CorsAllowCredentials On']
     if order != 'file first':
         lines.reverse()
     rc, out = check_config('\n'.join(lines), name='originfile')
     assert rc != 0
-    tail = ("'http://*.example.com' and 'CorsAllowCredentials On' cannot be combined in one "
-            "section (any network attacker can answer for a plain-http subdomain; use https:// "
-            "or list the origins)")
+    tail = "'%s' and 'CorsAllowCredentials On' cannot be combined in one section %s" % (
+        pattern, UNSAFE_IN_FILE[pattern])
     expected = ('CorsAllowCredentials: ' + tail if order == 'file first'
                 else 'CorsAllowOriginFile: %s line 2: %s' % (path, tail))
     assert expected in out.splitlines(), out
