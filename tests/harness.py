@@ -402,7 +402,12 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
                     self.pid = int(open(self.pid_file).read().split()[0])
                 except (ValueError, IndexError):
                     pass        # half-written pid file
-            if self.pid and all(_port_open(p) for p in self.ports):
+            # the ports open before the parent installs its signal handlers
+            # (AH00489/AH00163 come after): a graceful restart sent in between
+            # would kill it.  apache2 -X (HTTPD_WRAPPER) logs neither.
+            if self.pid and all(_port_open(p) for p in self.ports) and (
+                    HTTPD_WRAPPER
+                    or 'resuming normal operations' in ''.join(self.log_since(self.start_mark))):
                 return self
             time.sleep(0.05)
         out = p.stdout + p.stderr
