@@ -66,7 +66,7 @@ def test_private_tree(srv):
 
 
 def test_seed_policy(srv):
-    # README "A worked example", "The seed policy": the seed's server, expressed with the
+    # docs/worked-example.md, "The seed policy": the seed's server, expressed with the
     # module's directives (conf/examples/seed-defaults.conf)
     r = preflight(srv, '/seed/data.json', 'https://x.example', 'DELETE', 'content-type, accept')
     check(r, 204, ['Access-Control-Allow-Origin: *', 'Access-Control-Allow-Methods: DELETE',

@@ -1,5 +1,5 @@
-"""README "CorsEngine" (ReportOnly) and "Migrating from the mod_headers/SetEnvIf
-recipe": with CorsEngine ReportOnly the module decides as with On (the same
+"""README "CorsEngine" (ReportOnly) and docs/migration.md ("Migrating from the
+mod_headers/SetEnvIf recipe", "What ReportOnly compares"): with CorsEngine ReportOnly the module decides as with On (the same
 CORS_RESULT) but every response is left as the rest of the server makes it, and
 CORS_REPORT says where the module's answer would have differed."""
 import os
@@ -15,14 +15,14 @@ from conftest import server_fixture
 from cors_cases import A, B, BACKEND_VHOST, EVIL, PREFLIGHT_VARY, check, origin_hdr, preflight
 from harness import REPO, check_config
 
-README = os.path.join(REPO, 'README.md')
+GUIDE = os.path.join(REPO, 'docs', 'migration.md')
 
 
 def readme_blocks(after, lang):
-    """The ```lang blocks of the README after the line that starts with after,
+    """The ```lang blocks of docs/migration.md after the line that starts with after,
     up to the next heading of its level or above (blocks in a list item
     dedented)."""
-    text = open(README).read()
+    text = '\n' + open(GUIDE).read()
     start = text.index('\n' + after + '\n')
     level = after.split(' ')[0]
     end = re.compile(r'^#{1,%d} ' % len(level), re.M).search(text, start + len(after) + 2)
@@ -34,16 +34,16 @@ def readme_blocks(after, lang):
 def readme_block(after, lang):
     """The first of readme_blocks(after, lang)."""
     blocks = readme_blocks(after, lang)
-    assert blocks, 'no ```%s block after %r in README.md' % (lang, after)
+    assert blocks, 'no ```%s block after %r in docs/migration.md' % (lang, after)
     return blocks[0]
 
 
-RECIPE_HEADING = '## Migrating from the mod_headers/SetEnvIf recipe'
-EXAMPLE_HEADING = '### Switching over with CorsEngine ReportOnly'
+RECIPE_HEADING = '# Migrating from the mod_headers/SetEnvIf recipe'
+EXAMPLE_HEADING = '## Switching over with CorsEngine ReportOnly'
 
 
 def recipe_lines():
-    """The lines inside the README recipe's <Directory> section."""
+    """The lines inside the migration guide's recipe's <Directory> section."""
     lines = readme_block(RECIPE_HEADING, 'apache').strip().splitlines()
     assert lines[0].startswith('<Directory') and lines[-1] == '</Directory>', lines
     return [l.strip() for l in lines[1:-1]]
@@ -51,8 +51,8 @@ def recipe_lines():
 
 # ---- the case tables: ReportOnly changes no byte ------------------------------
 
-# The README recipe's SetEnvIf, Header and Rewrite lines for the document root
-# (its origin expression widened to the tables' origins, https://*.example; its
+# The migration guide's recipe: its SetEnvIf, Header and Rewrite lines for the
+# document root (its origin expression widened to the tables' origins, https://*.example; its
 # authentication left to the tables' own sections), and a second access log
 # with both variables.
 RECIPE_EVERYWHERE = '<Directory "{htdocs}">\n%s\n</Directory>\n' % '\n'.join(
@@ -434,7 +434,7 @@ def test_accepted_everywhere(where):
 
 
 
-# ---- the README's migration example, as it runs ------------------------------
+# ---- docs/migration.md's example, as it runs ------------------------------
 
 def _example_config():
     return (readme_block(EXAMPLE_HEADING, 'apache').replace('/srv/www/api', '{htdocs}/api')
@@ -475,7 +475,7 @@ def test_example_keeps_the_recipe():
 
 def test_example_fixed_is_the_equivalent():
     """Steps 3 to 5: the draft with the fix, without ReportOnly and the recipe, is
-    the README's mod_cors equivalent."""
+    the guide's mod_cors equivalent."""
     draft = [l.strip() for l in readme_block(EXAMPLE_HEADING, 'apache').splitlines()
              if l.strip().startswith('Cors') and 'ReportOnly' not in l]
     fixed = [l.replace('CorsAllowOrigin      ', 'CorsAllowOrigin      https://example.com ')
@@ -486,7 +486,7 @@ def test_example_fixed_is_the_equivalent():
 
 
 def _equivalent_config():
-    """Step 5: the README's mod_cors equivalent, with the recipe's
+    """Step 5: the guide's mod_cors equivalent, with the recipe's
     authentication lines (which it keeps "as before") and no recipe."""
     block = readme_blocks(RECIPE_HEADING, 'apache')[1]
     auth = '\n'.join('    ' + l for l in recipe_lines() if l.startswith(('Auth', 'Require')))
@@ -525,7 +525,7 @@ def test_example_switched_over(equivalent):
 
 
 def test_example_logs(example):
-    """Step 2: the README's access-log and error-log excerpts are what the
+    """Step 2: the guide's access-log and error-log excerpts are what the
     example configuration logs for its six requests (timestamps, pids and client
     ports aside)."""
     mark = example.log_mark()
