@@ -10,6 +10,7 @@ APP = 'https://app.example.com'
 
 CONFIG = r'''
 Define CORS_EXAMPLE_HTPASSWD "{root}/htpasswd"
+Define CORS_EXAMPLES_DIR "{root}/conf/examples"
 Include conf/examples/example.conf
 '''
 

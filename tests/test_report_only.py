@@ -438,6 +438,7 @@ def test_accepted_everywhere(where):
 
 def _example_config():
     return (readme_block(EXAMPLE_HEADING, 'apache').replace('/srv/www/api', '{htdocs}/api')
+            .replace('${APACHE_LOG_DIR}', 'logs')
             .replace('/etc/apache2/htpasswd', '{root}/htpasswd'))
 
 

@@ -90,8 +90,8 @@ DocumentRoot "$root/htdocs"
     Require all granted
 </Directory>
 Define CORS_EXAMPLE_HTPASSWD "$root/htpasswd"
-Include conf/examples/example.conf
 Define CORS_EXAMPLES_DIR "$root/conf/examples"
+Include conf/examples/example.conf
 Define CORS_DEMO_TRUSTED_PORT $tport
 Include conf/examples/demo.conf
 CustomLog /dev/stdout cors
