@@ -56,7 +56,9 @@ class DebianRoot:
         for d in (self.log_dir, self.run_dir, self.lock_dir):
             os.makedirs(d)
         os.makedirs(self.conf)
-        for f in ('apache2.conf', 'magic'):
+        # (envvars only for apache2ctl, which the package's maintainer
+        # scripts run; apache2() below passes its variables itself)
+        for f in ('apache2.conf', 'magic', 'envvars'):
             shutil.copy(os.path.join(SYSTEM_CONF, f), self.conf)
         for d in ('mods', 'conf', 'sites'):
             shutil.copytree(os.path.join(SYSTEM_CONF, d + '-available'),

@@ -4,19 +4,23 @@ The file name does not match pytest's test_*.py, so the default `pytest tests`
 runs of test-event and test-prefork do not collect it; `make test-package`
 names it explicitly.
 
-It follows README's "Install from the Debian package" step by step:
+It follows docs/install.md, "Install from the Debian package", step by step:
 
   make deb                          -> make deb DEB_OUT=tests/run/pkg/out
   sudo apt install ./...deb         -> dpkg -x into tests/run/pkg/root (never
                                        dpkg -i: the system's Apache is untouched)
-  sudo a2enmod cors                 -> the real a2enmod, with APACHE_CONFDIR and
+                                       and the a2enmod the package's postinst
+                                       runs, with APACHE_CONFDIR and
                                        APACHE_STATE_DIRECTORY inside that root
   sudo systemctl reload apache2     -> apache2 started from a generated config
                                        that loads the packaged module and
                                        includes mods-enabled/cors.conf
 
-then checks the answers, lints the package, and builds the `make dist`
-tarball from an unpacked copy (with `make`, and `make deb` without git).
+then checks the answers, the maintainer scripts themselves (run in a mount
+namespace over copies of /etc/apache2 and /var/lib/apache2:
+test_maintainer_scripts), the conf-available file for the counters, lints the
+package, and builds the `make dist` tarball from an unpacked copy (with
+`make`, and `make deb` without git).
 """
 import glob
 import io
@@ -26,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 
 import pytest
 
@@ -135,13 +140,16 @@ def test_deb_control(deb):
 def test_deb_contents(deb):
     examples = [f[len('conf/examples/'):] for f in source_files()
                 if f.startswith('conf/examples/')]
+    guides = ['install.md', 'worked-example.md', 'migration.md']
     want = [MODULE,
+            '/etc/apache2/conf-available/cors-metrics.conf',
             '/etc/apache2/mods-available/cors.conf',
             '/etc/apache2/mods-available/cors.load',
             DOC + '/README.Debian', DOC + '/README.md',
             DOC + '/changelog.Debian.gz', DOC + '/changelog.gz', DOC + '/copyright',
             '/usr/share/lintian/overrides/' + NAME]
     want += [DOC + '/examples/' + e for e in examples]
+    want += [DOC + '/docs/' + g for g in guides]   # README.md links them
     if os.path.exists(os.path.join(REPO, 'SECURITY.md')):
         want.append(DOC + '/SECURITY.md')
     assert deb_files(deb) == sorted(want)
@@ -150,12 +158,17 @@ def test_deb_contents(deb):
         cf = t.extractfile(names['conffiles']).read().decode().split()
         scripts = {n: t.extractfile(m).read().decode() for n, m in names.items()
                    if n in ('preinst', 'postinst', 'prerm', 'postrm')}
-    assert sorted(cf) == ['/etc/apache2/mods-available/cors.conf',
+    assert sorted(cf) == ['/etc/apache2/conf-available/cors-metrics.conf',
+                          '/etc/apache2/mods-available/cors.conf',
                           '/etc/apache2/mods-available/cors.load']
-    # installing does not enable the module (README: `a2enmod cors` does);
-    # removing disables it, so apache2 never loads a missing mod_cors.so
-    assert not any('enmod' in s for s in scripts.values()), scripts
-    assert 'dismod' in scripts.get('prerm', '')
+    # installing enables the module (dh_apache2: apache2_invoke enmod cors);
+    # removing disables it, so apache2 never loads a missing mod_cors.so;
+    # cors-metrics is never enabled by the package, only forgotten on purge
+    # (test_maintainer_scripts runs them)
+    assert re.search(r'for conf in cors *; do\s+apache2_invoke enmod \$conf', scripts['postinst'])
+    assert 'dismod' in scripts['prerm'] and 'dismod' in scripts['postrm']
+    assert 'apache2_invoke enconf' not in ''.join(scripts.values())
+    assert 'apache2_invoke disconf cors-metrics' in scripts['postrm']
 
 
 def test_lintian(deb):
@@ -357,3 +370,178 @@ def test_default_run_collects_no_copies(deb, tarball):
     p = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--collect-only',
                         'tests'], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert 'tests/run/' not in p.stdout + p.stderr, p.stdout[-3000:]
+
+
+# ---- the maintainer scripts: enabled on installation, disabled on removal ------
+
+# Run as root in a mount namespace of its own (unshare --mount), where copies
+# are mounted over /etc/apache2, /var/lib/apache2 (a2enmod's state),
+# /var/log/apache2, /run and /usr/lib/apache2/modules (Debian's modules and the
+# package's mod_cors.so), and stubs over invoke-rc.d (it records the call
+# instead of restarting the machine's apache2) and logger.  dpkg itself is
+# never run: the scripts get the arguments and variables dpkg gives them, and
+# the steps between them (unpacking, deleting files) are done by hand.
+MAINT_SCRIPT = r'''
+set -eu
+T=$1
+mount --bind "$T/etc-apache2" /etc/apache2
+mount --bind "$T/var-lib-apache2" /var/lib/apache2
+mount --bind "$T/log" /var/log/apache2
+mount -t tmpfs tmpfs /run
+mkdir -p /run/lock
+mount --bind "$T/modules" /usr/lib/apache2/modules
+mount --bind "$T/invoke-rc.d" /usr/sbin/invoke-rc.d
+mount --bind "$T/logger" /usr/bin/logger
+export DPKG_MAINTSCRIPT_PACKAGE=libapache2-mod-cors DPKG_RUNNING_VERSION=1.21.22
+snap() {    # what is enabled, and the restarts asked for so far
+    { for f in /etc/apache2/mods-enabled/cors* /etc/apache2/conf-enabled/cors*; do
+          [ -L "$f" ] && echo "$(basename "$f") -> $(readlink "$f")"
+      done
+      echo "restarts: $(cat "$T/invoke-rc.d.log" 2>/dev/null | tr '\n' ';')"
+      echo "state: $(cd /var/lib/apache2 && find . -name 'cors*' | sort | tr '\n' ' ')"
+    } > "$T/$1"
+}
+run() {     # run SCRIPT ARGS... as dpkg does
+    s=$1; shift
+    DPKG_MAINTSCRIPT_NAME=$s "$T/ctrl/$s" "$@" > "$T/$s-$1.out" 2>&1
+}
+snap 0-unpacked
+run postinst configure ''
+snap 1-installed
+apache2ctl configtest > "$T/configtest-installed.out" 2>&1 || true
+a2enconf -q cors-metrics
+apache2ctl configtest > "$T/configtest-metrics.out" 2>&1 || true
+snap 2-metrics-enabled
+run prerm remove
+rm /usr/lib/apache2/modules/mod_cors.so
+run postrm remove
+snap 3-removed
+apache2ctl configtest > "$T/configtest-removed.out" 2>&1 || true
+rm /etc/apache2/mods-available/cors.load /etc/apache2/mods-available/cors.conf \
+   /etc/apache2/conf-available/cors-metrics.conf
+run postrm purge
+snap 4-purged
+apache2ctl configtest > "$T/configtest-purged.out" 2>&1 || true
+'''
+
+
+def _tree(path):
+    """A listing of path: names, link targets and sizes."""
+    out = []
+    for d, dirs, files in os.walk(path):
+        for f in sorted(dirs + files):
+            p = os.path.join(d, f)
+            out.append((p, os.readlink(p) if os.path.islink(p) else
+                        os.path.getsize(p) if os.path.isfile(p) else 'dir'))
+    return sorted(out)
+
+
+def test_maintainer_scripts(deb):
+    """Installing enables the module (a2enmod cors through dh_apache2's
+    postinst, and a restart), removing disables it, purging forgets it and
+    the cors-metrics link an admin made; the configuration loads at each
+    step, and the machine's own Apache configuration, a2enmod state and
+    dpkg database are untouched."""
+    from debian_root import DebianRoot
+    if os.geteuid() != 0 or shutil.which('unshare') is None:
+        pytest.fail('the maintainer-script test runs as root with unshare (util-linux)',
+                    pytrace=False)
+    before = (_tree('/etc/apache2'), _tree('/var/lib/apache2'),
+              subprocess.run(['dpkg-query', '-W', '-f', '${Status}', NAME],
+                             capture_output=True, text=True).stdout)
+    t = os.path.join(PKG, 'maint')
+    shutil.rmtree(t, ignore_errors=True)
+    os.makedirs(t)
+    # /etc/apache2 as apache2 installs it, mod_cors not enabled, and the
+    # package's files unpacked into it (what dpkg does before postinst)
+    root = DebianRoot(os.path.join('pkg', 'maint', 'root'), cors=False)
+    unpacked = os.path.join(t, 'unpacked')
+    run(['dpkg-deb', '-x', deb, unpacked])
+    run(['dpkg-deb', '-e', deb, os.path.join(t, 'ctrl')])
+    os.rename(root.conf, os.path.join(t, 'etc-apache2'))
+    for f in ('mods-available/cors.load', 'mods-available/cors.conf',
+              'conf-available/cors-metrics.conf'):
+        shutil.copy(os.path.join(unpacked, 'etc', 'apache2', f), os.path.join(t, 'etc-apache2', f))
+    shutil.copytree('/var/lib/apache2', os.path.join(t, 'var-lib-apache2'), symlinks=True)
+    shutil.copytree('/usr/lib/apache2/modules', os.path.join(t, 'modules'), symlinks=True)
+    shutil.copy(os.path.join(unpacked, MODULE[1:]), os.path.join(t, 'modules'))
+    os.makedirs(os.path.join(t, 'log'))
+    with open(os.path.join(t, 'invoke-rc.d'), 'w') as f:
+        f.write('#!/bin/sh\necho "$*" >> %s/invoke-rc.d.log\n' % t)
+    with open(os.path.join(t, 'logger'), 'w') as f:
+        f.write('#!/bin/sh\nexit 0\n')
+    os.chmod(os.path.join(t, 'invoke-rc.d'), 0o755)
+    os.chmod(os.path.join(t, 'logger'), 0o755)
+    p = subprocess.run(['unshare', '--mount', '--propagation', 'private',
+                        'bash', '-c', MAINT_SCRIPT, 'maint', t],
+                       capture_output=True, text=True, timeout=300)
+    outs = {f: open(os.path.join(t, f)).read() for f in os.listdir(t) if f.endswith('.out')}
+    assert p.returncode == 0, p.stdout + p.stderr + repr(outs)
+
+    def snap(name):
+        return open(os.path.join(t, name)).read().splitlines()
+
+    assert snap('0-unpacked') == ['restarts: ', 'state: ']
+    # installed: enabled as a2enmod does, remembered as enabled by the
+    # package, and apache2 restarted (its configuration test passed)
+    assert snap('1-installed') == ['cors.conf -> ../mods-available/cors.conf',
+                                   'cors.load -> ../mods-available/cors.load',
+                                   'restarts: apache2 restart;',
+                                   'state: ./module/enabled_by_maint/cors '], outs
+    assert snap('2-metrics-enabled')[:3] == [
+        'cors.conf -> ../mods-available/cors.conf', 'cors.load -> ../mods-available/cors.load',
+        'cors-metrics.conf -> ../conf-available/cors-metrics.conf']
+    # removed: disabled (and remembered as disabled by the package), restarted
+    assert snap('3-removed') == ['cors-metrics.conf -> ../conf-available/cors-metrics.conf',
+                                 'restarts: apache2 restart;apache2 restart;',
+                                 'state: ./conf/enabled_by_admin/cors-metrics '
+                                 './module/disabled_by_maint/cors '], outs
+    # purged: nothing left of the module, and the admin's cors-metrics link
+    # removed (a2disconf keeps its note that the admin had enabled it)
+    assert snap('4-purged') == ['restarts: apache2 restart;apache2 restart;apache2 reload;',
+                                'state: ./conf/enabled_by_admin/cors-metrics '], outs
+    assert not os.path.lexists(os.path.join(t, 'etc-apache2', 'conf-enabled', 'cors-metrics.conf'))
+    # the configuration loads at every step
+    for step in ('installed', 'metrics', 'removed', 'purged'):
+        assert 'Syntax OK' in outs['configtest-%s.out' % step], outs
+    after = (_tree('/etc/apache2'), _tree('/var/lib/apache2'),
+             subprocess.run(['dpkg-query', '-W', '-f', '${Status}', NAME],
+                            capture_output=True, text=True).stdout)
+    assert after == before
+
+
+@pytest.mark.parametrize('cors', [True, False], ids=['with-module', 'without-module'])
+def test_metrics_conf(deb, cors):
+    """The packaged conf-available/cors-metrics.conf, enabled with a2enconf,
+    passes apache2 -t in a Debian-layout root with the module and without it
+    (its <IfModule cors_module>); with the module, /cors-metrics answers the
+    server itself (Require local) with the Prometheus page."""
+    from debian_root import DebianRoot
+    root = DebianRoot('pkg-metrics-%s' % ('mod' if cors else 'nomod'), cors=cors)
+    with _tar_of(['dpkg-deb', '--fsys-tarfile', deb]) as t:
+        text = t.extractfile('./etc/apache2/conf-available/cors-metrics.conf').read().decode()
+    assert '<IfModule cors_module>' in text and 'Require local' in text
+    root.write('conf-available/cors-metrics.conf', text)
+    root.enable('conf', 'cors-metrics')
+    rc, out = root.apache2('-t')
+    assert rc == 0 and 'Syntax OK' in out, out
+    if not cors:
+        return
+    rc, out = root.apache2('-k', 'start')
+    assert rc == 0, out
+    pid_file = os.path.join(root.run_dir, 'apache2.pid')
+    try:
+        for _ in range(100):
+            p = subprocess.run(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code} %{content_type}',
+                                'http://127.0.0.1:%d/cors-metrics' % root.port],
+                               capture_output=True, text=True, timeout=30)
+            if p.stdout and not p.stdout.startswith('000'):
+                break
+            time.sleep(0.1)
+        assert p.stdout == '200 text/plain; version=0.0.4; charset=utf-8', p.stdout
+    finally:
+        root.apache2('-k', 'graceful-stop')
+        for _ in range(200):
+            if not os.path.exists(pid_file):
+                break
+            time.sleep(0.1)
