@@ -308,3 +308,40 @@ def test_quick_start():
     norm = lambda lines: [re.sub(r'^(Server: Apache/)\S+|^(Content-Length: )\d+', r'\1\2N', l)
                           for l in lines]
     assert norm(got) == norm(want), '\n'.join(got)
+
+
+def test_quick_start_apxs():
+    """README "Quick start": the apxs line as written compiles, installs and
+    enables the module (Debian's apxs -a writes mods-available/cors.load and
+    runs a2enmod).  Run here with -S LIBEXECDIR= and -S SYSCONFDIR= and
+    a2enmod's APACHE_CONFDIR pointing into tests/run/, on a copy of
+    mod_cors.c, so that nothing is installed on this machine."""
+    block = _readme_block('Without the package, with `apache2-dev`', 'sh').strip()
+    assert block == 'apxs -i -a -c mod_cors.c -lpsl', block
+    work = os.path.join(RUN_DIR, 'snippets-apxs')
+    shutil.rmtree(work, ignore_errors=True)
+    src, lib, etc, state = (os.path.join(work, d) for d in ('src', 'lib', 'etc', 'state'))
+    for d in (src, lib, os.path.join(etc, 'mods-available'), os.path.join(etc, 'mods-enabled'),
+              state):
+        os.makedirs(d)
+    shutil.copy(os.path.join(REPO, 'mod_cors.c'), src)
+    words = block.split()
+    env = dict(os.environ, APACHE_CONFDIR=etc, APACHE_STATE_DIRECTORY=state)
+    p = subprocess.run([shutil.which(words[0]) or '/usr/bin/apxs', '-S', 'LIBEXECDIR=' + lib,
+                        '-S', 'SYSCONFDIR=' + etc] + words[1:], cwd=src, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    so = os.path.join(lib, 'mod_cors.so')
+    with open(os.path.join(etc, 'mods-available', 'cors.load')) as f:
+        assert f.read().split() == ['LoadModule', 'cors_module', so]
+    assert os.readlink(os.path.join(etc, 'mods-enabled', 'cors.load')) == \
+        '../mods-available/cors.load'
+    assert 'libpsl.so' in subprocess.run(['ldd', so], capture_output=True, text=True).stdout
+    conf = os.path.join(work, 'httpd.conf')
+    with open(conf, 'w') as f:
+        f.write('LoadModule mpm_event_module %s/mod_mpm_event.so\nInclude %s/mods-enabled/*.load\n'
+                'ServerName localhost\nErrorLog %s/error_log\nCorsAllowOrigin https://a.example\n'
+                % (MODULE_DIR, etc, work))
+    p = subprocess.run([APACHE, '-d', work, '-f', conf, '-t'], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0 and 'Syntax OK' in p.stderr + p.stdout, p.stdout + p.stderr
