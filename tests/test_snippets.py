@@ -107,7 +107,8 @@ def test_markers_are_well_formed():
     bad = []
     for page in PAGES:
         text = open(os.path.join(REPO, page), encoding='utf-8').read()
-        for m in MARKER.finditer(text):
+        # a marker is a line of its own (inside `code` it is just mentioned)
+        for m in re.finditer(r'^[ \t]*' + MARKER.pattern + r'[ \t]*$', text, re.M):
             after = text[m.end():].lstrip(' \n')
             if not after.startswith('```apache'):
                 bad.append((page, m.group(0), 'not right before an ```apache fence'))
