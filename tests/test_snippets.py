@@ -254,6 +254,21 @@ def test_shipped_examples(cors):
     assert 'Define CORS_EXAMPLES_DIR %s' % EXAMPLES in text
 
 
+def test_worked_example_is_example_conf():
+    """docs/worked-example.md shows the essence of conf/examples/example.conf,
+    which test_examples.py serves: the same sections, CORS lines and
+    authentication, in the same order."""
+    keep = re.compile(r'^(Cors\w+|Auth\w+|Require|</?Location|</?IfModule)\b')
+
+    def lines(text):
+        return [l.strip() for l in text.splitlines() if keep.match(l.strip())]
+    snippet = [s for s in APACHE_SNIPPETS if s.page == 'docs/worked-example.md'][0]
+    with open(os.path.join(REPO, 'conf', 'examples', 'example.conf')) as f:
+        conf = f.read()
+    conf = conf[:conf.index('# 4. ')]
+    assert lines(snippet.body) == lines(conf)
+
+
 # ---- the README's quick start, as an admin runs it ----------------------------
 
 def _readme_block(after, lang):
