@@ -20,9 +20,10 @@ pkgs_for() {
         # make deb (apache2-dev also provides dh-apache2: dh_apache2), and
         # make test-package, which also lints, serves and builds the tarball
         package) echo "build-essential debhelper dpkg-dev apache2-dev $PSL" ;;
+        # (curl: the cors-metrics page of the packaged conf-available file)
         package-test)
                  echo "build-essential debhelper dpkg-dev apache2-dev lintian git" \
-                      "apache2 apache2-utils python3 python3-pytest $PSL" ;;
+                      "apache2 apache2-utils python3 python3-pytest curl $PSL" ;;
         # the browser suite: Debian's chromium and firefox-esr, driven by
         # puppeteer-core from npm (nodejs and npm only if no node/npm is on the
         # PATH already); libfaketime moves the browsers' clock
