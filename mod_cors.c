@@ -52,7 +52,9 @@
  * that directive and inherits the rest.  Several CorsAllowOrigin lines in one
  * section add up; "CorsAllowOrigin none" drops the inherited origins (and
  * inherited CorsAllowOriginMatch expressions) in its section and every one
- * below it, however httpd groups the sections when it merges them.  A
+ * below it, however httpd groups the sections when it merges them.  Deny
+ * lists add up down the tree instead: every CorsDenyOrigin of an enclosing
+ * section holds below, until "CorsDenyOrigin none" (cors_merge_denies()).  A
  * request is in CORS scope when its merged configuration has an origin rule
  * and CorsEngine is not Off; outside that scope the module changes nothing.
  * With CorsEngine ReportOnly it decides as with On, but changes no response
@@ -214,8 +216,9 @@ typedef struct {
 /* The value of a subdomain pattern's ".domain[:port]" key. */
 typedef struct {
     apr_array_header_t *schemes; /* the schemes it was given with */
-    int public_suffix;       /* the domain is a public suffix (Public
-                              * Suffix List), known at configuration time */
+    int public_suffix;       /* the domain is a public suffix, or one lies
+                              * below it (Public Suffix List), known at
+                              * configuration time */
 } cors_sub;
 
 /* One CorsAllowOriginMatch expression. */
@@ -1406,7 +1409,8 @@ static void cors_psl_below_read(apr_pool_t *pconf, apr_pool_t *ptemp)
         while (p + rule < e && !apr_isspace(p[rule])) {
             rule++;
         }
-        if (rule && p[0] != '!' && !(rule >= 2 && p[0] == '/' && p[1] == '/')) {
+        if (rule && p[0] != '!'
+            && !(rule >= 2 && p[0] == '/' && p[1] == '/')) {
             cors_psl_below_add(pconf, p, rule);
         }
         p = nl ? nl + 1 : end;
@@ -1793,7 +1797,7 @@ static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
  * CorsDenyOrigin: origins and patterns that are never allowed, in the
  * forms CorsAllowOrigin takes, into a list of their own.  '*' would deny
  * every origin (CorsEngine Off says that); null denies the opaque origin;
- * none empties the list, which then replaces the inherited one.
+ * none starts an empty list and drops the inherited ones (deny_cleared).
  */
 static const char *cors_cmd_deny(cmd_parms *cmd, void *dconf, const char *arg)
 {
