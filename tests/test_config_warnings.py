@@ -101,6 +101,16 @@ def test_warning_at_apachectl_t(warning, place):
     check_warned(out, warning, warning.directive)
 
 
+@pytest.mark.parametrize('level', ['LogLevel cors:error', 'LogLevel error'])
+def test_the_main_servers_log_level_applies(level):
+    """The warnings are logged against the main server: its LogLevel, wherever it
+    stands, can turn them off (a virtual host's own cannot, see PLACES)."""
+    rc, out = check_config(PLACES['vhost <Location>'].format(
+        w='CorsAllowOrigin https://*.github.io', port='{port}', htdocs='{htdocs}')
+        + '\n' + level, name='good')
+    assert rc == 0 and 'Syntax OK' in out and 'CORS0004' not in out, out
+
+
 def _origin_file(name, content):
     path = os.path.join(RUN_DIR, name)
     os.makedirs(RUN_DIR, exist_ok=True)
