@@ -63,6 +63,8 @@ PLACES = {
                       '<Files "x.txt">\n{w}\n</Files>\n</VirtualHost>'),
     'vhost <FilesMatch>': ('<VirtualHost 127.0.0.1:{port}>\nServerName v.example\n'
                            '<FilesMatch "^y">\n{w}\n</FilesMatch>\n</VirtualHost>'),
+    'vhost <Proxy>': ('<VirtualHost 127.0.0.1:{port}>\nServerName v.example\n'
+                      '<Proxy "http://backend.invalid/">\n{w}\n</Proxy>\n</VirtualHost>'),
     'vhost <Location> <If>': ('<VirtualHost 127.0.0.1:{port}>\nServerName v.example\n'
                               '<Location /i>\n<If "%{{QUERY_STRING}} =~ /x/">\n{w}\n</If>\n'
                               '</Location>\n</VirtualHost>'),
