@@ -52,7 +52,9 @@
  * that directive and inherits the rest.  Several CorsAllowOrigin lines in one
  * section add up; "CorsAllowOrigin none" drops the inherited origins (and
  * inherited CorsAllowOriginMatch expressions) in its section and every one
- * below it, however httpd groups the sections when it merges them.  A
+ * below it, however httpd groups the sections when it merges them.  Deny
+ * lists add up down the tree instead: every CorsDenyOrigin of an enclosing
+ * section holds below, until "CorsDenyOrigin none" (cors_merge_denies()).  A
  * request is in CORS scope when its merged configuration has an origin rule
  * and CorsEngine is not Off; outside that scope the module changes nothing.
  * With CorsEngine ReportOnly it decides as with On, but changes no response
@@ -154,6 +156,13 @@ static ap_filter_rec_t *cors_filter_handle;
  * loaded, and subdomain patterns are not checked against it. */
 static const psl_ctx_t *cors_psl = NULL;
 
+/* The configuration warnings (CORS0003, CORS0004, CORS0005) of the first
+ * reading of the configuration, logged against the main server once its
+ * log level is final (cors_log_config_warnings()): a virtual host's own
+ * server_rec has no log level while its section is read, and a warning
+ * logged against it then is lost.  In pconf; NULL outside a reading. */
+static apr_array_header_t *cors_config_warnings = NULL;
+
 /*
  * A set of byte strings for request-time lookups ("strset"), optionally
  * with a value each: open addressing, linear probing, at most half full,
@@ -174,6 +183,14 @@ typedef struct {
     apr_uint32_t mask;
     apr_uint32_t count;
 } cors_strset;
+
+/* The domains that have a public suffix below them (amazonaws.com, for
+ * s3.amazonaws.com), each with the first such rule of the list as its
+ * value: libpsl only says whether a name is a suffix.  Read with the Public
+ * Suffix List (cors_psl_load()), in pconf; cors_psl_below_file: the list
+ * file it was read from, NULL when none could be read. */
+static cors_strset cors_psl_below;
+static const char *cors_psl_below_file = NULL;
 
 /* The origin rules given by CorsAllowOrigin in one section. */
 typedef struct {
@@ -199,8 +216,9 @@ typedef struct {
 /* The value of a subdomain pattern's ".domain[:port]" key. */
 typedef struct {
     apr_array_header_t *schemes; /* the schemes it was given with */
-    int public_suffix;       /* the domain is a public suffix (Public
-                              * Suffix List), known at configuration time */
+    int public_suffix;       /* the domain is a public suffix, or one lies
+                              * below it (Public Suffix List), known at
+                              * configuration time */
 } cors_sub;
 
 /* One CorsAllowOriginMatch expression. */
@@ -255,8 +273,17 @@ typedef struct {
     const char *max_age_str;     /* the same, as sent */
     int pna;                     /* CorsAllowPrivateNetwork: tri-state */
     int preflight_status;        /* CorsPreflightStatus: CORS_UNSET/204/200 */
-    cors_origins *deny;          /* CorsDenyOrigin; NULL: not set here
-                                  * ("none": an empty list) */
+    cors_origins *deny;          /* CorsDenyOrigin of this section; NULL:
+                                  * not set here ("none": an empty list).
+                                  * Merged: the innermost section's */
+    apr_array_header_t *denies;  /* the deny lists in force (cors_origins
+                                  * *), outermost first: this section's
+                                  * (deny) and, once merged, every list of
+                                  * the sections above since the last
+                                  * "none" (README "Merging"); NULL: none */
+    int deny_cleared;            /* "CorsDenyOrigin none" given in this
+                                  * section or, once merged, in any of the
+                                  * merged sections */
     int timing;                  /* CorsTimingAllowOrigin: tri-state */
     int debug;                   /* CorsDebug: tri-state */
 } cors_dir_conf;
@@ -866,7 +893,9 @@ static int cors_scheme_in(const apr_array_header_t *schemes, const char *s,
  * subdomain patterns (only label counts some configured domain has).
  * Returns a short reason, or NULL; *at: where the matched subdomain suffix
  * starts (0 for a port pattern), *port_matched: the key included the port,
- * *public_suffix: the matched subdomain pattern is on a public suffix.
+ * *public_suffix: the matched subdomain pattern is on a public suffix.  A
+ * pattern on a public suffix decides only when no other pattern matches
+ * (README "Merged combinations fail safe"): the lookups go on past it.
  */
 static const char *cors_origins_match(const cors_origins *l, const char *s,
                                       const cors_origin *o, apr_size_t *at,
@@ -875,7 +904,7 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
     const cors_sub *sub;
     apr_size_t host_end = o->host_off + o->host_len;
     apr_size_t d;
-    int labels = 1;
+    int labels = 1, found = 0;
 
     /* exact origins: looked up by cors_match() before parsing */
     *public_suffix = 0;
@@ -896,27 +925,29 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
             break;
         }
         if (labels >= l->min_sub_labels) {
-            if ((sub = cors_strset_get(&l->sub_port, s + d, o->len - d))
-                && cors_scheme_in(sub->schemes, s, o->scheme_len)) {
+            int k;
+
+            for (k = 0; k < 2; k++) {
+                sub = cors_strset_get(k ? &l->sub_anyport : &l->sub_port,
+                                      s + d, (k ? host_end : o->len) - d);
+                if (!sub || !cors_scheme_in(sub->schemes, s, o->scheme_len)
+                    || (found && sub->public_suffix)) {
+                    continue;
+                }
                 *at = d;
-                *port_matched = 1;
+                *port_matched = !k;
                 *public_suffix = sub->public_suffix;
-                return "subdomain pattern";
-            }
-            if ((sub = cors_strset_get(&l->sub_anyport, s + d,
-                                       host_end - d))
-                && cors_scheme_in(sub->schemes, s, o->scheme_len)) {
-                *at = d;
-                *port_matched = 0;
-                *public_suffix = sub->public_suffix;
-                return "subdomain pattern";
+                if (!sub->public_suffix) {
+                    return "subdomain pattern";
+                }
+                found = 1;      /* a longer pattern may decide instead */
             }
         }
         if (++labels > l->max_sub_labels) {
             break;
         }
     }
-    return NULL;
+    return found ? "subdomain pattern" : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -968,6 +999,26 @@ static int cors_conf_empty(const cors_dir_conf *c)
            && c->debug == CORS_UNSET;
 }
 
+/*
+ * The deny lists in force below base and add: a deny is a safety rule, and
+ * adding one must never drop another, so the lists add up down the tree
+ * unless add says "CorsDenyOrigin none" (README "Merging").  Combined as
+ * origins_cleared is, so that any grouping of the sections gives the same
+ * lists in the same order.  Never changes either side's array.
+ */
+static apr_array_header_t *cors_merge_denies(apr_pool_t *p,
+                                             const cors_dir_conf *base,
+                                             const cors_dir_conf *add)
+{
+    if (!add->denies) {
+        return base->denies;
+    }
+    if (add->deny_cleared || !base->denies) {
+        return add->denies;
+    }
+    return apr_array_append(p, base->denies, add->denies);
+}
+
 static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const cors_dir_conf *base = basev, *add = addv;
@@ -1012,9 +1063,9 @@ static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->pna = add->pna != CORS_UNSET ? add->pna : base->pna;
     c->preflight_status = add->preflight_status != CORS_UNSET
                           ? add->preflight_status : base->preflight_status;
-    /* the innermost list that is set, "none"'s empty one included: the
-     * same in any grouping */
     c->deny = add->deny ? add->deny : base->deny;
+    c->denies = cors_merge_denies(p, base, add);
+    c->deny_cleared = add->deny_cleared || base->deny_cleared;
     c->timing = add->timing != CORS_UNSET ? add->timing : base->timing;
     c->debug = add->debug != CORS_UNSET ? add->debug : base->debug;
     return c;
@@ -1137,8 +1188,9 @@ static const struct {
       "https:// or list the origins",
       "CORS0034", "the origins it matches are allowed without credentials" },
     { cors_part_psl_sub, "CorsAllowCredentials On",
-      "the domain after '*.' is on the Public Suffix List: anyone can "
-      "register a site under it; list your own domains or origins",
+      "the domain after '*.', or one below it, is on the Public Suffix "
+      "List: anyone can register a site that the pattern matches; list your "
+      "own domains or origins",
       "CORS0035", "the origins it matches are allowed without credentials" }
 };
 
@@ -1208,6 +1260,67 @@ static void cors_add_sub(cmd_parms *cmd, cors_strset *t, const char *key,
     }
 }
 
+/*
+ * Keep a configuration warning for cors_log_config_warnings(), with where
+ * the value was written (where: "file:line", or NULL for the directive's
+ * own line).  Only the first reading of the configuration warns: apachectl
+ * -t, and once per start-up; not the second reading of a start-up nor a
+ * graceful restart's, and not a .htaccess file's, read per request.
+ */
+static int cors_config_warns(void)
+{
+    return cors_config_warnings
+           && ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
+}
+
+static void cors_config_warning(cmd_parms *cmd, const char *where,
+                                const char *fmt, ...)
+{
+    const char *msg;
+    va_list ap;
+
+    if (!cors_config_warns()) {
+        return;
+    }
+    if (!where) {
+        where = cmd->directive
+                ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                               cmd->directive->line_num) : "?";
+    }
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(cmd->pool, fmt, ap);
+    va_end(ap);
+    APR_ARRAY_PUSH(cors_config_warnings, const char *) =
+        apr_psprintf(cmd->pool, "%s (%s)", msg, where);
+}
+
+/* check_config and post_config of the first reading: log the warnings
+ * against the main server, whose log level is final now (and whose error
+ * log is open in post_config). */
+static void cors_log_config_warnings(server_rec *s)
+{
+    int i;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return;
+    }
+    for (i = 0; cors_config_warnings && i < cors_config_warnings->nelts;
+         i++) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s",
+                     APR_ARRAY_IDX(cors_config_warnings, i, const char *));
+    }
+}
+
+/* What goes with the configuration it was read for is forgotten with it. */
+static apr_status_t cors_config_free(void *data)
+{
+    (void)data;
+    cors_config_warnings = NULL;
+    memset(&cors_psl_below, 0, sizeof(cors_psl_below));
+    cors_psl_below_file = NULL;
+    return APR_SUCCESS;
+}
+
 /* The Public Suffix List goes with the configuration it was read for
  * (psl_free() leaves libpsl's built-in list alone). */
 static apr_status_t cors_psl_free(void *psl)
@@ -1217,10 +1330,105 @@ static apr_status_t cors_psl_free(void *psl)
     return APR_SUCCESS;
 }
 
-/* pre_config: load the Public Suffix List for this reading of the
+/*
+ * Add the domains that one rule of the list lies below to cors_psl_below:
+ * "amazonaws.com" and "com" for "s3.amazonaws.com"; for a wildcard rule
+ * "*.compute.amazonaws.com", "compute.amazonaws.com" as well.  Names with
+ * bytes beyond ASCII are left out: a configured pattern is ASCII (punycode).
+ */
+static void cors_psl_below_add(apr_pool_t *p, const char *line,
+                               apr_size_t len)
+{
+    char *rule = apr_pstrmemdup(p, line, len);
+    const char *d = rule, *q;
+    int added, ascii;
+    void **v;
+
+    if (!strncmp(d, "*.", 2)) {
+        d += 2;
+    }
+    else if ((d = strchr(d, '.'))) {
+        d++;
+    }
+    for (; d && *d; d = (d = strchr(d, '.')) ? d + 1 : NULL) {
+        for (ascii = 1, q = d; *q; q++) {
+            ascii &= (unsigned char)*q < 0x80;
+        }
+        if (ascii) {
+            /* name a suffix without a wildcard where there is one */
+            v = cors_strset_slot(p, &cors_psl_below, d, 1, &added);
+            if (!*v || (*(const char *)*v == '*' && *rule != '*')) {
+                *v = rule;
+            }
+        }
+    }
+}
+
+/*
+ * Read the text of the Public Suffix List (libpsl reads its compiled form,
+ * and only says whether a name is a suffix) into cors_psl_below: the file
+ * next to the system's list that libpsl loads, else the one its built-in
+ * list was made from.  Rules: one a line, up to a blank; "//" comments;
+ * "!" exceptions name no suffix.
+ */
+static void cors_psl_below_read(apr_pool_t *pconf, apr_pool_t *ptemp)
+{
+    const char *dist = psl_dist_filename(), *files[2], *p, *end;
+    apr_size_t n = dist ? strlen(dist) : 0, len = 0;
+    apr_file_t *f;
+    apr_finfo_t fi;
+    char *buf = NULL;
+    int i;
+
+    files[0] = n > 6 && !strcmp(dist + n - 6, ".dafsa")
+               ? apr_pstrcat(ptemp, apr_pstrmemdup(ptemp, dist, n - 6),
+                             ".dat", NULL) : NULL;
+    files[1] = psl_builtin_filename();
+    for (i = 0; i < 2; i++) {
+        if (!files[i] || apr_file_open(&f, files[i], APR_READ,
+                                       APR_OS_DEFAULT, ptemp) != APR_SUCCESS) {
+            continue;
+        }
+        if (apr_file_info_get(&fi, APR_FINFO_SIZE, f) == APR_SUCCESS) {
+            buf = apr_palloc(ptemp, (apr_size_t)fi.size + 1);
+            if (apr_file_read_full(f, buf, (apr_size_t)fi.size, &len)
+                == APR_SUCCESS) {
+                apr_file_close(f);
+                break;
+            }
+        }
+        apr_file_close(f);
+    }
+    if (i == 2) {
+        return;
+    }
+    for (p = buf, end = buf + len; p < end; ) {
+        const char *nl = memchr(p, '\n', end - p), *e = nl ? nl : end;
+        apr_size_t rule = 0;
+
+        while (p + rule < e && !apr_isspace(p[rule])) {
+            rule++;
+        }
+        if (rule && p[0] != '!'
+            && !(rule >= 2 && p[0] == '/' && p[1] == '/')) {
+            cors_psl_below_add(pconf, p, rule);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    cors_psl_below_file = apr_pstrdup(pconf, files[i]);
+}
+
+/* The configuration warning about a list that could not be read: once per
+ * reading. */
+static int cors_psl_below_warned = 0;
+
+/*
+ * pre_config: load the Public Suffix List for this reading of the
  * configuration: the newest of the system's list (Debian's publicsuffix
- * package) and the one built into libpsl. */
-static void cors_psl_load(apr_pool_t *pconf)
+ * package) and the one built into libpsl; and the domains it has suffixes
+ * below.  Start the reading's configuration warnings.
+ */
+static void cors_psl_load(apr_pool_t *pconf, apr_pool_t *ptemp)
 {
     psl_ctx_t *latest = psl_latest(NULL);
 
@@ -1232,29 +1440,55 @@ static void cors_psl_load(apr_pool_t *pconf)
     else {
         cors_psl = psl_builtin();
     }
+    cors_config_free(NULL);
+    apr_pool_cleanup_register(pconf, NULL, cors_config_free,
+                              apr_pool_cleanup_null);
+    cors_config_warnings = apr_array_make(pconf, 4, sizeof(const char *));
+    cors_psl_below_warned = 0;
+    cors_psl_below_read(pconf, ptemp);
 }
 
 /*
  * Is the domain of a subdomain pattern ("example.com" of "*.example.com")
  * a public suffix (ICANN or private section of the Public Suffix List,
- * such as co.uk or github.io)?  Warns about it, once per start-up
- * (apachectl -t and the first reading, not each .htaccess request): the
- * pattern allows every site anyone registers there.
+ * such as co.uk or github.io), or has it one below it (amazonaws.com:
+ * s3.amazonaws.com)?  Warns about it (cors_config_warning(): once per
+ * start-up, not each .htaccess request): the pattern allows every site
+ * anyone registers there.  where: see cors_config_warning().
  */
 static int cors_public_suffix(cmd_parms *cmd, const char *arg,
-                              const char *domain)
+                              const char *domain, const char *where)
 {
-    if (!cors_psl || !psl_is_public_suffix(cors_psl, domain)) {
+    const char *below = NULL;
+
+    if (!cors_psl) {
         return 0;
     }
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
-                     "CORS0004: %s: '%s': %s is on the Public Suffix List: "
-                     "anyone can register a site under it, and every such "
-                     "site is allowed (%s:%d)",
-                     cmd->cmd->name, arg, domain,
-                     cmd->directive ? cmd->directive->filename : "?",
-                     cmd->directive ? cmd->directive->line_num : 0);
+    if (!cors_psl_below_file && !cors_psl_below_warned) {
+        cors_psl_below_warned = 1;
+        cors_config_warning(cmd, where, "CORS0005: %s: '%s' is checked only "
+                            "for its own domain: the text of the Public "
+                            "Suffix List (%s) cannot be read, so a public "
+                            "suffix below a domain goes unnoticed; install "
+                            "the publicsuffix package", cmd->cmd->name, arg,
+                            psl_builtin_filename());
+    }
+    if (!psl_is_public_suffix(cors_psl, domain)
+        && !(below = cors_strset_get(&cors_psl_below, domain,
+                                     strlen(domain)))) {
+        return 0;
+    }
+    if (below) {
+        cors_config_warning(cmd, where, "CORS0004: %s: '%s': %s, below %s, "
+                            "is on the Public Suffix List: anyone can "
+                            "register a site under it, and every such site is "
+                            "allowed", cmd->cmd->name, arg, below, domain);
+    }
+    else {
+        cors_config_warning(cmd, where, "CORS0004: %s: '%s': %s is on the "
+                            "Public Suffix List: anyone can register a site "
+                            "under it, and every such site is allowed",
+                            cmd->cmd->name, arg, domain);
     }
     return 1;
 }
@@ -1285,9 +1519,11 @@ typedef struct {
 } cors_rule;
 
 /* The host part of a rule, lowercased, up to an optional ":port" (in
- * *port, "" without one). */
+ * *port, "" without one).  deny: a CorsDenyOrigin rule, which may cover
+ * every site under a top-level domain (denying broadly is safe). */
 static const char *cors_parse_host(cmd_parms *cmd, const char *arg,
-                                   char *hostpart, cors_rule *u, char **port)
+                                   char *hostpart, cors_rule *u, char **port,
+                                   int deny)
 {
     int is_ip = 0;
 
@@ -1323,7 +1559,7 @@ static const char *cors_parse_host(cmd_parms *cmd, const char *arg,
         return cors_bad_origin(cmd, arg, "a subdomain pattern needs a domain "
                                "name, not an IP address");
     }
-    if (u->sub && !strchr(u->host + 1, '.')) {
+    if (u->sub && !deny && !strchr(u->host + 1, '.')) {
         return apr_psprintf(cmd->pool, "%s: '%s' matches every site under a "
                             "top-level domain; give at least two labels after "
                             "'*.', e.g. https://*.example.com",
@@ -1369,13 +1605,17 @@ static const char *cors_parse_port(cmd_parms *cmd, const char *arg,
  * lowercased, default port dropped, IPv6 canonical.
  */
 static const char *cors_parse_rule(cmd_parms *cmd, const char *arg,
-                                   cors_rule *u)
+                                   cors_rule *u, int deny)
 {
     char *s = apr_pstrdup(cmd->temp_pool, arg), *sep, *port = NULL;
     const char *q, *err;
     apr_size_t n;
 
     memset(u, 0, sizeof(*u));
+    if (strchr(arg, ',')) {
+        return cors_bad_origin(cmd, arg, "separate origins with spaces, not "
+                               "commas");
+    }
     for (q = arg; *q; q++) {
         if ((unsigned char)*q >= 0x80) {
             return cors_bad_origin(cmd, arg, "non-ASCII characters: write "
@@ -1415,7 +1655,7 @@ static const char *cors_parse_rule(cmd_parms *cmd, const char *arg,
                                : "an origin has no fragment: remove it");
     }
     ap_str_tolower(s);
-    if ((err = cors_parse_host(cmd, arg, s, u, &port))) {
+    if ((err = cors_parse_host(cmd, arg, s, u, &port, deny))) {
         return err;
     }
     return cors_parse_port(cmd, arg, port, u);
@@ -1440,19 +1680,20 @@ static void cors_count_labels(cors_origins *l, const char *domain)
 /* Parse one configured origin or pattern (as written: arg) and add it to
  * the table of l its kind belongs in. */
 static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
-                                   const char *arg)
+                                   const char *arg, const char *where)
 {
     apr_pool_t *p = cmd->pool;
     const char *err;
     cors_rule u;
     int added, any_port;
 
-    if ((err = cors_parse_rule(cmd, arg, &u))) {
+    if ((err = cors_parse_rule(cmd, arg, &u, l->deny))) {
         return err;
     }
     any_port = !strcmp(u.port, "*");
     if (u.sub) {
-        int psl = !l->deny && cors_public_suffix(cmd, arg, u.host + 1);
+        int psl = !l->deny && cors_public_suffix(cmd, arg, u.host + 1,
+                                                 where);
 
         cors_count_labels(l, u.host);
         cors_add_sub(cmd, any_port ? &l->sub_anyport : &l->sub_port,
@@ -1499,8 +1740,8 @@ static const char *cors_check_both(cmd_parms *cmd, const cors_dir_conf *c,
     if (!strcasecmp(arg, "null")) {
         both = other->null;
     }
-    else if (!other->exact.count || cors_parse_rule(cmd, arg, &u) || u.sub
-             || !strcmp(u.port, "*")) {
+    else if (!other->exact.count || cors_parse_rule(cmd, arg, &u, denied)
+             || u.sub || !strcmp(u.port, "*")) {
         return NULL;            /* a pattern, or '*' */
     }
     else {
@@ -1514,10 +1755,10 @@ static const char *cors_check_both(cmd_parms *cmd, const cors_dir_conf *c,
                                cmd->cmd->name, arg) : NULL;
 }
 
-static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
-                                   const char *arg)
+/* One CorsAllowOrigin value (where: see cors_config_warning()). */
+static const char *cors_allow_one(cmd_parms *cmd, cors_dir_conf *c,
+                                  const char *arg, const char *where)
 {
-    cors_dir_conf *c = dconf;
     const char *err;
 
     if (!strcasecmp(arg, "none")) {
@@ -1537,7 +1778,7 @@ static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
         c->origins->parse = 1;
         c->origins->rules++;
     }
-    else if ((err = cors_add_origin(cmd, c->origins, arg))) {
+    else if ((err = cors_add_origin(cmd, c->origins, arg, where))) {
         return err;
     }
     if (c->deny && (err = cors_check_both(cmd, c, arg, 0))) {
@@ -1546,11 +1787,17 @@ static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
     return cors_check_section(cmd, c);
 }
 
+static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    return cors_allow_one(cmd, dconf, arg, NULL);
+}
+
 /*
  * CorsDenyOrigin: origins and patterns that are never allowed, in the
  * forms CorsAllowOrigin takes, into a list of their own.  '*' would deny
  * every origin (CorsEngine Off says that); null denies the opaque origin;
- * none empties the list, which then replaces the inherited one.
+ * none starts an empty list and drops the inherited ones (deny_cleared).
  */
 static const char *cors_cmd_deny(cmd_parms *cmd, void *dconf, const char *arg)
 {
@@ -1558,8 +1805,16 @@ static const char *cors_cmd_deny(cmd_parms *cmd, void *dconf, const char *arg)
     const char *err;
 
     if (!strcasecmp(arg, "none")) {
+        c->deny = NULL;
+        c->deny_cleared = 1;
+    }
+    if (!c->deny) {
         c->deny = cors_origins_make(cmd->pool);
         c->deny->deny = 1;
+        c->denies = apr_array_make(cmd->pool, 1, sizeof(cors_origins *));
+        APR_ARRAY_PUSH(c->denies, cors_origins *) = c->deny;
+    }
+    if (!strcasecmp(arg, "none")) {
         return NULL;
     }
     if (!strcmp(arg, "*")) {
@@ -1567,16 +1822,12 @@ static const char *cors_cmd_deny(cmd_parms *cmd, void *dconf, const char *arg)
                             "CorsEngine Off (or CorsAllowOrigin none) to turn "
                             "CORS off", cmd->cmd->name);
     }
-    if (!c->deny) {
-        c->deny = cors_origins_make(cmd->pool);
-        c->deny->deny = 1;
-    }
     if (!strcasecmp(arg, "null")) {
         c->deny->null = 1;
         c->deny->parse = 1;
         c->deny->rules++;
     }
-    else if ((err = cors_add_origin(cmd, c->deny, arg))) {
+    else if ((err = cors_add_origin(cmd, c->deny, arg, NULL))) {
         return err;
     }
     return cors_check_both(cmd, c, arg, 1);
@@ -1624,7 +1875,8 @@ static const char *cors_read_file(cmd_parms *cmd, const char *path,
  * comment.
  */
 static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
-                                    const char *line, apr_size_t len)
+                                    const char *line, apr_size_t len,
+                                    const char *where)
 {
     const char *name = cmd->cmd->name, *err;
     char *copy;
@@ -1641,6 +1893,14 @@ static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
         return NULL;
     }
     copy = apr_pstrmemdup(cmd->temp_pool, line, len);
+    if (strchr(copy, ',')) {
+        return apr_psprintf(cmd->temp_pool, "'%s': write one origin per "
+                            "line, without commas", copy);
+    }
+    if (!strcmp(copy, "!")) {
+        return "'!' alone names no origin: write the origin to deny after "
+               "it, e.g. !https://www.example.com";
+    }
     if (copy[strcspn(copy, " \t")]) {
         return "one origin per line (a '#' comment takes a line of its own)";
     }
@@ -1652,7 +1912,7 @@ static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
     }
     /* "!origin": a CorsDenyOrigin entry */
     err = copy[0] == '!' ? cors_cmd_deny(cmd, dconf, copy + 1)
-                         : cors_cmd_origin(cmd, dconf, copy);
+                         : cors_allow_one(cmd, dconf, copy, where);
     if (err && !strncmp(err, name, strlen(name)) && err[strlen(name)] == ':') {
         err += strlen(name) + 2;    /* drop our own "CorsAllowOriginFile: " */
     }
@@ -1697,7 +1957,9 @@ static const char *cors_cmd_origin_file(cmd_parms *cmd, void *dconf,
         while (e > p && apr_isspace(e[-1])) {
             e--;
         }
-        if ((err = cors_origin_line(cmd, dconf, p, e - p))) {
+        if ((err = cors_origin_line(cmd, dconf, p, e - p,
+                                    apr_psprintf(cmd->temp_pool, "%s:%u",
+                                                 path, n)))) {
             return apr_psprintf(cmd->pool, "%s: %s line %u: %s",
                                 cmd->cmd->name, path, n, err);
         }
@@ -1762,17 +2024,11 @@ static const char *cors_cmd_origin_match(cmd_parms *cmd, void *dconf,
                             "quote or a (?x) comment?): rewrite it",
                             cmd->cmd->name, arg);
     }
-    if ((dot = cors_unescaped_dot(arg))
-        && ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
-        /* apachectl -t and the first reading at start-up, not each
-         * .htaccess request */
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
-                     "CORS0003: %s: '%s': the '.' after '%.*s' matches any "
-                     "character, not only a dot: write [.] or put a "
-                     "backslash before it (%s:%d)",
-                     cmd->cmd->name, arg, (int)(dot - arg), arg,
-                     cmd->directive ? cmd->directive->filename : "?",
-                     cmd->directive ? cmd->directive->line_num : 0);
+    if (cors_config_warns() && (dot = cors_unescaped_dot(arg))) {
+        cors_config_warning(cmd, NULL, "CORS0003: %s: '%s': the '.' after "
+                            "'%.*s' matches any character, not only a dot: "
+                            "write [.] or put a backslash before it",
+                            cmd->cmd->name, arg, (int)(dot - arg), arg);
     }
     if (!c->regexes) {
         c->regexes = apr_array_make(cmd->pool, 2, sizeof(cors_regex));
@@ -2230,7 +2486,7 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
 {
     cors_origin o;
     apr_size_t n = strlen(origin), at = 0;
-    const char *how;
+    const char *how = NULL;
     int i, port_matched = 0, public_suffix = 0;
 
     *unsafe = -1;
@@ -2261,22 +2517,29 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
         else if (public_suffix) {
             *unsafe = CORS_UNSAFE_PSL_SUB_CREDENTIALS;
         }
-        return how;
+        if (*unsafe < 0 || !c->regexes) {
+            return how;
+        }
     }
+    /* A rule that allows the origin without a fail-safe decides, whatever
+     * rule matched before it (README "Merged combinations fail safe"). */
     for (i = 0; c->regexes && i < c->regexes->nelts; i++) {
         const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
 
-        if (cors_regex_match(x, origin, n)) {
-            if (!cors_origin_parse(origin, &o)) {
-                return NULL;
-            }
-            if (x->any) {
-                *unsafe = CORS_UNSAFE_REGEX_CREDENTIALS;
-            }
+        if ((x->any && *unsafe >= 0) || !cors_regex_match(x, origin, n)) {
+            continue;
+        }
+        if (!how && !cors_origin_parse(origin, &o)) {
+            return NULL;
+        }
+        if (!x->any) {
+            *unsafe = -1;
             return "CorsAllowOriginMatch";
         }
+        *unsafe = CORS_UNSAFE_REGEX_CREDENTIALS;
+        how = "CorsAllowOriginMatch";   /* another expression may decide */
     }
-    return NULL;
+    return how;
 }
 
 /*
@@ -2285,7 +2548,7 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
  * denied origin is denied too (no allow rule would take it, and '*' must
  * not).
  */
-static int cors_denied(const cors_origins *l, const char *origin)
+static int cors_denied_by(const cors_origins *l, const char *origin)
 {
     cors_origin o;
     apr_size_t n = strlen(origin), at;
@@ -2303,6 +2566,28 @@ static int cors_denied(const cors_origins *l, const char *origin)
     return cors_origin_shape(origin, n, &o)
            && cors_origins_match(l, origin, &o, &at, &port_matched,
                                  &public_suffix);
+}
+
+/*
+ * Do the deny lists in force (every enclosing section's, since the last
+ * "none") cover this Origin value (NULL: none sent)?  1: denied; 0: not
+ * denied, but the answer depends on Origin; -1: no list holds a rule.
+ */
+static int cors_denied(const cors_dir_conf *c, const char *origin)
+{
+    int i, rules = 0;
+
+    for (i = 0; c->denies && i < c->denies->nelts; i++) {
+        const cors_origins *l = APR_ARRAY_IDX(c->denies, i, cors_origins *);
+
+        if (l->rules) {
+            if (origin && cors_denied_by(l, origin)) {
+                return 1;
+            }
+            rules = 1;
+        }
+    }
+    return rules ? 0 : -1;
 }
 
 /* Why cors_match() refused an Origin, for the debug line. */
@@ -2346,15 +2631,15 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
                                const char *origin, cors_decision *d)
 {
     int any = c->origins && c->origins->any;
-    int unsafe;
+    int unsafe, denied;
     const char *how;
 
     d->report = c->engine == CORS_REPORT_ONLY;
-    if (c->deny && c->deny->rules) {
+    if (c->denies && (denied = cors_denied(c, origin)) >= 0) {
         /* before every allow rule, an exact origin and '*' included; the
          * answer depends on Origin now, whatever the rest says */
         d->vary = "Origin";
-        if (origin && cors_denied(c->deny, origin)) {
+        if (denied) {
             d->outcome = CORS_DENIED_ORIGIN;
             d->reason = "denied by CorsDenyOrigin";
             return;
@@ -3583,10 +3868,9 @@ static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp)
 {
     (void)plog;
-    (void)ptemp;
     cors_count_exact = 0;
     cors_count_patterns = 0;
-    cors_psl_load(pconf);
+    cors_psl_load(pconf, ptemp);
     return OK;
 }
 
@@ -3605,15 +3889,30 @@ static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)pconf;
     (void)plog;
-    /* httpd reads its configuration twice at start-up: report once */
+    /* httpd reads its configuration twice at start-up: report once, and
+     * the warnings of the first reading into the error log, now open */
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         cors_report(s);
     }
+    cors_log_config_warnings(s);
     /* a restart: the virtual hosts keep their rows (at a full restart,
      * pre_mpm then makes new counters) */
     if (k) {
         cors_counters_assign(k, s, ptemp);
     }
+    return OK;
+}
+
+/* apachectl -t, and the terminal at start-up: the configuration warnings
+ * (the log level of the main server is final here, and its error log is
+ * still stderr). */
+static int cors_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    cors_log_config_warnings(s);
     return OK;
 }
 
@@ -3633,6 +3932,7 @@ static void cors_register_hooks(apr_pool_t *p)
     cors_init_classes();
     ap_hook_pre_config(cors_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(cors_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(cors_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(cors_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* The per-dir config is final and nothing has authenticated,
      * redirected or handled the request yet. */

@@ -78,20 +78,48 @@ BAD = [
     # sections), in either order, with a port or not
     Bad('CorsAllowOrigin https://*.co.uk\nCorsAllowCredentials On',
         "CorsAllowCredentials: 'https://*.co.uk' and 'CorsAllowCredentials On' cannot be combined "
-        "in one section (the domain after '*.' is on the Public Suffix List: anyone can register a "
-        "site under it; list your own domains or origins)"),
+        "in one section (the domain after '*.', or one below it, is on the Public Suffix List: "
+        "anyone can register a site that the pattern matches; list your own domains or "
+        "origins)"),
     Bad('CorsAllowCredentials On\nCorsAllowOrigin https://app.example https://*.github.io',
         "CorsAllowOrigin: 'https://*.github.io' and 'CorsAllowCredentials On' cannot be combined "
-        "in one section (the domain after '*.' is on the Public Suffix List: anyone can register a "
-        "site under it; list your own domains or origins)"),
+        "in one section (the domain after '*.', or one below it, is on the Public Suffix List: "
+        "anyone can register a site that the pattern matches; list your own domains or "
+        "origins)"),
     Bad('CorsAllowCredentials On\nCorsAllowOrigin https://*.herokuapp.com:8443',
         "CorsAllowOrigin: 'https://*.herokuapp.com:8443' and 'CorsAllowCredentials On' cannot be "
-        "combined in one section (the domain after '*.' is on the Public Suffix List: anyone can "
-        "register a site under it; list your own domains or origins)"),
+        "combined in one section (the domain after '*.', or one below it, is on the Public "
+        "Suffix List: anyone can register a site that the pattern matches; list your own "
+        "domains or origins)"),
     Bad('CorsAllowOrigin https://*.s3.amazonaws.com:*\nCorsAllowCredentials On',
         "CorsAllowCredentials: 'https://*.s3.amazonaws.com:*' and 'CorsAllowCredentials On' cannot "
-        "be combined in one section (the domain after '*.' is on the Public Suffix List: anyone can "
-        "register a site under it; list your own domains or origins)"),
+        "be combined in one section (the domain after '*.', or one below it, is on the Public "
+        "Suffix List: anyone can register a site that the pattern matches; list your own "
+        "domains or origins)"),
+    # not on the list itself, but suffixes of the list lie below it (s3.amazonaws.com, ...)
+    Bad('CorsAllowOrigin https://*.amazonaws.com\nCorsAllowCredentials On',
+        "CorsAllowCredentials: 'https://*.amazonaws.com' and 'CorsAllowCredentials On' cannot "
+        "be combined in one section (the domain after '*.', or one below it, is on the Public "
+        "Suffix List: anyone can register a site that the pattern matches; list your own "
+        "domains or origins)"),
+    Bad('CorsAllowCredentials On\nCorsAllowOrigin https://*.app.example https://*.amazonaws.com:*',
+        "CorsAllowOrigin: 'https://*.amazonaws.com:*' and 'CorsAllowCredentials On' cannot "
+        "be combined in one section (the domain after '*.', or one below it, is on the Public "
+        "Suffix List: anyone can register a site that the pattern matches; list your own "
+        "domains or origins)"),
+    # several origins in one value: separated by commas, not spaces
+    Bad('CorsAllowOrigin https://a.example.com,https://b.example.com',
+        "CorsAllowOrigin: 'https://a.example.com,https://b.example.com' is not an origin "
+        "(separate origins with spaces, not commas)"),
+    Bad('CorsAllowOrigin https://a.example.com, https://b.example.com',
+        "CorsAllowOrigin: 'https://a.example.com,' is not an origin (separate origins with "
+        "spaces, not commas)"),
+    Bad('CorsAllowOrigin "https://a.example.com, https://b.example.com"',
+        "CorsAllowOrigin: 'https://a.example.com, https://b.example.com' is not an origin "
+        "(separate origins with spaces, not commas)"),
+    Bad('CorsDenyOrigin https://a.example.com,https://b.example.com',
+        "CorsDenyOrigin: 'https://a.example.com,https://b.example.com' is not an origin "
+        "(separate origins with spaces, not commas)"),
     Bad('CorsAllowOriginMatch "https://.*"\nCorsAllowCredentials On',
         "CorsAllowCredentials: 'CorsAllowOriginMatch https://.*' and 'CorsAllowCredentials On' "
         "cannot be combined in one section (the expression matches any origin; anchor it to your "

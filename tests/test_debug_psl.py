@@ -65,6 +65,10 @@ CONFIG = r'''
 <Location /psl>
     CorsAllowOrigin https://*.github.io https://*.co.uk https://*.example.co.uk
 </Location>
+# not on the list, but suffixes of the list lie below it (s3.amazonaws.com, ...)
+<Location /amz>
+    CorsAllowOrigin https://*.amazonaws.com
+</Location>
 # an exact origin on a public suffix may have credentials
 <Location /psl-exact>
     CorsAllowOrigin      https://github.io
@@ -75,7 +79,7 @@ CONFIG = r'''
 
 def _files(h):
     for d in ('dbg', 'dbg/cred', 'dbg/star', 'dbg/off', 'dbg/status200', 'dbg/anyone',
-              'dbg/listed', 'dflt', 'plain', 'psl', 'psl-exact', 'worked'):
+              'dbg/listed', 'dflt', 'plain', 'psl', 'amz', 'psl-exact', 'worked'):
         h.write(d + '/x.txt', 'x')
     # CorsDebug from .htaccess (AllowOverride FileInfo)
     h.write('ht/.htaccess', 'CorsAllowOrigin https://a.example\nCorsAllowMethods PUT\n'
@@ -88,7 +92,8 @@ def _files(h):
     h.write('pslhtc/x.txt', 'x')
 
 
-srv = server_fixture('debug-psl', CONFIG, setup=_files)
+# the start-up warnings about public suffixes (test_public_suffix_warning_once_at_start_up)
+srv = server_fixture('debug-psl', CONFIG, setup=_files, allow_log=(r'\] CORS0004: ',))
 
 
 def acao(origin=A, creds=False):
@@ -258,6 +263,10 @@ PSL_CASES = [
     # never the suffix itself
     Psl('/psl/x.txt', 'https://github.io', ['Vary: Origin']),
     Psl('/psl/x.txt', 'https://co.uk', ['Vary: Origin']),
+    # a public suffix below the pattern's domain: allowed, without credentials
+    Psl('/amz/x.txt', 'https://attacker-bucket.s3.amazonaws.com',
+        acao('https://attacker-bucket.s3.amazonaws.com') + ['Vary: Origin']),
+    Psl('/amz/x.txt', 'https://amazonaws.com', ['Vary: Origin']),
     # an exact origin on a public suffix, with credentials
     Psl('/psl-exact/x.txt', 'https://github.io',
         acao('https://github.io', creds=True) + ['Vary: Origin']),
@@ -304,13 +313,17 @@ def _start_output(h):
 
 def test_public_suffix_warning_once_at_start_up(srv):
     """The warning goes to the terminal while httpd reads its configuration the
-    first time, once per pattern; not on the second reading of the start-up,
-    nor per request."""
-    warned = [l for l in _start_output(srv).splitlines() if 'CORS0004' in l]
-    assert len(warned) == 2 and ':warn]' in warned[0] and PSL_WARNING in warned[0], warned
-    assert "'https://*.co.uk': co.uk is on the Public Suffix List" in warned[1], warned
+    first time, and to the error log, once per pattern; not on the second reading
+    of the start-up, nor per request."""
+    mark = srv.log_mark()
     srv.request('GET', '/psl/x.txt', headers=(('Origin', 'https://a.github.io'),))
-    assert not [l for l in srv.log_since(srv.start_mark) if 'CORS0004' in l]
+    assert not [l for l in srv.log_since(mark) if 'CORS0004' in l]
+    for out in (_start_output(srv), '\n'.join(srv.log_since(srv.start_mark))):
+        warned = [l for l in out.splitlines() if 'CORS0004' in l]
+        assert len(warned) == 3 and ':warn]' in warned[0] and PSL_WARNING in warned[0], warned
+        assert "'https://*.co.uk': co.uk is on the Public Suffix List" in warned[1], warned
+        assert "'https://*.amazonaws.com': " in warned[2], warned
+        assert ".amazonaws.com, below amazonaws.com, is on the Public Suffix List" in warned[2]
 
 
 def test_public_suffix_no_warning_on_graceful_restart(srv):
@@ -342,7 +355,8 @@ def test_no_public_suffix_no_warning(conf):
 
 
 @pytest.mark.parametrize('conf', ['CorsDenyOrigin https://*.github.io',
-                                  'CorsDenyOrigin none https://*.co.uk:*'])
+                                  'CorsDenyOrigin none https://*.co.uk:*',
+                                  'CorsDenyOrigin https://*.amazonaws.com'])
 def test_public_suffix_deny_pattern_no_warning(conf):
     """Denying every site under a public suffix is safe: no warning, and no
     error with credentials (README "CorsDenyOrigin")."""

@@ -28,7 +28,7 @@ ErrorDocument 404 /errors/404.html
 <Location /sub/child>
     CorsMaxAge 5
 </Location>
-# a child's list replaces the inherited one; none empties it
+# a child's list adds to the inherited one (README "Merging"); none empties it
 <Location /sub/other>
     CorsDenyOrigin https://b.example.com
 </Location>
@@ -88,6 +88,30 @@ ErrorDocument 404 /errors/404.html
     CorsAllowOriginFile "{root}/origins.txt"
 </Location>
 
+# deny lists add up down the tree, whatever a section below adds, credentials too
+<Location /d>
+    CorsAllowOrigin      https://*.example.com
+    CorsDenyOrigin       https://a.example.com
+    CorsAllowCredentials On
+</Location>
+<Location /d/sub>
+    CorsDenyOrigin https://b.example.com
+</Location>
+<Location /d/sub/allow>
+    CorsAllowOrigin https://a.example.com https://*.example.com
+</Location>
+<Location /file/sub>
+    CorsDenyOrigin https://other.tenants.example
+</Location>
+<Location /file/sub/none>
+    CorsDenyOrigin none
+</Location>
+# a deny pattern over a top-level domain
+<Location /tld>
+    CorsAllowOrigin *
+    CorsDenyOrigin  https://*.zip
+</Location>
+
 # a deny list alone puts nothing in CORS scope
 <Location /denyonly>
     CorsDenyOrigin https://a.example.com
@@ -138,7 +162,8 @@ CorsTimingAllowOrigin On
 
 DIRS = ['sub', 'sub/child', 'sub/other', 'sub/none', 'sub/none/deeper', 'sub/none/again',
         'sub/reset', 'exact', 'exact/pattern', 'exact/same',
-        'inh/allow', 'star', 'star/none', 'rx', 'file', 'denyonly', 'timing', 'timing/hdr',
+        'inh/allow', 'star', 'star/none', 'rx', 'file', 'denyonly', 'd', 'd/sub', 'd/sub/allow',
+        'file/sub', 'file/sub/none', 'tld', 'timing', 'timing/hdr',
         'timing/off', 'timing/star', 'timing/deny', 'outside', 'ht']
 
 
@@ -174,7 +199,8 @@ GETS = [
         'https://deep.user-content.example.com')),
     Get('/sub/x.txt', None, VARY),
     Get('/sub/child/x.txt', UC, VARY), Get('/sub/child/x.txt', AE, ok(AE)),
-    Get('/sub/other/x.txt', UC, ok(UC)), Get('/sub/other/x.txt', BE, VARY),
+    Get('/sub/other/x.txt', UC, VARY), Get('/sub/other/x.txt', BE, VARY),
+    Get('/sub/other/x.txt', AE, ok(AE)),
     Get('/sub/none/x.txt', UC, ok(UC)),
     Get('/sub/none/deeper/x.txt', UC, ok(UC)),
     Get('/sub/none/again/x.txt', UC, ok(UC)), Get('/sub/none/again/x.txt', BE, VARY),
@@ -211,6 +237,21 @@ GETS = [
     # an origin file's '!' lines
     Get('/file/x.txt', 'https://ok.tenants.example', ok('https://ok.tenants.example')),
     Get('/file/x.txt', 'https://bad.tenants.example', VARY),
+    # deny lists add up: the parent's deny holds below a child's own, with credentials on
+    Get('/d/x.txt', AE, VARY), Get('/d/x.txt', BE, ok(BE, CRED)),
+    Get('/d/sub/x.txt', AE, VARY), Get('/d/sub/x.txt', BE, VARY),
+    Get('/d/sub/x.txt', 'https://c.example.com', ok('https://c.example.com', CRED)),
+    Get('/d/sub/allow/x.txt', AE, VARY), Get('/d/sub/allow/x.txt', BE, VARY),
+    Get('/d/sub/allow/x.txt', 'https://c.example.com', ok('https://c.example.com', CRED)),
+    # ... and so does an origin file's '!' line, until CorsDenyOrigin none
+    Get('/file/sub/x.txt', 'https://bad.tenants.example', VARY),
+    Get('/file/sub/x.txt', 'https://other.tenants.example', VARY),
+    Get('/file/sub/x.txt', 'https://ok.tenants.example', ok('https://ok.tenants.example')),
+    Get('/file/sub/none/x.txt', 'https://bad.tenants.example',
+        ok('https://bad.tenants.example')),
+    # a deny pattern over a top-level domain
+    Get('/tld/x.txt', 'https://evil.zip', VARY), Get('/tld/x.txt', 'https://a.b.zip', VARY),
+    Get('/tld/x.txt', 'https://zip.example', ok('*')),
     # .htaccess
     Get('/ht/x.txt', AE, ok(AE, 'Timing-Allow-Origin: ' + AE)),
     Get('/ht/x.txt', UC, VARY),
@@ -317,9 +358,6 @@ BAD = [
     Bad('CorsDenyOrigin a.example',
         "CorsDenyOrigin: 'a.example' is not an origin (no scheme: write it as "
         "scheme://host[:port], e.g. https://www.example.com; the keywords are *, null and none)"),
-    Bad('CorsDenyOrigin https://*.com',
-        "CorsDenyOrigin: 'https://*.com' matches every site under a top-level domain; give at "
-        "least two labels after '*.', e.g. https://*.example.com"),
     Bad('CorsAllowOrigin https://a.example\nCorsDenyOrigin https://a.example',
         "CorsDenyOrigin: 'https://a.example' is both allowed (CorsAllowOrigin) and denied "
         "(CorsDenyOrigin) in one section: remove it from one of them"),
@@ -343,6 +381,8 @@ def test_bad_directive(case):
 GOOD = [
     'CorsDenyOrigin https://a.example https://*.example.com http://localhost:* null',
     'CorsDenyOrigin none',
+    # denying every site under a top-level domain is safe
+    'CorsDenyOrigin https://*.zip https://*.com:* http://*.mov',
     'CorsAllowOrigin *\nCorsDenyOrigin null',
     # a pattern may cover an allowed exact origin: the deny rule wins
     'CorsAllowOrigin https://a.b.example\nCorsDenyOrigin https://*.b.example',
@@ -382,6 +422,10 @@ def test_same_origin_in_nested_sections_is_fine():
      "'https://a.example' is both allowed (CorsAllowOrigin) and denied (CorsDenyOrigin) in one "
      "section: remove it from one of them"),
     ('! https://a.example\n', 1, "one origin per line (a '#' comment takes a line of its own)"),
+    ('https://a.example\n!\n', 2, "'!' alone names no origin: write the origin to deny after "
+                                 "it, e.g. !https://www.example.com"),
+    ('!https://a.example,https://b.example\n', 1,
+     "'!https://a.example,https://b.example': write one origin per line, without commas"),
 ], ids=lambda v: repr(v)[:40] if isinstance(v, str) else str(v))
 def test_file_errors(content, line, message):
     path = os.path.join(RUN_DIR, 'origins-deny-under-test.txt')

@@ -197,23 +197,39 @@ LINES = [
     'CorsDenyOrigin none',
     'CorsTimingAllowOrigin On',
     'CorsTimingAllowOrigin Off',
+    # deny lists add up down the tree, until a section says none; an origin file's
+    # '!' lines are deny rules too
+    'CorsDenyOrigin https://b.example',
+    'CorsDenyOrigin https://evil.example\nCorsDenyOrigin none https://c.example',
+    'CorsAllowOriginFile "{root}/bang.txt"',
 ]
+
+# bang.txt: an origin, and one never allowed below (a '!' line)
+BANG = 'https://x.sub.example\n!https://evil.example\n'
+BANG_DENIES = ['https://evil.example']
 
 ORIGINS = ['https://a.example', 'https://b.example', 'https://c.example',
            'https://x.sub.example', 'https://a.rx.example', 'http://evil.h.example',
            'https://evil.github.io', 'https://evil.example', 'null', None]
 
 
+def _exact(text, directive):
+    return {w for l in text.split('\n') if l.startswith(directive + ' ')
+            for w in l.split()[1:] if '*' not in w and '://' in w}
+
+
 def _refused_alone(lines):
     text = '\n'.join(lines)
     cred = 'CorsAllowCredentials On' in text
     star = 'CorsAllowOrigin *' in text
+    allowed = _exact(text, 'CorsAllowOrigin') | (
+        {'https://x.sub.example'} if 'bang.txt' in text else set())
+    denied = _exact(text, 'CorsDenyOrigin') | (set(BANG_DENIES) if 'bang.txt' in text else set())
     return (cred and (star or 'http://*.' in text or '"https://.*"' in text
                       or '*.github.io' in text or 'CorsExposeHeaders *' in text)
             or (star and 'CorsAllowPrivateNetwork On' in text)
             # an origin both allowed and denied
-            or ('CorsAllowOrigin https://a.example' in text
-                and 'CorsDenyOrigin https://a.example' in text))
+            or bool(allowed & denied))
 
 
 def _section(rnd):
@@ -251,6 +267,14 @@ TRIPLE_SECTIONS = [
     # a deny list inherited through two sections that set other things
     Triple('CorsAllowOrigin * https://b.example\nCorsDenyOrigin https://a.example',
            'CorsTimingAllowOrigin On', 'CorsExposeHeaders X-A'),
+    # deny lists that add up: a parent's deny (and an origin file's '!' line) below a
+    # child's own list; none drops them
+    Triple('CorsAllowOrigin *\nCorsDenyOrigin https://a.example', 'CorsDenyOrigin https://b.example',
+           'CorsExposeHeaders X-A'),
+    Triple('CorsAllowOrigin https://*.sub.example https://b.example https://evil.example',
+           'CorsAllowOriginFile "{root}/bang.txt"', 'CorsDenyOrigin https://x.sub.example'),
+    Triple('CorsAllowOrigin *\nCorsDenyOrigin https://a.example', 'CorsDenyOrigin https://b.example',
+           'CorsDenyOrigin none https://c.example'),
     # ReportOnly above On and above Off (the random triples cover below)
     Triple('CorsAllowOrigin https://a.example\nCorsEngine ReportOnly', 'CorsEngine On',
            'CorsMaxAge 5'),
@@ -281,12 +305,16 @@ def _triples_config():
 
 
 def _triples_files(h):
+    h.write_root('bang.txt', BANG)
     for i in range(TRIPLES):
         for side in 'lr':
             h.write('%s%d/s/t/f.txt' % (side, i), 'f')
 
 
-triples = server_fixture('grouping-triples', _triples_config(), setup=_triples_files)
+# the start-up warnings of the patterns on a public suffix (tests/test_config_warnings.py)
+START_UP_WARNINGS = (r'\] CORS0004: ',)
+triples = server_fixture('grouping-triples', _triples_config(), setup=_triples_files,
+                         allow_log=START_UP_WARNINGS)
 
 
 def _reports(srv):
@@ -317,13 +345,52 @@ def _answers(srv, base):
     return [a + [l] for a, l in zip(out, logged)]
 
 
+def _denies_in_force(sections):
+    """The deny rules in force in the innermost of the sections (README "Merging"):
+    every deny of the sections, outside in, and every '!' line of their origin
+    files, since the last "CorsDenyOrigin none"."""
+    rules = []
+    for section in sections:
+        for line in section.split('\n'):
+            words = line.split()
+            if words[:1] == ['CorsDenyOrigin']:
+                for w in words[1:]:
+                    rules = [] if w.lower() == 'none' else rules + [w]
+            elif words[:1] == ['CorsAllowOriginFile']:
+                rules += BANG_DENIES
+    return rules
+
+
+def _deny_covers(rule, origin):
+    if rule == 'null' or origin in (None, 'null'):
+        return rule == origin
+    if '://*.' in rule:
+        scheme, domain = rule.split('://*.')
+        return origin.startswith(scheme + '://') and origin.endswith('.' + domain)
+    return rule == origin
+
+
+def check_denies_hold(answers, sections):
+    """No origin a deny rule in force covers is allowed, in any answer."""
+    rules = _denies_in_force(sections)
+    for asked, status, lines, logged in answers:
+        origin = asked.split(' ', 1)[1]
+        if any(_deny_covers(r, origin) for r in rules):
+            assert not [l for l in lines if l.startswith('Access-Control-Allow-Origin')], \
+                (asked, lines, rules)
+            assert logged.split()[0] in ('-', 'denied:origin', 'preflight:denied:origin'), \
+                (asked, logged, rules)
+
+
 @pytest.mark.allow_log(r'CORS003\d: the merged configuration combines')
 @pytest.mark.parametrize('i', range(TRIPLES))
 def test_merge_is_associative(triples, i):
+    """The same answers in both groupings, and no denied origin allowed."""
     left = _answers(triples, '/l%d/s/t/' % i)
     right = _answers(triples, '/r%d/s/t/' % i)
     assert left == right, ('sections:\n--- outer\n%s\n--- middle\n%s\n--- inner\n%s'
                            % TRIPLE_SECTIONS[i])
+    check_denies_hold(left, TRIPLE_SECTIONS[i])
 
 
 def test_triples_cover_none_below_an_expression():
@@ -356,11 +423,24 @@ def test_triples_cover_deny_lists():
     assert sum(case(*t) for t in TRIPLE_SECTIONS[4:]) >= 3
 
 
+def test_triples_cover_denies_adding_up():
+    """... and denies that add up: a deny (or an origin file's '!' line) in an outer
+    section that still holds in the innermost one below another section's own deny
+    list, for an origin an allow rule in force would take."""
+    def case(a, b, c):
+        outer = _denies_in_force([a])
+        inner = _denies_in_force([a, b, c])
+        own = any('CorsDenyOrigin' in x and 'none' not in x for x in (b, c))
+        return bool(outer) and own and set(outer) <= set(inner)
+    assert sum(case(*t) for t in TRIPLE_SECTIONS) >= 3
+
+
 # ---- fail-safes, whichever sections their parts come from ------------------------
 
 ATTACKER = 'http://attacker.example.com'
 GH = 'https://attacker.github.io'
 HEROKU = 'https://attacker.herokuapp.com:8443'
+AMZ = 'https://attacker-bucket.s3.amazonaws.com'
 PNA = (('Access-Control-Request-Private-Network', 'true'),)
 
 # Per tag: the setting its log line quotes ("combines '<combines>' with <log_tail>")
@@ -417,6 +497,13 @@ FAIL_SAFES = {
                 Answer('OPTIONS', C, 204, ['Access-Control-Allow-Origin: *',
                                            'Access-Control-Allow-Methods: POST', PREFLIGHT_VARY]),
             ]),
+            # another expression that allows the origin decides, with credentials
+            Variant('CorsAllowOriginMatch "https://.*"\nCorsAllowOriginMatch "https://b\\.example"',
+                    'CorsAllowCredentials On', [
+                Answer('GET', B, 200, ['Access-Control-Allow-Origin: ' + B,
+                                       'Access-Control-Allow-Credentials: true', 'Vary: Origin']),
+                Answer('GET', C, 200, ['Access-Control-Allow-Origin: *', 'Vary: Origin']),
+            ]),
         ]),
     'CORS0034': FailSafe(
         'http://*.example.com',
@@ -428,6 +515,15 @@ FAIL_SAFES = {
                                                   'Access-Control-Allow-Methods: POST',
                                                   PREFLIGHT_VARY]),
                 Answer('GET', 'http://example.com', 200, ['Vary: Origin']),
+            ]),
+            # an expression that allows the origin decides, with credentials
+            Variant('CorsAllowOrigin http://*.example.com\n'
+                    'CorsAllowOriginMatch "http://b\\.example\\.com"', 'CorsAllowCredentials On', [
+                Answer('GET', 'http://b.example.com', 200, [
+                    'Access-Control-Allow-Origin: http://b.example.com',
+                    'Access-Control-Allow-Credentials: true', 'Vary: Origin']),
+                Answer('GET', ATTACKER, 200, ['Access-Control-Allow-Origin: ' + ATTACKER,
+                                              'Vary: Origin']),
             ]),
         ]),
     # a public suffix (Public Suffix List): anyone can register a site under it
@@ -444,6 +540,31 @@ FAIL_SAFES = {
                 Answer('GET', B, 200, ['Access-Control-Allow-Origin: ' + B,
                                        'Access-Control-Allow-Credentials: true', 'Vary: Origin']),
                 Answer('GET', 'https://github.io', 200, ['Vary: Origin']),
+            ]),
+            # any other rule that allows the origin decides, with credentials: a longer
+            # pattern, an expression
+            Variant('CorsAllowOrigin https://*.github.io https://*.alice.github.io\n'
+                    'CorsAllowOriginMatch "https://carol\\.github\\.io"',
+                    'CorsAllowCredentials On', [
+                Answer('GET', 'https://x.alice.github.io', 200, [
+                    'Access-Control-Allow-Origin: https://x.alice.github.io',
+                    'Access-Control-Allow-Credentials: true', 'Vary: Origin']),
+                Answer('OPTIONS', 'https://x.alice.github.io', 204, [
+                    'Access-Control-Allow-Origin: https://x.alice.github.io',
+                    'Access-Control-Allow-Credentials: true',
+                    'Access-Control-Allow-Methods: POST', PREFLIGHT_VARY]),
+                Answer('GET', 'https://carol.github.io', 200, [
+                    'Access-Control-Allow-Origin: https://carol.github.io',
+                    'Access-Control-Allow-Credentials: true', 'Vary: Origin']),
+                Answer('GET', GH, 200, ['Access-Control-Allow-Origin: ' + GH, 'Vary: Origin']),
+            ]),
+            # a public suffix below the pattern's domain (s3.amazonaws.com)
+            Variant('CorsAllowOrigin https://*.github.io https://*.amazonaws.com',
+                    'CorsAllowCredentials On', [
+                Answer('GET', AMZ, 200, ['Access-Control-Allow-Origin: ' + AMZ, 'Vary: Origin']),
+                Answer('OPTIONS', AMZ, 204, ['Access-Control-Allow-Origin: ' + AMZ,
+                                             'Access-Control-Allow-Methods: POST',
+                                             PREFLIGHT_VARY]),
             ]),
             # with a port: the same
             Variant('CorsAllowOrigin https://*.herokuapp.com:*', 'CorsAllowCredentials On', [
@@ -497,7 +618,8 @@ def _fail_safe_files(h):
         h.write('%s/htaccess-three/mid/in/.htaccess' % s[1:], second + '\n')
 
 
-failsafe = server_fixture('grouping-failsafe', _fail_safe_config(), setup=_fail_safe_files)
+failsafe = server_fixture('grouping-failsafe', _fail_safe_config(), setup=_fail_safe_files,
+                          allow_log=START_UP_WARNINGS)
 
 
 def _send(srv, kind, origin, path):

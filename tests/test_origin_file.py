@@ -81,6 +81,12 @@ def _check_file(content):
      "one origin per line (a '#' comment takes a line of its own)"),
     ('https://a.example # tenant a\n', 1,
      "one origin per line (a '#' comment takes a line of its own)"),
+    # several origins on a line, separated by commas
+    ('https://a.example,https://b.example\n', 1,
+     "'https://a.example,https://b.example': write one origin per line, without commas"),
+    ('# tenants\nhttps://a.example, https://b.example\n', 2,
+     "'https://a.example, https://b.example': write one origin per line, without commas"),
+    ('https://a.example,\n', 1, "'https://a.example,': write one origin per line, without commas"),
     ('none\n', 1, "'none' is not allowed in a file: use CorsAllowOrigin none"),
     ('https://*.com\n', 1, "'https://*.com' matches every site under a top-level domain; "
                            "give at least two labels after '*.', e.g. https://*.example.com"),
@@ -120,8 +126,9 @@ def test_directory_is_not_a_file():
 UNSAFE_IN_FILE = {
     'http://*.example.com': "(any network attacker can answer for a plain-http subdomain; "
                             "use https:// or list the origins)",
-    'https://*.github.io': "(the domain after '*.' is on the Public Suffix List: anyone can "
-                           "register a site under it; list your own domains or origins)",
+    'https://*.github.io': "(the domain after '*.', or one below it, is on the Public Suffix "
+                           "List: anyone can register a site that the pattern matches; list "
+                           "your own domains or origins)",
 }
 
 

@@ -45,6 +45,11 @@
     } while (0)
 
 static apr_pool_t *fz_pool;      /* everything of one input; tracked */
+/* the rules of the Public Suffix List's text, "*." and "!" ones left out
+ * ("*.compute.amazonaws.com" counts as "compute.amazonaws.com" and
+ * something below it): the reference for suffixes below a domain */
+static const char **fz_psl_rules;
+static int fz_psl_nrules;
 static apr_pool_t *fz_pconf;     /* the pre_config hook's: the Public
                                   * Suffix List, loaded once */
 static server_rec fz_server;
@@ -52,6 +57,63 @@ static server_rec fz_server;
 static apr_uint64_t fz_counts[CORS_OUTCOME_COUNT];
 static cors_srv_conf fz_srv_conf = { fz_counts };
 static void *fz_server_config[1] = { &fz_srv_conf };
+
+/* The list's text, one rule a line, into fz_psl_rules (a wildcard rule
+ * "*.d" as "d*": d and any name below it). */
+static void fz_psl_read(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    int size = 0;
+
+    FZ_CHECK(f != NULL, "cannot read %s: install publicsuffix "
+             "(tools/deps.sh fuzz)", path);
+    while (fgets(line, sizeof(line), f)) {
+        char *e = line + strcspn(line, " \t\r\n");
+
+        *e = '\0';
+        if (!line[0] || line[0] == '!' || !strncmp(line, "//", 2)) {
+            continue;
+        }
+        if (fz_psl_nrules == size) {
+            size = size ? 2 * size : 1024;
+            fz_psl_rules = realloc(fz_psl_rules, size * sizeof(char *));
+        }
+        fz_psl_rules[fz_psl_nrules++] = strncmp(line, "*.", 2)
+            ? strdup(line) : apr_pstrcat(fz_pconf, line + 2, "*", NULL);
+    }
+    fclose(f);
+}
+
+/* Does a rule of the list name a suffix below domain (the reference: every
+ * rule, one by one)? */
+static int fz_psl_below(const char *domain)
+{
+    size_t dl = strlen(domain);
+    int i;
+
+    for (i = 0; i < fz_psl_nrules; i++) {
+        const char *r = fz_psl_rules[i];
+        size_t rl = strlen(r);
+
+        if (r[rl - 1] == '*' && rl - 1 == dl && !strncmp(r, domain, dl)) {
+            return 1;
+        }
+        rl -= r[rl - 1] == '*';
+        if (rl > dl + 1 && r[rl - dl - 1] == '.'
+            && !strncmp(r + rl - dl, domain, dl)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Is a subdomain pattern's domain on a public suffix: one itself (libpsl,
+ * asked directly), or with one below it? */
+static int fz_ref_public_suffix(const char *domain)
+{
+    return psl_is_public_suffix(cors_psl, domain) || fz_psl_below(domain);
+}
 
 static void fz_init(void)
 {
@@ -80,6 +142,7 @@ static void fz_init(void)
              "would have it: see fz_init()");
     FZ_CHECK(cors_psl != NULL, "no Public Suffix List: install publicsuffix "
              "(tools/deps.sh fuzz)");
+    fz_psl_read("/usr/share/publicsuffix/public_suffix_list.dat");
 }
 
 /* A NUL-terminated copy of [d, d+n) of exactly n+1 bytes (ASan-guarded). */
@@ -119,6 +182,7 @@ typedef struct {
     const char *regexes[FZ_MAX_RULES];
     int nregexes;
     int cleared;                 /* "CorsAllowOrigin none" was used */
+    int deny_none[FZ_MAX_SECTIONS]; /* "CorsDenyOrigin none" in section i */
     /* every CorsDenyOrigin rule accepted (and "!" line of an origin file),
      * with the section's list it went into (a later "none" makes another:
      * the list a merged configuration carries has exactly its own rules) */
@@ -259,7 +323,12 @@ static void fz_record(fz_config *fc, const cors_dir_conf *dc,
         /* "none" empties the list: the rules after the last one are in it */
         for (i = 0; i < argc; i++) {
             if (!strcasecmp(argv[i], "none")) {
+                int s;
+
                 from = i + 1;
+                for (s = 0; s < fc->nsec; s++) {
+                    fc->deny_none[s] |= fc->sec[s] == dc;
+                }
             }
         }
         for (i = from; i < argc; i++) {
@@ -441,6 +510,28 @@ static cors_dir_conf *fz_merged(const fz_config *fc)
     return cors_merge_dir_conf(fz_pool, fc->sec[0], m);
 }
 
+/*
+ * The deny lists in force once sections 0..last are merged (README
+ * "Merging"): the list of each section that has one, outermost first,
+ * starting again at a section that said "CorsDenyOrigin none".  Returns how
+ * many, into out.
+ */
+static int fz_ref_denies(const fz_config *fc, int last,
+                         const cors_origins **out)
+{
+    int s, n = 0;
+
+    for (s = 0; s <= last; s++) {
+        if (fc->deny_none[s]) {
+            n = 0;
+        }
+        if (fc->sec[s]->deny) {
+            out[n++] = fc->sec[s]->deny;
+        }
+    }
+    return n;
+}
+
 /* ---- the reference matcher ------------------------------------------------ */
 
 typedef struct {
@@ -599,7 +690,7 @@ static int fz_ref_rules(const fz_config *fc, const char *origin,
         if (fz_split(fc->origins[i], &rule, 1, 1) && fz_rule_match(&rule, &o)
             && !(credentialed && rule.sub
                  && (!strcmp(rule.scheme, "http")
-                     || psl_is_public_suffix(cors_psl, rule.host + 1)))) {
+                     || fz_ref_public_suffix(rule.host + 1)))) {
             return 1;
         }
     }

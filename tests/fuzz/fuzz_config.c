@@ -22,8 +22,10 @@
  *    the CorsDenyOrigin list, which never holds '*';
  *  - no origin (nor null) is both allowed and denied in one section;
  * and the merge of the sections takes each field from the innermost section
- * that sets it, "none" anywhere drops inherited expressions, and merging
- * three sections gives the same result however they are grouped.
+ * that sets it, "none" anywhere drops inherited expressions, the deny lists
+ * add up (every list since the last "CorsDenyOrigin none", fz_ref_denies()),
+ * and merging three sections gives the same result however they are
+ * grouped.
  */
 #include "fuzz.h"
 
@@ -114,7 +116,7 @@ static int check_public_suffix(const cors_origins *l, const char *key,
     if (colon) {
         *colon = '\0';
     }
-    want = !l->deny && psl_is_public_suffix(cors_psl, domain);
+    want = !l->deny && fz_ref_public_suffix(domain);
     FZ_CHECK(sub->public_suffix == want,
              "subdomain key '%s' (%s list): public suffix %d, not %d", key,
              l->deny ? "deny" : "allow", sub->public_suffix, want);
@@ -268,11 +270,49 @@ static void check_merge(const cors_dir_conf *base, const cors_dir_conf *add,
     }
 }
 
+/* Two arrays of deny lists hold the same lists in the same order. */
+static int same_denies(const apr_array_header_t *x,
+                       const apr_array_header_t *y)
+{
+    if (!x || !y) {
+        return x == y;
+    }
+    return x->nelts == y->nelts
+           && !memcmp(x->elts, y->elts, x->nelts * sizeof(cors_origins *));
+}
+
+/* The deny lists of a merged configuration (sections 0..last merged) are
+ * the reference's, and "none" in any of them is known. */
+static void check_denies(const fz_config *fc, int last,
+                         const cors_dir_conf *m)
+{
+    const cors_origins *want[FZ_MAX_SECTIONS];
+    int n = fz_ref_denies(fc, last, want), i, none = 0;
+
+    FZ_CHECK(n ? m->denies && m->denies->nelts == n : !m->denies,
+             "sections 0..%d: %d deny lists in force, not %d", last,
+             m->denies ? m->denies->nelts : 0, n);
+    for (i = 0; i < n; i++) {
+        FZ_CHECK(APR_ARRAY_IDX(m->denies, i, const cors_origins *) == want[i],
+                 "sections 0..%d: deny list %d is not the reference's", last,
+                 i);
+    }
+    for (i = 0; i <= last; i++) {
+        none |= fc->deny_none[i];
+    }
+    FZ_CHECK(m->deny_cleared == none, "sections 0..%d: merged deny 'none' "
+             "%d, not %d", last, m->deny_cleared, none);
+}
+
 /* Two merged configurations are the same: every field (the merge fills
- * its result with zeros first, so the padding compares too). */
+ * its result with zeros first, so the padding compares too), the deny
+ * lists by content. */
 static int same_conf(const cors_dir_conf *x, const cors_dir_conf *y)
 {
-    return !memcmp(x, y, sizeof(*x));
+    cors_dir_conf a = *x, b = *y;
+
+    a.denies = b.denies = NULL;
+    return !memcmp(&a, &b, sizeof(a)) && same_denies(x->denies, y->denies);
 }
 
 /*
@@ -302,6 +342,8 @@ static void check_associative(const fz_config *fc)
                  "%d..%d depend on the grouping", i, i + 2);
         FZ_CHECK(left->deny == right->deny, "deny list of sections %d..%d "
                  "depends on the grouping", i, i + 2);
+        FZ_CHECK(same_denies(left->denies, right->denies), "deny lists in "
+                 "force of sections %d..%d depend on the grouping", i, i + 2);
         FZ_CHECK(same_conf(left, right), "the merge of sections %d..%d "
                  "depends on the grouping", i, i + 2);
     }
@@ -321,12 +363,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!fc.error) {
         m = fc.sec[0];
         check_section(m);
+        check_denies(&fc, 0, m);
         for (i = 1; i < fc.nsec; i++) {
             cors_dir_conf *next;
 
             check_section(fc.sec[i]);
             next = cors_merge_dir_conf(fz_pool, m, fc.sec[i]);
             check_merge(m, fc.sec[i], next);
+            check_denies(&fc, i, next);
             (void)cors_in_scope(next);
             m = next;
         }

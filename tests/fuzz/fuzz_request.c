@@ -294,7 +294,7 @@ static void check_actual(const fz_config *fc, request_rec *r,
     const char *aceh = apr_table_get(r->headers_out,
                                      "Access-Control-Expose-Headers");
     int any = ec->origins && ec->origins->any && ec->credentials != 1;
-    int deny = ec->deny && ec->deny->rules;
+    int deny = cors_denied(ec, NULL) >= 0;
     int n = fz_count_prefix(r->headers_out, "Access-Control-");
 
     FZ_CHECK(fz_count_prefix(r->err_headers_out, "Access-Control-") == 0,
@@ -391,7 +391,7 @@ static void check_report_value(request_rec *r)
 }
 
 /* A denied Origin gets no Allow-Origin or Timing-Allow-Origin, on any
- * answer.  The reference knows the rules of the governing deny list (only
+ * answer.  The reference knows the rules of every deny list in force (only
  * usable Origin values are compared: the module compares bytes). */
 static void check_denied(const fz_config *fc, const cors_dir_conf *ec,
                          request_rec *r)
@@ -399,9 +399,18 @@ static void check_denied(const fz_config *fc, const cors_dir_conf *ec,
     const char *origin = apr_table_get(r->headers_in, "Origin");
     const char *v;
     cors_origin o;
+    int i, denied = 0;
 
-    if (!origin || !ec->deny || !cors_origin_parse(origin, &o)
-        || !fz_ref_denied(fc, ec->deny, origin)) {
+    if (!origin || !ec->denies || !cors_origin_parse(origin, &o)) {
+        return;
+    }
+    /* every list in force counts, the inherited ones too */
+    for (i = 0; i < ec->denies->nelts; i++) {
+        denied |= fz_ref_denied(fc, APR_ARRAY_IDX(ec->denies, i,
+                                                  const cors_origins *),
+                                origin);
+    }
+    if (!denied) {
         return;
     }
     FZ_CHECK(!apr_table_get(r->headers_out, "Access-Control-Allow-Origin"),

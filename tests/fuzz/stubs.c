@@ -342,6 +342,13 @@ AP_DECLARE(void) ap_hook_post_config(ap_HOOK_post_config_t *pf,
     (void)pf; (void)pre; (void)succ; (void)order;
 }
 
+AP_DECLARE(void) ap_hook_check_config(ap_HOOK_check_config_t *pf,
+                                      const char *const *pre,
+                                      const char *const *succ, int order)
+{
+    (void)pf; (void)pre; (void)succ; (void)order;
+}
+
 AP_DECLARE(void) ap_hook_test_config(ap_HOOK_test_config_t *pf,
                                      const char *const *pre,
                                      const char *const *succ, int order)
