@@ -32,6 +32,20 @@ except ImportError as e:        # a missing dependency fails, never skips
 RESULTS = ('no-origin', 'allowed', 'denied:origin', 'preflight:ok',
            'preflight:denied:origin', 'preflight:denied:method',
            'preflight:denied:header', 'preflight:denied:malformed')
+# the labels of each CORS_RESULT on the metrics page, one per dimension
+# (README "Counters", the table of labels)
+LABELS = {
+    'no-origin': ('actual', 'no-origin', 'none'),
+    'allowed': ('actual', 'allowed', 'none'),
+    'denied:origin': ('actual', 'denied', 'origin'),
+    'preflight:ok': ('preflight', 'allowed', 'none'),
+    'preflight:denied:origin': ('preflight', 'denied', 'origin'),
+    'preflight:denied:method': ('preflight', 'denied', 'method'),
+    'preflight:denied:header': ('preflight', 'denied', 'header'),
+    'preflight:denied:malformed': ('preflight', 'denied', 'malformed'),
+}
+BY_LABELS = {v: k for k, v in LABELS.items()}
+assert len(BY_LABELS) == len(LABELS) and tuple(LABELS) == RESULTS
 ONE, TWO, THREE = 'one.example', 'two.example', 'three.example'
 THREADS = 12
 
@@ -135,17 +149,20 @@ def vname(h, host):
 
 def metrics(h):
     """{(vhost, result): count} and the reset time, from the cors-metrics page
-    as Prometheus's parser reads it."""
+    as Prometheus's parser reads it (strict UTF-8); each series' labels
+    (request, outcome, reason) name one CORS_RESULT (LABELS)."""
     r = h.request('GET', '/cors-metrics')
     assert r.status == 200, r
     assert r.get_all('Content-Type') == ['text/plain; version=0.0.4; charset=utf-8']
     series, reset, types = {}, None, {}
-    for fam in text_string_to_metric_families(r.body.decode('utf-8')):
+    for fam in text_string_to_metric_families(r.body.decode('utf-8', 'strict')):
         types[fam.name] = fam.type
         for s in fam.samples:
             if s.name == 'mod_cors_requests_total':
-                assert set(s.labels) == {'vhost', 'result'}, s
-                key = (s.labels['vhost'], s.labels['result'])
+                assert set(s.labels) == {'vhost', 'request', 'outcome', 'reason'}, s
+                dims = (s.labels['request'], s.labels['outcome'], s.labels['reason'])
+                assert dims in BY_LABELS, s
+                key = (s.labels['vhost'], BY_LABELS[dims])
                 assert key not in series, 'repeated series %r' % (key,)
                 series[key] = s.value
             elif s.name == 'mod_cors_counters_reset_time_seconds':
@@ -181,8 +198,10 @@ def html(h):
     page = r.body.decode()
     assert page.count('<h2>CORS</h2>') == 1, page[-3000:]
     table = page.split('<h2>CORS</h2>', 1)[1].split('</table>', 1)[0]
-    head = re.findall(r'<th>([^<]*)</th>', table)
-    assert head == ['Virtual host'] + list(RESULTS) + ['all'], head
+    head = re.findall(r'<th(?: title="([^"]*)")?>([^<]*)</th>', table)
+    assert head == [('', 'Virtual host')] + [
+        ('request=%s outcome=%s reason=%s' % LABELS[res], res) for res in RESULTS] + \
+        [('', 'all')], head
     rows = {}
     for name, cells in re.findall(r'<tr><td>([^<]*)</td>((?:<td>\d+</td>)+)</tr>', table):
         rows[name] = [int(c) for c in re.findall(r'\d+', cells)]
@@ -304,9 +323,10 @@ def test_exact_under_concurrency(srv):
 
 
 def test_rows_are_the_servers_virtual_hosts(srv):
+    """The two hosts; not the main server, which gets no request: the
+    <VirtualHost *:port> take every connection of the one Listen."""
     series, _ = snapshot(srv)
-    # the main server (ServerName 127.0.0.1, no port) and the two hosts
-    assert {v for v, _ in series} == {'127.0.0.1', vname(srv, ONE), vname(srv, TWO)}
+    assert {v for v, _ in series} == {vname(srv, ONE), vname(srv, TWO)}
 
 
 def test_metrics_the_same_from_every_vhost(srv):
@@ -359,11 +379,12 @@ def test_metrics_page(srv):
     text = r.body.decode()
     lines = text.splitlines()
     assert lines[:2] == [
-        '# HELP mod_cors_requests_total Requests mod_cors decided, by virtual host '
-        'and CORS_RESULT.',
+        '# HELP mod_cors_requests_total Requests mod_cors decided, by virtual host, '
+        'what was asked, outcome and reason.',
         '# TYPE mod_cors_requests_total counter']
     assert any(re.match(r'^mod_cors_requests_total\{vhost="one\.example:\d+",'
-                        r'result="preflight:denied:malformed"\} \d+$', l) for l in lines)
+                        r'request="preflight",outcome="denied",reason="malformed"\} \d+$',
+                        l) for l in lines)
     assert '# TYPE mod_cors_counters_reset_time_seconds gauge' in lines
     assert text.endswith('\n')
     _, reset = metrics(srv)
@@ -449,8 +470,9 @@ def _many_vhosts(n):
 def test_graceful_beyond_room_counts_in_other():
     """A full start makes room for twice the virtual hosts and 16 more: the
     main server and one host, 2 * 2 + 16 = 20 rows.  A graceful restart to 30
-    hosts gives rows to 18 new ones, the other 12 count in "(other)"; the next
-    full restart makes room for all."""
+    hosts gives rows to 18 new ones, the other 11 count in "(other)"; the next
+    full restart makes room for all.  The main server's row is not shown: it
+    gets no request."""
     h = Httpd('counters-room', _many_vhosts(1), modules=['status'])
     _files(h)
     h.start()
@@ -462,9 +484,9 @@ def test_graceful_beyond_room_counts_in_other():
             send(h, host, KINDS[1])
         series, _ = snapshot(h)
         named = {v for v, _ in series} - {'(other)'}
-        assert len(named) == 20 and '127.0.0.1' in named and vname(h, hosts[0]) in named
+        assert len(named) == 19 and vname(h, hosts[0]) in named
         counted = {v: series[v, 'allowed'] for v in named}
-        assert all(n == 1 for v, n in counted.items() if v != '127.0.0.1'), counted
+        assert all(n == 1 for v, n in counted.items()), counted
         assert series['(other)', 'allowed'] == 30 - 19
         assert auto(h)['CORSRequests_allowed'] == 30
         page = h.request('GET', '/server-status').body.decode()
@@ -474,7 +496,7 @@ def test_graceful_beyond_room_counts_in_other():
         for host in hosts:
             send(h, host, KINDS[1])
         series, _ = snapshot(h)
-        assert {v for v, _ in series} == {vname(h, x) for x in hosts} | {'127.0.0.1'}
+        assert {v for v, _ in series} == {vname(h, x) for x in hosts}
         assert all(series[vname(h, x), 'allowed'] == 1 for x in hosts)
         assert sum(series.values()) == 30
     finally:
@@ -482,12 +504,14 @@ def test_graceful_beyond_room_counts_in_other():
 
 
 ODD = 'q"uote\\back.example'
+ODD_ROW = 'q"uote\\x5cback.example'       # the backslash written \x5c
 
 
 def test_without_mod_status_and_label_escaping():
     """Without mod_status the module loads and counts; the metrics page
     escapes a label value's quote and backslash (the parser reads them back)
-    and can be set up in .htaccess; a port in ServerName names the row."""
+    and can be set up in .htaccess; a port in ServerName names the row; a
+    backslash in ServerName is shown \x5c (README "Counters")."""
     conf = PAGES.replace('SetHandler server-status', 'Require all denied') + POLICY + \
         '<VirtualHost *:{port}>\n    ServerName "q\\"uote\\\\back.example"\n</VirtualHost>\n' + \
         '<VirtualHost *:{port}>\n    ServerName x.example:8443\n</VirtualHost>\n'
@@ -500,10 +524,10 @@ def test_without_mod_status_and_label_escaping():
         send(h, 'x.example', KINDS[2])
         assert h.request('GET', '/server-status').status == 403
         r = h.request('GET', '/cors-metrics')
-        assert 'vhost="q\\"uote\\\\back.example:%d",result="allowed"} 1' % h.port \
-            in r.body.decode()
+        assert ('vhost="q\\"uote\\\\x5cback.example:%d",request="actual",'
+                'outcome="allowed",reason="none"} 1' % h.port) in r.body.decode()
         series, _ = metrics(h)
-        assert series[vname(h, ODD), 'allowed'] == 1
+        assert series[vname(h, ODD_ROW), 'allowed'] == 1
         assert series['x.example:8443', 'denied:origin'] == 1
         assert sum(series.values()) == 2
         r2 = h.request('GET', '/m/')
