@@ -9,6 +9,7 @@ with two; every count (per virtual host, per result, in total) must then be
 exact on all three pages.  The metrics page is read by the Prometheus client
 library's own parser (Debian's python3-prometheus-client)."""
 import collections
+from html import escape as html_escape
 import random
 import re
 import threading
@@ -195,7 +196,7 @@ def html(h):
     """The CORS table of /server-status: {row name: [counts..., all]}."""
     r = h.request('GET', '/server-status')
     assert r.status == 200, r
-    page = r.body.decode()
+    page = r.body.decode('iso-8859-1')      # mod_status's charset
     assert page.count('<h2>CORS</h2>') == 1, page[-3000:]
     table = page.split('<h2>CORS</h2>', 1)[1].split('</table>', 1)[0]
     head = re.findall(r'<th(?: title="([^"]*)")?>([^<]*)</th>', table)
@@ -532,5 +533,175 @@ def test_without_mod_status_and_label_escaping():
         assert sum(series.values()) == 2
         r2 = h.request('GET', '/m/')
         assert r2.status == 200 and r2.body == r.body
+    finally:
+        h.stop()
+
+
+# ---- row names: one meaning each, valid UTF-8 whatever ServerName holds ----------
+
+def row_name(raw, port=None):
+    """The reference for README "Counters": a row's name is ServerName with
+    every byte outside printable ASCII, and \\ ( ), written \\xNN, then the
+    port."""
+    name = ''.join(chr(b) if 0x20 <= b <= 0x7e and b not in b'\\()' else '\\x%02x' % b
+                   for b in raw)
+    return name + (':%d' % port if port else '')
+
+
+# Every byte a quoted ServerName can hold, in the middle of a name: not NUL,
+# LF, CR (they end the line), '"' (ends the quotes, see the test above), ':'
+# (starts the port), '*', '?', '[' (httpd refuses them in ServerName) and
+# '\\' (an escape inside quotes, see the test above).
+NAME_BYTES = [b for b in range(1, 256) if b not in b'\n\r":*?[\\']
+
+
+def alias(b):
+    return 'b%02x.example' % b
+
+
+def _byte_hosts():
+    return [(b, b'b' + bytes([b]) + b'x.example') for b in NAME_BYTES]
+
+
+def test_every_server_name_byte_gives_an_ascii_row_of_its_own():
+    """A generated table: one virtual host per byte a ServerName can hold
+    (raw 0xE9 and every other non-UTF-8 byte, control bytes, parentheses),
+    plus hosts named "(other)" and "(total)" (no port: <VirtualHost *>).
+    The metrics page must decode as strict UTF-8 (Prometheus rejects a whole
+    scrape otherwise), each host must have the row the reference names, the
+    names must be distinct, printable ASCII, and never a reserved row's;
+    the CORS table of mod_status's page (ISO-8859-1) is ASCII too.  One request to each host
+    counts in its own row."""
+    # httpd refuses such a Host (400): the requests name a ServerAlias
+    vhosts = ''.join('<VirtualHost *:{port}>\n    ServerName "%s"\n'
+                     '    ServerAlias %s\n</VirtualHost>\n'
+                     % (raw.decode('latin-1'), alias(b)) for b, raw in _byte_hosts())
+    # port-less names: the reserved rows' spelling
+    reserved = ''.join('<VirtualHost *>\n    ServerName "%s"\n</VirtualHost>\n' % n
+                       for n in ('(other)', '(total)'))
+    h = Httpd('counters-bytes', PAGES + POLICY + vhosts + reserved, modules=['status'])
+    _files(h)
+    h.start()
+    try:
+        for b, _ in _byte_hosts():
+            send(h, alias(b), KINDS[1])
+        body = h.request('GET', '/cors-metrics').body
+        assert body.isascii()
+        series, _ = metrics(h)
+        want = {row_name(raw, h.port) for _, raw in _byte_hosts()}
+        want |= {'\\x28other\\x29', '\\x28total\\x29'}
+        assert len(want) == len(NAME_BYTES) + 2
+        assert {v for v, _ in series} == want
+        for _, raw in _byte_hosts():
+            assert series[row_name(raw, h.port), 'allowed'] == 1, raw
+        assert sum(series.values()) == len(NAME_BYTES)
+        assert all(re.fullmatch(r'[\x20-\x7e]+', v) and '(' not in v for v in want)
+        assert row_name(b'caf\xe9.example', 80) == 'caf\\xe9.example:80'
+        # mod_status's own tables show ServerName as it is; the CORS table
+        # is ASCII
+        page = h.request('GET', '/server-status').body
+        assert page.split(b'<h2>CORS</h2>', 1)[1].isascii()
+        rows = html(h)
+        assert set(rows) == {html_escape(v).replace('&#x27;', "'") for v in want} | \
+            {'(total)'}
+        assert rows['(total)'][-1] == len(NAME_BYTES)
+        assert '\\x28other\\x29' in rows and '(other)' not in rows
+    finally:
+        h.stop()
+
+
+# ---- which rows a server shows --------------------------------------------------
+
+def _rows(conf, extra_listen=0, requests=()):
+    """The rows of the metrics page of a server with conf, after requests
+    ((port index, host) each, an allowed request)."""
+    h = Httpd('counters-rows', PAGES + POLICY + conf, extra_listen=extra_listen,
+              modules=['status'])
+    _files(h)
+    h.start()
+    try:
+        for i, host in requests:
+            r = harness.request(h.ports[i], 'GET', '/api/x.txt',
+                                headers=(('Origin', A),), host=host)
+            check(r, 200, ['Access-Control-Allow-Origin: ' + A, 'Vary: Origin'])
+        series, _ = snapshot(h)
+        return h.ports, {v: sum(n for (w, _), n in series.items() if w == v)
+                         for v, _ in series}
+    finally:
+        h.stop()
+
+
+def test_main_server_alone_has_its_row():
+    """No <VirtualHost>: the main server answers everything, its row is
+    named by its ServerName (no port)."""
+    _, rows = _rows('', requests=[(0, 'x.example')])
+    assert rows == {'127.0.0.1': 1}
+
+
+def test_stock_debian_layout_one_row():
+    """As on a stock Debian install: one <VirtualHost *:80> without a
+    ServerName (000-default.conf) takes every connection of the one Listen.
+    Its row has the main server's name and the port; the main server, which
+    gets no request, has no row (README "Counters")."""
+    ports, rows = _rows('<VirtualHost *:{port}>\n    DocumentRoot "{htdocs}"\n'
+                        '</VirtualHost>\n', requests=[(0, 'x.example')])
+    assert rows == {'127.0.0.1:%d' % ports[0]: 1}
+
+
+def test_main_server_row_when_a_listener_is_left_to_it():
+    """A <VirtualHost> on one of two listeners: connections to the other go
+    to the main server, which has its row."""
+    ports, rows = _rows('<VirtualHost *:{port1}>\n    ServerName one.example\n'
+                        '</VirtualHost>\n', extra_listen=1,
+                        requests=[(0, 'x.example'), (1, 'x.example'), (1, 'one.example')])
+    assert rows == {'127.0.0.1': 1, 'one.example:%d' % ports[1]: 2}
+
+
+def test_main_server_row_with_an_address_vhost():
+    """A <VirtualHost 127.0.0.1:port> takes the connections to that address
+    and port: the main server keeps the other listener."""
+    ports, rows = _rows('<VirtualHost 127.0.0.1:{port0}>\n    ServerName one.example\n'
+                        '</VirtualHost>\n', extra_listen=1,
+                        requests=[(0, 'x.example'), (1, 'x.example')])
+    assert rows == {'127.0.0.1': 1, 'one.example:%d' % ports[0]: 1}
+    ports, rows = _rows('<VirtualHost 127.0.0.1:*>\n    ServerName one.example\n'
+                        '</VirtualHost>\n', extra_listen=1,
+                        requests=[(0, 'x.example'), (1, 'x.example')])
+    assert rows == {'one.example': 2}
+
+
+# ---- TRACE: answered by httpd's core ------------------------------------------------
+
+TRACE_CONF = r'''
+<Location /cors-metrics>
+    SetHandler cors-metrics
+    Require ip 192.0.2.1
+</Location>
+<Location /off>
+    SetHandler cors-metrics
+</Location>
+'''
+
+
+def test_trace_is_answered_by_the_core():
+    """httpd's core answers TRACE itself, before access control and any
+    handler (map_to_storage): 200 and the request echoed, never the
+    counters, whatever Require says; TraceEnable Off makes it 405
+    (README "SetHandler cors-metrics")."""
+    h = Httpd('counters-trace', TRACE_CONF + '<VirtualHost *:{port}>\n'
+              '    ServerName off.example\n    TraceEnable Off\n</VirtualHost>\n'
+              '<VirtualHost *:{port}>\n    ServerName on.example\n</VirtualHost>\n')
+    h.start()
+    try:
+        r = h.request('GET', '/cors-metrics', host='on.example')
+        assert r.status == 403, r
+        r = h.request('TRACE', '/cors-metrics', host='on.example')
+        assert r.status == 200 and r.get('Content-Type') == 'message/http', r
+        assert r.body.startswith(b'TRACE /cors-metrics HTTP/1.1\r\n'), r.body
+        assert b'mod_cors_requests_total' not in r.body
+        r = h.request('TRACE', '/off', host='off.example')
+        assert r.status == 405 and b'mod_cors' not in r.body, r
+        r = h.request('GET', '/off', host='off.example')
+        assert r.status == 200 and b'mod_cors_requests_total' in r.body, r
     finally:
         h.stop()
