@@ -705,3 +705,37 @@ def test_trace_is_answered_by_the_core():
         assert r.status == 200 and b'mod_cors_requests_total' in r.body, r
     finally:
         h.stop()
+
+
+# ---- the README's table --------------------------------------------------------------
+
+def readme_labels_table():
+    """The rows of README's table of outcomes and their labels, found by its
+    header: [(CORS_RESULT, request, outcome, reason, ?auto key)]."""
+    with open(harness.REPO + '/README.md') as f:
+        lines = f.read().splitlines()
+    head = '| `CORS_RESULT` | `request` | `outcome` | `reason` | `?auto` key |'
+    assert lines.count(head) == 1
+    rows = []
+    for line in lines[lines.index(head) + 2:]:
+        if not line.startswith('|'):
+            break
+        cells = [c.strip() for c in line.strip('|').split('|')]
+        assert all(re.fullmatch(r'`[^`]+`', c) for c in cells), line
+        rows.append(tuple(c.strip('`') for c in cells))
+    return rows
+
+
+def test_readme_table_maps_each_result_to_its_labels_one_to_one(srv):
+    """README "Counters: server-status and Prometheus": the table names
+    every CORS_RESULT once, with the labels the page gives it (LABELS, which
+    metrics() checks on every page read) and its ?auto key; no two results
+    share a label set; and the page serves exactly those label sets."""
+    rows = readme_labels_table()
+    assert [r[0] for r in rows] == list(RESULTS)
+    assert {r[0]: r[1:4] for r in rows} == LABELS
+    assert [r[4] for r in rows] == [auto_key(res) for res in RESULTS]
+    assert len({r[1:4] for r in rows}) == len(rows)
+    text = srv.request('GET', '/cors-metrics').body.decode('utf-8', 'strict')
+    dims = set(re.findall(r'request="([^"]*)",outcome="([^"]*)",reason="([^"]*)"', text))
+    assert dims == set(LABELS.values())

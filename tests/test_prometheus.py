@@ -12,10 +12,13 @@ Prometheus runs on 127.0.0.1 with a free port, with its configuration and
 its data directory in the test server's root, scraping every second; every
 wait is bounded, and it is stopped by its pid with SIGTERM (its graceful
 shutdown)."""
+import atexit
 import json
 import os
+import re
 import signal
 import subprocess
+import textwrap
 import time
 import urllib.parse
 import urllib.request
@@ -40,6 +43,35 @@ def need(path):
     if not os.access(path, os.X_OK):
         pytest.fail('%s is missing: %s (Debian 12: prometheus 2.42)' % (path, APT),
                     pytrace=False)
+
+
+GUIDE = os.path.join(REPO, 'docs', 'prometheus.md')
+# every second, so that the test is short
+GLOBAL = '''global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+'''
+
+
+def guide_blocks(lang):
+    """The ```lang blocks of docs/prometheus.md."""
+    with open(GUIDE) as f:
+        return re.findall(r'^```%s\n(.*?)^```$' % lang, f.read(), re.M | re.S)
+
+
+def guide_scrape_config(port):
+    """docs/prometheus.md's prometheus.yml, with this machine's rules file
+    and test server."""
+    conf = [b for b in guide_blocks('yaml') if 'scrape_configs:' in b]
+    assert len(conf) == 1, conf
+    conf = conf[0]
+    for old, new in (('/etc/prometheus/cors-alerts.yml', RULES),
+                     ("['www1.example.com:80', 'www2.example.com:80']",
+                      "['127.0.0.1:%d']" % port)):
+        assert conf.count(old) == 1, (old, conf)
+        conf = conf.replace(old, new)
+    return conf
 
 
 ACRM = 'Access-Control-Request-Method'
@@ -111,18 +143,7 @@ class Prometheus:
         self.log = os.path.join(self.dir, 'prometheus.log')
         conf = os.path.join(self.dir, 'prometheus.yml')
         with open(conf, 'w') as f:
-            f.write('''global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files:
-  - %s
-scrape_configs:
-  - job_name: apache-cors
-    metrics_path: /cors-metrics
-    static_configs:
-      - targets: ['127.0.0.1:%d']
-''' % (RULES, h.port))
+            f.write(GLOBAL + guide_scrape_config(h.port))
         with open(self.log, 'wb') as log:
             self.proc = subprocess.Popen(
                 [PROMETHEUS, '--config.file=' + conf,
@@ -131,6 +152,7 @@ scrape_configs:
                  '--log.level=warn'],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
+        atexit.register(self.stop_at_exit)      # should pytest itself die
         self.wait('ready', lambda: self.get('/-/ready', raw=True) is not None)
 
     def get(self, path, raw=False, **query):
@@ -169,6 +191,10 @@ scrape_configs:
         assert data['resultType'] == 'vector', data
         return {frozenset(s['metric'].items()): float(s['value'][1])
                 for s in data['result']}
+
+    def stop_at_exit(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
 
     def stop(self):
         """SIGTERM to its pid: Prometheus shuts down gracefully."""
@@ -304,3 +330,33 @@ def test_promtool_check_metrics(srv):
     p = subprocess.run([PROMTOOL, 'check', 'metrics'], input=page, capture_output=True,
                        timeout=60)
     assert p.returncode == 0 and p.stdout == b'' and p.stderr == b'', p
+
+
+def test_guide_queries(srv, prom):
+    """Every query of docs/prometheus.md runs in the real server and answers
+    one series per value of its sum by (...) labels."""
+    send(srv, ONE, ('preflight', 'denied', 'origin'), 3)
+    send(srv, ONE, ('preflight', 'allowed', 'none'), 3)
+    send(srv, ONE, ('actual', 'allowed', 'none'), 3)
+    queries = guide_blocks('promql')
+    assert len(queries) == 6, queries
+    for q in queries:
+        q = q.strip()
+        assert '\n' not in q and '=~' not in q, q
+        by = re.match(r'sum by \(([^)]*)\)', q)
+        res = prom.wait('an answer to ' + q, lambda: prom.query(q))
+        for labels in res:
+            names = {k for k, _ in labels}
+            if by:
+                assert names == {n.strip() for n in by.group(1).split(',')}, (q, labels)
+            else:
+                assert names == {'instance', 'job'}, (q, labels)
+
+
+def test_guide_shows_the_rules_file(srv):
+    """The alert docs/prometheus.md shows is the file's, line for line."""
+    excerpt = [b for b in guide_blocks('yaml') if 'alert:' in b]
+    assert len(excerpt) == 1
+    with open(RULES) as f:
+        rules = f.read()
+    assert textwrap.indent(excerpt[0], '      ') in rules
