@@ -96,6 +96,8 @@
  * (a "CORS" table, and CORSRequests_* lines with ?auto), and so does
  *
  *   SetHandler cors-metrics             (Prometheus text format 0.0.4)
+ *
+ * with a label per dimension of a CORS_RESULT (request, outcome, reason).
  */
 
 #include "apr_strings.h"
@@ -275,7 +277,8 @@ typedef struct {
 /*
  * The outcomes of a decision, each with its CORS_RESULT value, the tag
  * and verdict of its debug line, and its labels in the counters' metrics
- * page, one per dimension (cors_outcomes; README "Counters").
+ * page, one per dimension (cors_outcomes; README "Counters: server-status
+ * and Prometheus").
  */
 typedef enum {
     CORS_NO_ORIGIN,
@@ -3280,10 +3283,11 @@ static void cors_insert_filter(request_rec *r)
 
 /*
  * The decisions of every child and thread, counted by virtual host and
- * outcome (README "Counters"): a segment of anonymous shared memory that
- * the children inherit, a row of CORS_OUTCOME_COUNT 64-bit counters for
- * each virtual host name (cors_row_name()), and a last row, "(other)", for
- * the hosts that graceful restarts added once the rest were taken.
+ * outcome (README "Counters: server-status and Prometheus"): a segment of
+ * anonymous shared memory that the children inherit, a row of
+ * CORS_OUTCOME_COUNT 64-bit counters for each virtual host name
+ * (cors_row_name()), and a last row, "(other)", for the hosts that
+ * graceful restarts added once the rest were taken.
  *
  * The segment lives as long as the scoreboard does: pre_mpm, which httpd
  * runs at start-up and at every full restart but not at a graceful one,
