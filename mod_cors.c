@@ -3329,7 +3329,8 @@ static cors_counters *cors_counters_get(apr_pool_t *process_pool)
  * outside printable ASCII, and '\', '(' and ')', is written \xNN as in
  * httpd's error log: the name is ASCII (valid UTF-8 on the metrics page,
  * whatever bytes ServerName holds), two names stay two names, and none is
- * "(other)" or "(total)". */
+ * "(other)" or "(total)" (ap_escape_logitem() would keep the parentheses
+ * and write '\' and '"' otherwise). */
 static const char *cors_row_name(apr_pool_t *p, const server_rec *s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -3482,12 +3483,12 @@ static const char *cors_counters_read(const cors_counters *k, int i,
                                       apr_uint64_t *v, apr_uint64_t *total)
 {
     int row = i < k->used ? i : k->rows - 1;
-    const apr_uint64_t *c = k->counts + (apr_size_t)row * CORS_OUTCOME_COUNT;
+    apr_uint64_t *c = k->counts + (apr_size_t)row * CORS_OUTCOME_COUNT;
     int counted = 0;
     apr_size_t j;
 
     for (j = 0; j < CORS_OUTCOME_COUNT; j++) {
-        v[j] = apr_atomic_read64((apr_uint64_t *)&c[j]);
+        v[j] = apr_atomic_read64(&c[j]);
         total[j] += v[j];
         counted |= v[j] != 0;
     }

@@ -34,7 +34,7 @@ RESULTS = ('no-origin', 'allowed', 'denied:origin', 'preflight:ok',
            'preflight:denied:origin', 'preflight:denied:method',
            'preflight:denied:header', 'preflight:denied:malformed')
 # the labels of each CORS_RESULT on the metrics page, one per dimension
-# (README "Counters", the table of labels)
+# (README "Counters: server-status and Prometheus", the table)
 LABELS = {
     'no-origin': ('actual', 'no-origin', 'none'),
     'allowed': ('actual', 'allowed', 'none'),
@@ -512,7 +512,8 @@ def test_without_mod_status_and_label_escaping():
     """Without mod_status the module loads and counts; the metrics page
     escapes a label value's quote and backslash (the parser reads them back)
     and can be set up in .htaccess; a port in ServerName names the row; a
-    backslash in ServerName is shown \x5c (README "Counters")."""
+    backslash in ServerName is shown \x5c (README "Counters: server-status
+    and Prometheus")."""
     conf = PAGES.replace('SetHandler server-status', 'Require all denied') + POLICY + \
         '<VirtualHost *:{port}>\n    ServerName "q\\"uote\\\\back.example"\n</VirtualHost>\n' + \
         '<VirtualHost *:{port}>\n    ServerName x.example:8443\n</VirtualHost>\n'
@@ -540,9 +541,9 @@ def test_without_mod_status_and_label_escaping():
 # ---- row names: one meaning each, valid UTF-8 whatever ServerName holds ----------
 
 def row_name(raw, port=None):
-    """The reference for README "Counters": a row's name is ServerName with
-    every byte outside printable ASCII, and \\ ( ), written \\xNN, then the
-    port."""
+    """The reference for README "Counters: server-status and Prometheus": a
+    row's name is ServerName with every byte outside printable ASCII, and
+    \\ ( ), written \\xNN, then the port."""
     name = ''.join(chr(b) if 0x20 <= b <= 0x7e and b not in b'\\()' else '\\x%02x' % b
                    for b in raw)
     return name + (':%d' % port if port else '')
@@ -642,10 +643,21 @@ def test_stock_debian_layout_one_row():
     """As on a stock Debian install: one <VirtualHost *:80> without a
     ServerName (000-default.conf) takes every connection of the one Listen.
     Its row has the main server's name and the port; the main server, which
-    gets no request, has no row (README "Counters")."""
+    gets no request, has no row (README "Counters: server-status and
+    Prometheus")."""
     ports, rows = _rows('<VirtualHost *:{port}>\n    DocumentRoot "{htdocs}"\n'
                         '</VirtualHost>\n', requests=[(0, 'x.example')])
     assert rows == {'127.0.0.1:%d' % ports[0]: 1}
+
+
+def test_stock_debian_layout_with_default_ssl():
+    """With default-ssl's <VirtualHost _default_:443> (without TLS here) on
+    the second Listen: two rows, the same name with each port; still no
+    main-server row."""
+    ports, rows = _rows('<VirtualHost *:{port0}>\n</VirtualHost>\n'
+                        '<VirtualHost _default_:{port1}>\n</VirtualHost>\n',
+                        extra_listen=1, requests=[(0, 'x.example'), (1, 'x.example')])
+    assert rows == {'127.0.0.1:%d' % ports[0]: 1, '127.0.0.1:%d' % ports[1]: 1}
 
 
 def test_main_server_row_when_a_listener_is_left_to_it():

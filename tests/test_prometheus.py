@@ -1,5 +1,5 @@
-"""README "Counters" and docs/prometheus.md, with a real Prometheus server
-(Debian's prometheus package): it scrapes the cors-metrics page of a test
+"""README "Counters: server-status and Prometheus" and docs/prometheus.md,
+with a real Prometheus server (Debian's prometheus package): it scrapes the cors-metrics page of a test
 httpd, one virtual host of which has a ServerName holding a byte that is not
 UTF-8 (raw 0xE9); through Prometheus's HTTP query API, the target is up and
 every count, and every sum by (...) of the guide, equals the requests sent.
