@@ -1,8 +1,9 @@
 """README "Counters: server-status and Prometheus" and docs/prometheus.md,
-with a real Prometheus server (Debian's prometheus package): it scrapes the cors-metrics page of a test
-httpd, one virtual host of which has a ServerName holding a byte that is not
-UTF-8 (raw 0xE9); through Prometheus's HTTP query API, the target is up and
-every count, and every sum by (...) of the guide, equals the requests sent.
+with a real Prometheus server (Debian's prometheus package): it scrapes the
+cors-metrics page of a test httpd, one virtual host of which has a
+ServerName holding a byte that is not UTF-8 (raw 0xE9); through
+Prometheus's HTTP query API, the target is up and every count, and every
+sum by (...) of the guide, equals the requests sent.
 The example rules (conf/examples/cors-alerts.yml) load in that server, pass
 `promtool check rules` and their unit tests (`promtool test rules`
 tests/prometheus/cors-alerts.test.yml), and the page passes `promtool check
