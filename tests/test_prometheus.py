@@ -28,7 +28,7 @@ import pytest
 
 import harness
 from conftest import server_fixture
-from cors_cases import A, EVIL, PREFLIGHT_VARY, check
+from cors_cases import A, EVIL, OUTCOME_LABELS, PREFLIGHT_VARY, check
 from harness import REPO
 
 PROMETHEUS = '/usr/bin/prometheus'
@@ -122,10 +122,17 @@ def _files(h):
 srv = server_fixture('prometheus', CONFIG, setup=_files)
 
 
+# every request the tests sent: {(host, (request, outcome, reason)): n}
+SENT = {}
+
+
 def send(h, host, dims, n):
+    """n requests of a kind to host, each answered as it must be, noted in
+    SENT."""
     method, headers, status, lines = KINDS[dims]
     for _ in range(n):
         check(h.request(method, '/api/x.txt', headers=headers, host=host), status, lines)
+    SENT[host, dims] = SENT.get((host, dims), 0) + n
 
 
 def row(h, host):
@@ -224,10 +231,7 @@ def series_of(h, sent):
     row, every label set, with the counts sent ({(host, dims): n})."""
     want = {}
     for host in (ONE, LATIN1):
-        for dims in [('actual', 'no-origin', 'none'), ('actual', 'allowed', 'none'),
-                     ('actual', 'denied', 'origin'), ('preflight', 'allowed', 'none'),
-                     ('preflight', 'denied', 'origin'), ('preflight', 'denied', 'method'),
-                     ('preflight', 'denied', 'header'), ('preflight', 'denied', 'malformed')]:
+        for dims in OUTCOME_LABELS.values():
             labels = dict(zip(('request', 'outcome', 'reason'), dims),
                           __name__='mod_cors_requests_total', job='apache-cors',
                           instance='127.0.0.1:%d' % h.port, vhost=row(h, host))
@@ -242,14 +246,11 @@ def test_target_up_and_counts_exact(srv, prom):
     after more traffic."""
     with open(srv.conf, 'rb') as f:
         assert b'ServerName "caf\xe9.example"\n' in f.read()
-    sent = {}
     for rnd in range(2):
         for i, dims in enumerate(KINDS):
             for j, host in enumerate((ONE, LATIN1)):
-                n = 1 + i + 3 * j + rnd
-                send(srv, host, dims, n)
-                sent[host, dims] = sent.get((host, dims), 0) + n
-        want = series_of(srv, sent)
+                send(srv, host, dims, 1 + i + 3 * j + rnd)
+        want = series_of(srv, SENT)
 
         def targets_up():
             t = prom.get('/api/v1/targets')['activeTargets']
@@ -268,21 +269,19 @@ def test_sum_by_needs_no_regular_expression(srv, prom):
     """docs/prometheus.md: the totals by outcome, by request, and refused
     preflights by virtual host and reason, with sum by (...), equal the
     requests sent."""
-    before = prom.query('mod_cors_requests_total')
     send(srv, ONE, ('preflight', 'denied', 'method'), 4)
     send(srv, LATIN1, ('actual', 'allowed', 'none'), 2)
-    total = sum(before.values()) + 6
-    prom.wait('the new counts', lambda: sum(prom.query('mod_cors_requests_total').values())
-              == total)
-    now = prom.query('mod_cors_requests_total')
+    want = series_of(srv, SENT)
+    prom.wait('the new counts', lambda: prom.query('mod_cors_requests_total') == want)
 
     def by(*labels, **match):
+        """The sum by (labels) of what was sent, of the series matching."""
         out = {}
-        for s, v in now.items():
-            d = dict(s)
+        for series, n in want.items():
+            d = dict(series)
             if all(d[k] == m for k, m in match.items()):
                 key = frozenset((k, d[k]) for k in labels)
-                out[key] = out.get(key, 0) + v
+                out[key] = out.get(key, 0) + n
         return out
 
     assert prom.query('sum by (outcome) (mod_cors_requests_total)') == by('outcome')
@@ -290,10 +289,7 @@ def test_sum_by_needs_no_regular_expression(srv, prom):
     refused = prom.query('sum by (vhost, reason) '
                          '(mod_cors_requests_total{request="preflight", outcome="denied"})')
     assert refused == by('vhost', 'reason', request='preflight', outcome='denied')
-    assert refused[frozenset({'vhost': row(srv, ONE), 'reason': 'method'}.items())] \
-        == before[frozenset(dict(
-            dict(next(iter(before))), vhost=row(srv, ONE), request='preflight',
-            outcome='denied', reason='method').items())] + 4
+    assert len(refused) == 2 * 4 and sum(refused.values()) > 0   # 2 hosts, 4 reasons
 
 
 def test_rules_load_in_prometheus(prom):
