@@ -176,8 +176,9 @@ class Prometheus:
         assert doc['status'] == 'success', doc
         return doc['data']
 
-    def wait(self, what, cond):
-        """Wait (bounded) until cond() is true."""
+    def wait(self, what, cond, describe=lambda: ''):
+        """Wait (bounded) until cond() is true; describe() says what was
+        there instead."""
         deadline = time.time() + TIMEOUT
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -187,7 +188,8 @@ class Prometheus:
             if last:
                 return last
             time.sleep(0.25)
-        raise AssertionError('prometheus: no %s within %ss:\n%s' % (what, TIMEOUT, self.tail()))
+        raise AssertionError('prometheus: no %s within %ss: %s\n%s'
+                             % (what, TIMEOUT, describe(), self.tail()))
 
     def tail(self):
         with open(self.log, errors='replace') as f:
@@ -256,10 +258,12 @@ def test_target_up_and_counts_exact(srv, prom):
             t = prom.get('/api/v1/targets')['activeTargets']
             return len(t) == 1 and t[0]['health'] == 'up' and t[0]['lastError'] == '' and t
 
-        targets_up_now = prom.wait('target up', targets_up)
+        targets_up_now = prom.wait('target up', targets_up,
+                                   lambda: prom.get('/api/v1/targets')['activeTargets'])
         assert targets_up_now[0]['scrapeUrl'] == 'http://127.0.0.1:%d/cors-metrics' % srv.port
         got = prom.wait('counts %r' % want, lambda: (
-            prom.query('mod_cors_requests_total') == want and want))
+            prom.query('mod_cors_requests_total') == want and want),
+            lambda: prom.query('mod_cors_requests_total'))
         assert got == want
     assert prom.query('up') == {frozenset({'__name__': 'up', 'job': 'apache-cors',
                                            'instance': '127.0.0.1:%d' % srv.port}.items()): 1.0}
