@@ -98,6 +98,8 @@
  * (a "CORS" table, and CORSRequests_* lines with ?auto), and so does
  *
  *   SetHandler cors-metrics             (Prometheus text format 0.0.4)
+ *
+ * with a label per dimension of a CORS_RESULT (request, outcome, reason).
  */
 
 #include "apr_strings.h"
@@ -120,6 +122,7 @@
 #include "http_main.h"
 #include "scoreboard.h"
 #include "mod_status.h"
+#include "ap_listen.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -299,8 +302,10 @@ typedef struct {
 } cors_origin;
 
 /*
- * The outcomes of a decision, each with its CORS_RESULT value and the tag
- * and verdict of its debug line (cors_outcomes).
+ * The outcomes of a decision, each with its CORS_RESULT value, the tag
+ * and verdict of its debug line, and its labels in the counters' metrics
+ * page, one per dimension (cors_outcomes; README "Counters: server-status
+ * and Prometheus").
  */
 typedef enum {
     CORS_NO_ORIGIN,
@@ -317,15 +322,27 @@ static const struct {
     const char *result;      /* CORS_RESULT */
     const char *tag;         /* of the debug line */
     const char *verdict;     /* in the debug line */
+    const char *request;     /* counters' label "request": "actual",
+                              * "preflight" or "write" */
+    const char *outcome;     /* counters' label "outcome": "allowed",
+                              * "denied" or "no-origin" */
+    const char *reason;      /* counters' label "reason": what decided a
+                              * refusal ("origin", "method", "header",
+                              * "malformed", ...), "none" otherwise */
 } cors_outcomes[] = {
-    { "no-origin", "CORS0011", "" },
-    { "allowed", "CORS0012", " allowed" },
-    { "denied:origin", "CORS0014", " denied" },
-    { "preflight:ok", "CORS0020", " allowed" },
-    { "preflight:denied:origin", "CORS0021", " denied" },
-    { "preflight:denied:method", "CORS0022", " denied" },
-    { "preflight:denied:header", "CORS0023", " denied" },
-    { "preflight:denied:malformed", "CORS0024", " denied" }
+    { "no-origin", "CORS0011", "", "actual", "no-origin", "none" },
+    { "allowed", "CORS0012", " allowed", "actual", "allowed", "none" },
+    { "denied:origin", "CORS0014", " denied", "actual", "denied", "origin" },
+    { "preflight:ok", "CORS0020", " allowed", "preflight", "allowed",
+      "none" },
+    { "preflight:denied:origin", "CORS0021", " denied", "preflight",
+      "denied", "origin" },
+    { "preflight:denied:method", "CORS0022", " denied", "preflight",
+      "denied", "method" },
+    { "preflight:denied:header", "CORS0023", " denied", "preflight",
+      "denied", "header" },
+    { "preflight:denied:malformed", "CORS0024", " denied", "preflight",
+      "denied", "malformed" }
 };
 
 #define CORS_OUTCOME_COUNT (sizeof(cors_outcomes) / sizeof(cors_outcomes[0]))
@@ -3554,7 +3571,7 @@ static void cors_insert_filter(request_rec *r)
  * outcome (README "Counters: server-status and Prometheus"): a segment of
  * anonymous shared memory that the children inherit, a row of
  * CORS_OUTCOME_COUNT 64-bit counters for each virtual host name
- * (cors_vhost_name()), and a last row, "(other)", for the hosts that
+ * (cors_row_name()), and a last row, "(other)", for the hosts that
  * graceful restarts added once the rest were taken.
  *
  * The segment lives as long as the scoreboard does: pre_mpm, which httpd
@@ -3574,11 +3591,14 @@ typedef struct {
     int other_used;            /* some host counts in "(other)" */
     apr_hash_t *by_name;       /* name -> its row in counts */
     apr_array_header_t *names; /* const char *: the name of each row */
+    char *shown;               /* by row: a server that can get requests
+                                * has used it since the segment was made */
     apr_time_t reset;          /* when the segment was made */
 } cors_counters;
 
 #define CORS_COUNTERS_KEY "mod_cors counters"
 #define CORS_OTHER_ROW "(other)"
+#define CORS_TOTAL_ROW "(total)"
 
 static cors_counters *cors_counters_get(apr_pool_t *process_pool)
 {
@@ -3590,25 +3610,86 @@ static cors_counters *cors_counters_get(apr_pool_t *process_pool)
 
 /* A virtual host's name in the counters, the same across restarts:
  * ServerName and the port of ServerName, else of the first address of
- * <VirtualHost> (none for "*" or the main server without one). */
-static const char *cors_vhost_name(apr_pool_t *p, const server_rec *s)
+ * <VirtualHost> (none for "*" or the main server without one).  Every byte
+ * outside printable ASCII, and '\', '(' and ')', is written \xNN as in
+ * httpd's error log: the name is ASCII (valid UTF-8 on the metrics page,
+ * whatever bytes ServerName holds), two names stay two names, and none is
+ * "(other)" or "(total)" (ap_escape_logitem() would keep the parentheses
+ * and write '\' and '"' otherwise). */
+static const char *cors_row_name(apr_pool_t *p, const server_rec *s)
 {
-    const char *host = s->server_hostname ? s->server_hostname : "";
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *c = (const unsigned char *)(s->server_hostname
+                                                     ? s->server_hostname
+                                                     : "");
     unsigned port = s->port ? s->port
                             : s->addrs ? s->addrs->host_port : 0;
+    char *name = apr_palloc(p, 4 * strlen((const char *)c) + 7), *w = name;
 
-    return port ? apr_psprintf(p, "%s:%u", host, port) : host;
+    for (; *c; c++) {
+        if (*c < 0x20 || *c > 0x7e || *c == '\\' || *c == '(' || *c == ')') {
+            *w++ = '\\';
+            *w++ = 'x';
+            *w++ = hex[*c >> 4];
+            *w++ = hex[*c & 0xf];
+        }
+        else {
+            *w++ = (char)*c;
+        }
+    }
+    if (port) {
+        apr_snprintf(w, 7, ":%u", port);
+    }
+    else {
+        *w = '\0';
+    }
+    return name;
+}
+
+/* Whether some listener would give a connection to the main server: one
+ * that no <VirtualHost> address takes, a wildcard one ('*', _default_)
+ * with its port or any, or the listener's own address (server/vhost.c,
+ * ap_update_vhost_given_ip()).  On a stock Debian the <VirtualHost *:80>
+ * takes every connection, and the main server gets none. */
+static int cors_main_server_reachable(const server_rec *main_server)
+{
+    const ap_listen_rec *l;
+
+    for (l = ap_listeners; l; l = l->next) {
+        const server_rec *s;
+        int taken = 0;
+
+        for (s = main_server->next; s && !taken; s = s->next) {
+            const server_addr_rec *a;
+
+            for (a = s->addrs; a && !taken; a = a->next) {
+                taken = (!a->host_port || a->host_port == l->bind_addr->port)
+                        && (apr_sockaddr_is_wildcard(a->host_addr)
+                            || (!apr_sockaddr_is_wildcard(l->bind_addr)
+                                && apr_sockaddr_equal(a->host_addr,
+                                                      l->bind_addr)));
+            }
+        }
+        if (!taken) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Give each virtual host of the list its row: the one its name has, else
- * a new one while there is room, else "(other)". */
+ * a new one while there is room, else "(other)".  A row is shown once a
+ * server that can get requests uses it (every virtual host; the main
+ * server only when a listener is left to it), or once it counted. */
 static void cors_counters_assign(cors_counters *k, server_rec *s,
                                  apr_pool_t *ptemp)
 {
+    int main_reachable = cors_main_server_reachable(s);
+
     for (; s; s = s->next) {
         cors_srv_conf *sc = ap_get_module_config(s->module_config,
                                                  &cors_module);
-        const char *name = cors_vhost_name(ptemp, s);
+        const char *name = cors_row_name(ptemp, s);
         apr_uint64_t *row = apr_hash_get(k->by_name, name,
                                          APR_HASH_KEY_STRING);
 
@@ -3621,6 +3702,9 @@ static void cors_counters_assign(cors_counters *k, server_rec *s,
         else if (!row) {
             row = k->counts + (apr_size_t)(k->rows - 1) * CORS_OUTCOME_COUNT;
             k->other_used = 1;
+        }
+        if (s->is_virtual || main_reachable) {
+            k->shown[(row - k->counts) / CORS_OUTCOME_COUNT] = 1;
         }
         sc->counts = row;
     }
@@ -3661,6 +3745,7 @@ static int cors_pre_mpm(apr_pool_t *p, ap_scoreboard_e sb_type)
     memset(fresh.counts, 0, size);
     fresh.by_name = apr_hash_make(fresh.pool);
     fresh.names = apr_array_make(fresh.pool, hosts, sizeof(const char *));
+    fresh.shown = apr_pcalloc(fresh.pool, fresh.rows);
     fresh.reset = apr_time_now();
     k = apr_pmemdup(fresh.pool, &fresh, sizeof(fresh));
     apr_pool_userdata_set(k, CORS_COUNTERS_KEY, NULL, p);
@@ -3670,26 +3755,33 @@ static int cors_pre_mpm(apr_pool_t *p, ap_scoreboard_e sb_type)
     return OK;
 }
 
-/* The rows shown: every named one, and "(other)" once a host counts in it.
- * Row i's counts are read into v (atomically, each) and added to total. */
+/* The rows: one per name, then "(other)".  Row i's counts are read into v
+ * (atomically, each) and added to total; its name is returned, or NULL
+ * for a row not shown: one no server that can get requests used, and that
+ * counted nothing, or "(other)" while no host counts in it. */
 static int cors_counters_rows(const cors_counters *k)
 {
-    return k->used + (k->other_used ? 1 : 0);
+    return k->used + 1;
 }
 
 static const char *cors_counters_read(const cors_counters *k, int i,
                                       apr_uint64_t *v, apr_uint64_t *total)
 {
-    apr_uint64_t *row = k->counts + (apr_size_t)(i < k->used ? i : k->rows - 1)
-                                    * CORS_OUTCOME_COUNT;
+    int row = i < k->used ? i : k->rows - 1;
+    apr_uint64_t *c = k->counts + (apr_size_t)row * CORS_OUTCOME_COUNT;
+    int counted = 0;
     apr_size_t j;
 
     for (j = 0; j < CORS_OUTCOME_COUNT; j++) {
-        v[j] = apr_atomic_read64(&row[j]);
+        v[j] = apr_atomic_read64(&c[j]);
         total[j] += v[j];
+        counted |= v[j] != 0;
     }
-    return i < k->used ? APR_ARRAY_IDX(k->names, i, const char *)
-                       : CORS_OTHER_ROW;
+    if (i >= k->used) {
+        return k->other_used ? CORS_OTHER_ROW : NULL;
+    }
+    return k->shown[row] || counted ? APR_ARRAY_IDX(k->names, i, const char *)
+                                    : NULL;
 }
 
 /* The ?auto key of an outcome: CORSRequests_ and the CORS_RESULT value
@@ -3752,15 +3844,20 @@ static void cors_status_html(request_rec *r, const cors_counters *k)
               "restarts)</p>\n<table border=\"1\">\n<tr><th>Virtual host"
               "</th>", NULL);
     for (j = 0; j < CORS_OUTCOME_COUNT; j++) {
-        ap_rvputs(r, "<th>", cors_outcomes[j].result, "</th>", NULL);
+        ap_rvputs(r, "<th title=\"request=", cors_outcomes[j].request,
+                  " outcome=", cors_outcomes[j].outcome, " reason=",
+                  cors_outcomes[j].reason, "\">", cors_outcomes[j].result,
+                  "</th>", NULL);
     }
     ap_rputs("<th>all</th></tr>\n", r);
     for (i = 0; i < cors_counters_rows(k); i++) {
         const char *name = cors_counters_read(k, i, v, total);
 
-        cors_status_row(r, name, v);
+        if (name) {
+            cors_status_row(r, name, v);
+        }
     }
-    cors_status_row(r, "(total)", total);
+    cors_status_row(r, CORS_TOTAL_ROW, total);
     ap_rputs("</table>\n", r);
     if (k->other_used) {
         ap_rputs("<p>" CORS_OTHER_ROW ": virtual hosts that graceful restarts "
@@ -3813,7 +3910,9 @@ static const char *cors_prom_label(apr_pool_t *p, const char *s)
 }
 
 /* The cors-metrics page: the counters in the Prometheus text exposition
- * format, version 0.0.4. */
+ * format, version 0.0.4, a label per dimension of the outcome (what was
+ * asked, the outcome, the reason), so that sum by () needs no regular
+ * expression. */
 static int cors_metrics_page(request_rec *r)
 {
     const cors_counters *k;
@@ -3832,16 +3931,20 @@ static int cors_metrics_page(request_rec *r)
         return OK;
     }
     ap_rputs("# HELP mod_cors_requests_total Requests mod_cors decided, by "
-             "virtual host and CORS_RESULT.\n"
+             "virtual host, what was asked, outcome and reason.\n"
              "# TYPE mod_cors_requests_total counter\n", r);
     for (i = 0; i < cors_counters_rows(k); i++) {
-        const char *vhost = cors_prom_label(r->pool,
-                                            cors_counters_read(k, i, v, total));
+        const char *vhost = cors_counters_read(k, i, v, total);
 
+        if (!vhost) {
+            continue;
+        }
+        vhost = cors_prom_label(r->pool, vhost);
         for (j = 0; j < CORS_OUTCOME_COUNT; j++) {
-            ap_rprintf(r, "mod_cors_requests_total{vhost=\"%s\",result=\"%s\"}"
-                       " %" APR_UINT64_T_FMT "\n", vhost,
-                       cors_outcomes[j].result, v[j]);
+            ap_rprintf(r, "mod_cors_requests_total{vhost=\"%s\",request=\"%s\","
+                       "outcome=\"%s\",reason=\"%s\"} %" APR_UINT64_T_FMT "\n",
+                       vhost, cors_outcomes[j].request,
+                       cors_outcomes[j].outcome, cors_outcomes[j].reason, v[j]);
         }
     }
     ap_rprintf(r, "# HELP mod_cors_counters_reset_time_seconds When the "

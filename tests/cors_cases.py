@@ -21,6 +21,20 @@ BACKEND_VHOST = r'''
 
 PREFLIGHT_VARY = 'Vary: Origin,Access-Control-Request-Method,Access-Control-Request-Headers'
 
+# Each CORS_RESULT and its labels on the counters' metrics page, one per
+# dimension: (request, outcome, reason), in the order of the page (README
+# "Counters: server-status and Prometheus", the table of outcomes).
+OUTCOME_LABELS = {
+    'no-origin': ('actual', 'no-origin', 'none'),
+    'allowed': ('actual', 'allowed', 'none'),
+    'denied:origin': ('actual', 'denied', 'origin'),
+    'preflight:ok': ('preflight', 'allowed', 'none'),
+    'preflight:denied:origin': ('preflight', 'denied', 'origin'),
+    'preflight:denied:method': ('preflight', 'denied', 'method'),
+    'preflight:denied:header': ('preflight', 'denied', 'header'),
+    'preflight:denied:malformed': ('preflight', 'denied', 'malformed'),
+}
+
 
 def origin_hdr(origin):
     return () if origin is None else (('Origin', origin),)

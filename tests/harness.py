@@ -418,8 +418,10 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
 
     def graceful_shutdown_timeout(self):
         """The configuration's (last) GracefulShutdownTimeout, in seconds."""
-        found = re.findall(r'^\s*GracefulShutdownTimeout\s+(\d+)', open(self.conf).read(),
-                           re.M | re.I)
+        # latin-1, as written: a configuration may hold any byte
+        with open(self.conf, encoding='latin-1') as f:
+            found = re.findall(r'^\s*GracefulShutdownTimeout\s+(\d+)', f.read(),
+                               re.M | re.I)
         return int(found[-1]) if found else 0
 
     def stop(self, check=True):

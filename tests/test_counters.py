@@ -9,6 +9,7 @@ with two; every count (per virtual host, per result, in total) must then be
 exact on all three pages.  The metrics page is read by the Prometheus client
 library's own parser (Debian's python3-prometheus-client)."""
 import collections
+from html import escape as html_escape
 import random
 import re
 import threading
@@ -19,7 +20,7 @@ import pytest
 
 import harness
 from conftest import server_fixture
-from cors_cases import A, EVIL, PREFLIGHT_VARY, check
+from cors_cases import A, EVIL, OUTCOME_LABELS, PREFLIGHT_VARY, check
 from harness import Httpd
 
 try:
@@ -29,9 +30,11 @@ except ImportError as e:        # a missing dependency fails, never skips
                       'python3-prometheus-client; run pytest with /usr/bin/python3): %s'
                       % e)
 
-RESULTS = ('no-origin', 'allowed', 'denied:origin', 'preflight:ok',
-           'preflight:denied:origin', 'preflight:denied:method',
-           'preflight:denied:header', 'preflight:denied:malformed')
+RESULTS = tuple(OUTCOME_LABELS)
+# the labels of each CORS_RESULT on the metrics page, one per dimension
+LABELS = OUTCOME_LABELS
+BY_LABELS = {v: k for k, v in LABELS.items()}
+assert len(BY_LABELS) == len(LABELS)
 ONE, TWO, THREE = 'one.example', 'two.example', 'three.example'
 THREADS = 12
 
@@ -135,17 +138,20 @@ def vname(h, host):
 
 def metrics(h):
     """{(vhost, result): count} and the reset time, from the cors-metrics page
-    as Prometheus's parser reads it."""
+    as Prometheus's parser reads it (strict UTF-8); each series' labels
+    (request, outcome, reason) name one CORS_RESULT (LABELS)."""
     r = h.request('GET', '/cors-metrics')
     assert r.status == 200, r
     assert r.get_all('Content-Type') == ['text/plain; version=0.0.4; charset=utf-8']
     series, reset, types = {}, None, {}
-    for fam in text_string_to_metric_families(r.body.decode('utf-8')):
+    for fam in text_string_to_metric_families(r.body.decode('utf-8', 'strict')):
         types[fam.name] = fam.type
         for s in fam.samples:
             if s.name == 'mod_cors_requests_total':
-                assert set(s.labels) == {'vhost', 'result'}, s
-                key = (s.labels['vhost'], s.labels['result'])
+                assert set(s.labels) == {'vhost', 'request', 'outcome', 'reason'}, s
+                dims = (s.labels['request'], s.labels['outcome'], s.labels['reason'])
+                assert dims in BY_LABELS, s
+                key = (s.labels['vhost'], BY_LABELS[dims])
                 assert key not in series, 'repeated series %r' % (key,)
                 series[key] = s.value
             elif s.name == 'mod_cors_counters_reset_time_seconds':
@@ -178,11 +184,13 @@ def html(h):
     """The CORS table of /server-status: {row name: [counts..., all]}."""
     r = h.request('GET', '/server-status')
     assert r.status == 200, r
-    page = r.body.decode()
+    page = r.body.decode('iso-8859-1')      # mod_status's charset
     assert page.count('<h2>CORS</h2>') == 1, page[-3000:]
     table = page.split('<h2>CORS</h2>', 1)[1].split('</table>', 1)[0]
-    head = re.findall(r'<th>([^<]*)</th>', table)
-    assert head == ['Virtual host'] + list(RESULTS) + ['all'], head
+    head = re.findall(r'<th(?: title="([^"]*)")?>([^<]*)</th>', table)
+    assert head == [('', 'Virtual host')] + [
+        ('request=%s outcome=%s reason=%s' % LABELS[res], res) for res in RESULTS] + \
+        [('', 'all')], head
     rows = {}
     for name, cells in re.findall(r'<tr><td>([^<]*)</td>((?:<td>\d+</td>)+)</tr>', table):
         rows[name] = [int(c) for c in re.findall(r'\d+', cells)]
@@ -304,9 +312,10 @@ def test_exact_under_concurrency(srv):
 
 
 def test_rows_are_the_servers_virtual_hosts(srv):
+    """The two hosts; not the main server, which gets no request: the
+    <VirtualHost *:port> take every connection of the one Listen."""
     series, _ = snapshot(srv)
-    # the main server (ServerName 127.0.0.1, no port) and the two hosts
-    assert {v for v, _ in series} == {'127.0.0.1', vname(srv, ONE), vname(srv, TWO)}
+    assert {v for v, _ in series} == {vname(srv, ONE), vname(srv, TWO)}
 
 
 def test_metrics_the_same_from_every_vhost(srv):
@@ -359,11 +368,12 @@ def test_metrics_page(srv):
     text = r.body.decode()
     lines = text.splitlines()
     assert lines[:2] == [
-        '# HELP mod_cors_requests_total Requests mod_cors decided, by virtual host '
-        'and CORS_RESULT.',
+        '# HELP mod_cors_requests_total Requests mod_cors decided, by virtual host, '
+        'what was asked, outcome and reason.',
         '# TYPE mod_cors_requests_total counter']
     assert any(re.match(r'^mod_cors_requests_total\{vhost="one\.example:\d+",'
-                        r'result="preflight:denied:malformed"\} \d+$', l) for l in lines)
+                        r'request="preflight",outcome="denied",reason="malformed"\} \d+$',
+                        l) for l in lines)
     assert '# TYPE mod_cors_counters_reset_time_seconds gauge' in lines
     assert text.endswith('\n')
     _, reset = metrics(srv)
@@ -449,8 +459,9 @@ def _many_vhosts(n):
 def test_graceful_beyond_room_counts_in_other():
     """A full start makes room for twice the virtual hosts and 16 more: the
     main server and one host, 2 * 2 + 16 = 20 rows.  A graceful restart to 30
-    hosts gives rows to 18 new ones, the other 12 count in "(other)"; the next
-    full restart makes room for all."""
+    hosts gives rows to 18 new ones, the other 11 count in "(other)"; the next
+    full restart makes room for all.  The main server's row is not shown: it
+    gets no request."""
     h = Httpd('counters-room', _many_vhosts(1), modules=['status'])
     _files(h)
     h.start()
@@ -462,9 +473,9 @@ def test_graceful_beyond_room_counts_in_other():
             send(h, host, KINDS[1])
         series, _ = snapshot(h)
         named = {v for v, _ in series} - {'(other)'}
-        assert len(named) == 20 and '127.0.0.1' in named and vname(h, hosts[0]) in named
+        assert len(named) == 19 and vname(h, hosts[0]) in named
         counted = {v: series[v, 'allowed'] for v in named}
-        assert all(n == 1 for v, n in counted.items() if v != '127.0.0.1'), counted
+        assert all(n == 1 for v, n in counted.items()), counted
         assert series['(other)', 'allowed'] == 30 - 19
         assert auto(h)['CORSRequests_allowed'] == 30
         page = h.request('GET', '/server-status').body.decode()
@@ -474,7 +485,7 @@ def test_graceful_beyond_room_counts_in_other():
         for host in hosts:
             send(h, host, KINDS[1])
         series, _ = snapshot(h)
-        assert {v for v, _ in series} == {vname(h, x) for x in hosts} | {'127.0.0.1'}
+        assert {v for v, _ in series} == {vname(h, x) for x in hosts}
         assert all(series[vname(h, x), 'allowed'] == 1 for x in hosts)
         assert sum(series.values()) == 30
     finally:
@@ -482,12 +493,15 @@ def test_graceful_beyond_room_counts_in_other():
 
 
 ODD = 'q"uote\\back.example'
+ODD_ROW = 'q"uote\\x5cback.example'       # the backslash written \x5c
 
 
 def test_without_mod_status_and_label_escaping():
     """Without mod_status the module loads and counts; the metrics page
     escapes a label value's quote and backslash (the parser reads them back)
-    and can be set up in .htaccess; a port in ServerName names the row."""
+    and can be set up in .htaccess; a port in ServerName names the row; a
+    backslash in ServerName is shown \x5c (README "Counters: server-status
+    and Prometheus")."""
     conf = PAGES.replace('SetHandler server-status', 'Require all denied') + POLICY + \
         '<VirtualHost *:{port}>\n    ServerName "q\\"uote\\\\back.example"\n</VirtualHost>\n' + \
         '<VirtualHost *:{port}>\n    ServerName x.example:8443\n</VirtualHost>\n'
@@ -500,13 +514,228 @@ def test_without_mod_status_and_label_escaping():
         send(h, 'x.example', KINDS[2])
         assert h.request('GET', '/server-status').status == 403
         r = h.request('GET', '/cors-metrics')
-        assert 'vhost="q\\"uote\\\\back.example:%d",result="allowed"} 1' % h.port \
-            in r.body.decode()
+        assert ('vhost="q\\"uote\\\\x5cback.example:%d",request="actual",'
+                'outcome="allowed",reason="none"} 1' % h.port) in r.body.decode()
         series, _ = metrics(h)
-        assert series[vname(h, ODD), 'allowed'] == 1
+        assert series[vname(h, ODD_ROW), 'allowed'] == 1
         assert series['x.example:8443', 'denied:origin'] == 1
         assert sum(series.values()) == 2
         r2 = h.request('GET', '/m/')
         assert r2.status == 200 and r2.body == r.body
     finally:
         h.stop()
+
+
+# ---- row names: one meaning each, valid UTF-8 whatever ServerName holds ----------
+
+def row_name(raw, port=None):
+    """The reference for README "Counters: server-status and Prometheus": a
+    row's name is ServerName with every byte outside printable ASCII, and
+    \\ ( ), written \\xNN, then the port."""
+    name = ''.join(chr(b) if 0x20 <= b <= 0x7e and b not in b'\\()' else '\\x%02x' % b
+                   for b in raw)
+    return name + (':%d' % port if port else '')
+
+
+# Every byte a quoted ServerName can hold, in the middle of a name: not NUL,
+# LF, CR (they end the line), '"' (ends the quotes, see the test above), ':'
+# (starts the port), '*', '?', '[' (httpd refuses them in ServerName) and
+# '\\' (an escape inside quotes, see the test above).
+NAME_BYTES = [b for b in range(1, 256) if b not in b'\n\r":*?[\\']
+
+
+def alias(b):
+    return 'b%02x.example' % b
+
+
+def _byte_hosts():
+    return [(b, b'b' + bytes([b]) + b'x.example') for b in NAME_BYTES]
+
+
+def test_every_server_name_byte_gives_an_ascii_row_of_its_own():
+    """A generated table: one virtual host per byte a ServerName can hold
+    (raw 0xE9 and every other non-UTF-8 byte, control bytes, parentheses),
+    plus hosts named "(other)" and "(total)" (no port: <VirtualHost *>).
+    The metrics page must decode as strict UTF-8 (Prometheus rejects a whole
+    scrape otherwise), each host must have the row the reference names, the
+    names must be distinct, printable ASCII, and never a reserved row's;
+    the CORS table of mod_status's page (ISO-8859-1) is ASCII too.  One request to each host
+    counts in its own row."""
+    # httpd refuses such a Host (400): the requests name a ServerAlias
+    vhosts = ''.join('<VirtualHost *:{port}>\n    ServerName "%s"\n'
+                     '    ServerAlias %s\n</VirtualHost>\n'
+                     % (raw.decode('latin-1'), alias(b)) for b, raw in _byte_hosts())
+    # port-less names: the reserved rows' spelling
+    reserved = ''.join('<VirtualHost *>\n    ServerName "%s"\n</VirtualHost>\n' % n
+                       for n in ('(other)', '(total)'))
+    h = Httpd('counters-bytes', PAGES + POLICY + vhosts + reserved, modules=['status'])
+    _files(h)
+    h.start()
+    try:
+        for b, _ in _byte_hosts():
+            send(h, alias(b), KINDS[1])
+        body = h.request('GET', '/cors-metrics').body
+        assert body.isascii()
+        series, _ = metrics(h)
+        want = {row_name(raw, h.port) for _, raw in _byte_hosts()}
+        want |= {'\\x28other\\x29', '\\x28total\\x29'}
+        assert len(want) == len(NAME_BYTES) + 2
+        assert {v for v, _ in series} == want
+        for _, raw in _byte_hosts():
+            assert series[row_name(raw, h.port), 'allowed'] == 1, raw
+        assert sum(series.values()) == len(NAME_BYTES)
+        assert all(re.fullmatch(r'[\x20-\x7e]+', v) and '(' not in v for v in want)
+        assert row_name(b'caf\xe9.example', 80) == 'caf\\xe9.example:80'
+        # mod_status's own tables show ServerName as it is; the CORS table
+        # is ASCII
+        page = h.request('GET', '/server-status').body
+        assert page.split(b'<h2>CORS</h2>', 1)[1].isascii()
+        rows = html(h)
+        assert set(rows) == {html_escape(v).replace('&#x27;', "'") for v in want} | \
+            {'(total)'}
+        assert rows['(total)'][-1] == len(NAME_BYTES)
+        assert '\\x28other\\x29' in rows and '(other)' not in rows
+    finally:
+        h.stop()
+
+
+# ---- which rows a server shows --------------------------------------------------
+
+def _rows(conf, extra_listen=0, requests=()):
+    """The rows of the metrics page of a server with conf, after requests
+    ((port index, host) each, an allowed request)."""
+    h = Httpd('counters-rows', PAGES + POLICY + conf, extra_listen=extra_listen,
+              modules=['status'])
+    _files(h)
+    h.start()
+    try:
+        for i, host in requests:
+            r = harness.request(h.ports[i], 'GET', '/api/x.txt',
+                                headers=(('Origin', A),), host=host)
+            check(r, 200, ['Access-Control-Allow-Origin: ' + A, 'Vary: Origin'])
+        series, _ = snapshot(h)
+        return h.ports, {v: sum(n for (w, _), n in series.items() if w == v)
+                         for v, _ in series}
+    finally:
+        h.stop()
+
+
+def test_main_server_alone_has_its_row():
+    """No <VirtualHost>: the main server answers everything, its row is
+    named by its ServerName (no port)."""
+    _, rows = _rows('', requests=[(0, 'x.example')])
+    assert rows == {'127.0.0.1': 1}
+
+
+def test_stock_debian_layout_one_row():
+    """As on a stock Debian install: one <VirtualHost *:80> without a
+    ServerName (000-default.conf) takes every connection of the one Listen.
+    Its row has the main server's name and the port; the main server, which
+    gets no request, has no row (README "Counters: server-status and
+    Prometheus")."""
+    ports, rows = _rows('<VirtualHost *:{port}>\n    DocumentRoot "{htdocs}"\n'
+                        '</VirtualHost>\n', requests=[(0, 'x.example')])
+    assert rows == {'127.0.0.1:%d' % ports[0]: 1}
+
+
+def test_stock_debian_layout_with_default_ssl():
+    """With default-ssl's <VirtualHost _default_:443> (without TLS here) on
+    the second Listen: two rows, the same name with each port; still no
+    main-server row."""
+    ports, rows = _rows('<VirtualHost *:{port0}>\n</VirtualHost>\n'
+                        '<VirtualHost _default_:{port1}>\n</VirtualHost>\n',
+                        extra_listen=1, requests=[(0, 'x.example'), (1, 'x.example')])
+    assert rows == {'127.0.0.1:%d' % ports[0]: 1, '127.0.0.1:%d' % ports[1]: 1}
+
+
+def test_main_server_row_when_a_listener_is_left_to_it():
+    """A <VirtualHost> on one of two listeners: connections to the other go
+    to the main server, which has its row."""
+    ports, rows = _rows('<VirtualHost *:{port1}>\n    ServerName one.example\n'
+                        '</VirtualHost>\n', extra_listen=1,
+                        requests=[(0, 'x.example'), (1, 'x.example'), (1, 'one.example')])
+    assert rows == {'127.0.0.1': 1, 'one.example:%d' % ports[1]: 2}
+
+
+def test_main_server_row_with_an_address_vhost():
+    """A <VirtualHost 127.0.0.1:port> takes the connections to that address
+    and port: the main server keeps the other listener."""
+    ports, rows = _rows('<VirtualHost 127.0.0.1:{port0}>\n    ServerName one.example\n'
+                        '</VirtualHost>\n', extra_listen=1,
+                        requests=[(0, 'x.example'), (1, 'x.example')])
+    assert rows == {'127.0.0.1': 1, 'one.example:%d' % ports[0]: 1}
+    ports, rows = _rows('<VirtualHost 127.0.0.1:*>\n    ServerName one.example\n'
+                        '</VirtualHost>\n', extra_listen=1,
+                        requests=[(0, 'x.example'), (1, 'x.example')])
+    assert rows == {'one.example': 2}
+
+
+# ---- TRACE: answered by httpd's core ------------------------------------------------
+
+TRACE_CONF = r'''
+<Location /cors-metrics>
+    SetHandler cors-metrics
+    Require ip 192.0.2.1
+</Location>
+<Location /off>
+    SetHandler cors-metrics
+</Location>
+'''
+
+
+def test_trace_is_answered_by_the_core():
+    """httpd's core answers TRACE itself, before access control and any
+    handler (map_to_storage): 200 and the request echoed, never the
+    counters, whatever Require says; TraceEnable Off makes it 405
+    (README "SetHandler cors-metrics")."""
+    h = Httpd('counters-trace', TRACE_CONF + '<VirtualHost *:{port}>\n'
+              '    ServerName off.example\n    TraceEnable Off\n</VirtualHost>\n'
+              '<VirtualHost *:{port}>\n    ServerName on.example\n</VirtualHost>\n')
+    h.start()
+    try:
+        r = h.request('GET', '/cors-metrics', host='on.example')
+        assert r.status == 403, r
+        r = h.request('TRACE', '/cors-metrics', host='on.example')
+        assert r.status == 200 and r.get('Content-Type') == 'message/http', r
+        assert r.body.startswith(b'TRACE /cors-metrics HTTP/1.1\r\n'), r.body
+        assert b'mod_cors_requests_total' not in r.body
+        r = h.request('TRACE', '/off', host='off.example')
+        assert r.status == 405 and b'mod_cors' not in r.body, r
+        r = h.request('GET', '/off', host='off.example')
+        assert r.status == 200 and b'mod_cors_requests_total' in r.body, r
+    finally:
+        h.stop()
+
+
+# ---- the README's table --------------------------------------------------------------
+
+def readme_labels_table():
+    """The rows of README's table of outcomes and their labels, found by its
+    header: [(CORS_RESULT, request, outcome, reason, ?auto key)]."""
+    with open(harness.REPO + '/README.md') as f:
+        lines = f.read().splitlines()
+    head = '| `CORS_RESULT` | `request` | `outcome` | `reason` | `?auto` key |'
+    assert lines.count(head) == 1
+    rows = []
+    for line in lines[lines.index(head) + 2:]:
+        if not line.startswith('|'):
+            break
+        cells = [c.strip() for c in line.strip('|').split('|')]
+        assert all(re.fullmatch(r'`[^`]+`', c) for c in cells), line
+        rows.append(tuple(c.strip('`') for c in cells))
+    return rows
+
+
+def test_readme_table_maps_each_result_to_its_labels_one_to_one(srv):
+    """README "Counters: server-status and Prometheus": the table names
+    every CORS_RESULT once, with the labels the page gives it (LABELS, which
+    metrics() checks on every page read) and its ?auto key; no two results
+    share a label set; and the page serves exactly those label sets."""
+    rows = readme_labels_table()
+    assert [r[0] for r in rows] == list(RESULTS)
+    assert {r[0]: r[1:4] for r in rows} == LABELS
+    assert [r[4] for r in rows] == [auto_key(res) for res in RESULTS]
+    assert len({r[1:4] for r in rows}) == len(rows)
+    text = srv.request('GET', '/cors-metrics').body.decode('utf-8', 'strict')
+    dims = set(re.findall(r'request="([^"]*)",outcome="([^"]*)",reason="([^"]*)"', text))
+    assert dims == set(LABELS.values())

@@ -15,8 +15,10 @@ pkgs_for() {
         build) echo "apache2-dev $PSL" ;;
         run)   echo "apache2 apache2-dev apache2-utils curl $PSL" ;;
         # (python3-prometheus-client: tests/test_counters.py reads the
-        # cors-metrics page with its parser)
-        test)  echo "apache2 apache2-dev apache2-utils python3 python3-pytest python3-prometheus-client curl $PSL" ;;
+        # cors-metrics page with its parser; prometheus: tests/test_prometheus.py
+        # runs a Prometheus server that scrapes it, and promtool)
+        test)  echo "apache2 apache2-dev apache2-utils python3 python3-pytest python3-prometheus-client" \
+                    "prometheus curl $PSL" ;;
         # make deb (apache2-dev also provides dh-apache2: dh_apache2), and
         # make test-package, which also lints, serves and builds the tarball
         package) echo "build-essential debhelper dpkg-dev apache2-dev $PSL" ;;
@@ -35,7 +37,7 @@ pkgs_for() {
         # valgrind), make fuzz-ci (clang's libFuzzer), make soak (wrk)
         sanitize)
                  echo "apache2 apache2-dev apache2-utils python3 python3-pytest python3-prometheus-client curl" \
-                      "libasan8 libubsan1 valgrind $PSL" ;;
+                      "prometheus libasan8 libubsan1 valgrind $PSL" ;;
         # the harnesses link the real libpsl and read the system's list
         fuzz)    echo "apache2-dev clang libclang-rt-dev libapr1-dev libaprutil1-dev libpcre2-dev $PSL" ;;
         soak)    echo "apache2 apache2-dev apache2-utils python3 wrk $PSL" ;;

@@ -1302,8 +1302,8 @@ def test_demo_counters(demo):
 
     def allowed():
         r = harness.request(p0, 'GET', '/cors-metrics')
-        m = re.search(r'^mod_cors_requests_total\{vhost="127\.0\.0\.1",result="allowed"\} '
-                      r'(\d+)$', r.body.decode(), re.M)
+        m = re.search(r'^mod_cors_requests_total\{vhost="127\.0\.0\.1",request="actual",'
+                      r'outcome="allowed",reason="none"\} (\d+)$', r.body.decode(), re.M)
         assert r.status == 200 and m, r
         auto = harness.request(p0, 'GET', '/server-status?auto').body.decode()
         assert 'CORSRequests_allowed: %s\n' % m.group(1) in auto, auto

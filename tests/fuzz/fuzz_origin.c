@@ -16,7 +16,10 @@
  *    *.example.com), and, with one section whose rules are all in force,
  *    every usable origin they cover (no under-matching);
  *  - the module looks an Origin up first and parses it only when a rule
- *    matched it: the checks above hold for that verdict.
+ *    matched it: the checks above hold for that verdict;
+ *  - the same bytes as a ServerName name a counters' row (cors_row_name())
+ *    in printable ASCII, never with a '(' (the module's own rows), and the
+ *    name gives the bytes back (two names never share a row's name).
  */
 #include "fuzz.h"
 
@@ -77,6 +80,38 @@ static void check_roundtrip(const char *s, const cors_origin *o)
              cors_why_not(fc.sec[0], s));
 }
 
+/* The row name of a ServerName s (and a port, from its length): printable
+ * ASCII without '(' or ')', whose \xNN escapes give s back, then ":port". */
+static void check_row_name(const char *s)
+{
+    server_rec srv;
+    const char *name, *c;
+    char *back, *w;
+    unsigned port = (unsigned)strlen(s) % 3 ? 0 : 8443;
+
+    memset(&srv, 0, sizeof(srv));
+    srv.server_hostname = (char *)s;
+    srv.port = (apr_port_t)port;
+    name = cors_row_name(fz_pool, &srv);
+    back = w = apr_palloc(fz_pool, strlen(name) + 1);
+    for (c = name; *c && *c != ':'; c++) {
+        FZ_CHECK(*c >= 0x20 && *c <= 0x7e && *c != '(' && *c != ')',
+                 "byte 0x%02x in the row name '%s'", (unsigned char)*c, name);
+        if (*c == '\\') {
+            FZ_CHECK(c[1] == 'x' && apr_isxdigit(c[2]) && apr_isxdigit(c[3]),
+                     "'\\' not an escape in '%s'", name);
+            *w++ = (char)strtol(apr_pstrndup(fz_pool, c + 2, 2), NULL, 16);
+            c += 3;
+        }
+        else {
+            *w++ = *c;
+        }
+    }
+    *w = '\0';
+    FZ_CHECK(!strcmp(back, s), "row name '%s' is not of '%s'", name, s);
+    FZ_CHECK(port ? !strcmp(c, ":8443") : !*c, "port in '%s'", name);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in, *nl, *conf, *p;
@@ -128,6 +163,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (ok && strlen(origin) < 200) {
         check_roundtrip(origin, &o);
+    }
+    if (!strchr(origin, ':')) {         /* ServerName takes a port after ':' */
+        check_row_name(origin);
     }
     fuzz_release();
     return 0;

@@ -56,6 +56,7 @@
 #include "ap_regex.h"
 #include "http_main.h"
 #include "scoreboard.h"
+#include "ap_listen.h"
 
 #include "stubs.h"
 
@@ -452,6 +453,7 @@ AP_DECLARE(void) ap_hook_handler(ap_HOOK_handler_t *pf,
 /* ---- the counters' pages (server-status, cors-metrics) ----------------- */
 
 AP_DECLARE_DATA server_rec *ap_server_conf;
+AP_DECLARE_DATA ap_listen_rec *ap_listeners;
 
 AP_DECLARE(void) ap_set_content_type(request_rec *r, const char *ct)
 {
