@@ -31,7 +31,8 @@ except ImportError as e:        # a missing dependency fails, never skips
 
 RESULTS = ('no-origin', 'allowed', 'denied:origin', 'preflight:ok',
            'preflight:denied:origin', 'preflight:denied:method',
-           'preflight:denied:header', 'preflight:denied:malformed')
+           'preflight:denied:header', 'preflight:denied:malformed',
+           'write:denied:sec-fetch-site', 'write:denied:origin')
 ONE, TWO, THREE = 'one.example', 'two.example', 'three.example'
 THREADS = 12
 
@@ -65,6 +66,7 @@ PAGES = r'''
 POLICY = r'''
 CustomLog logs/pid_log "%P %v %{CORS_RESULT}e"
 <Location /api>
+    CorsCrossOriginProtection On
     CorsAllowOrigin https://a.example
     CorsAllowMethods PUT
     CorsAllowHeaders X-A
@@ -114,6 +116,9 @@ KINDS = [
          (('Origin', A), (ACRM, 'PUT'), (ACRH, 'x-b')), 403, [PREFLIGHT_VARY]),
     Kind('preflight:denied:malformed', 'OPTIONS',
          (('Origin', A), (ACRM, 'PUT'), (ACRH, 'x a')), 403, [PREFLIGHT_VARY]),
+    Kind('write:denied:sec-fetch-site', 'POST',
+         (('Origin', EVIL), ('Sec-Fetch-Site', 'cross-site')), 403, ['Vary: Origin']),
+    Kind('write:denied:origin', 'POST', (('Origin', EVIL),), 403, ['Vary: Origin']),
 ]
 assert [k.result for k in KINDS] == list(RESULTS)
 
