@@ -373,6 +373,8 @@ typedef struct {
     int write_only;              /* outside CORS scope: the write check is
                                   * the whole decision, no header is
                                   * written */
+    const void *write_conf;      /* the configuration a write was checked
+                                  * under, or NULL (cors_fixups()) */
 } cors_decision;
 
 /* ------------------------------------------------------------------ */
@@ -2535,10 +2537,9 @@ static void cors_publish(request_rec *r, const cors_decision *d,
 /* Decide for an actual request in CORS scope under c; write: a refusal
  * of the cross-origin write check (cors_check_write()), or 0, and
  * refused: the request ends in a 403 for it. */
-static const cors_decision *cors_decide(request_rec *r,
-                                        const cors_dir_conf *c,
-                                        const cors_req *q,
-                                        cors_outcome write, int refused)
+static cors_decision *cors_decide(request_rec *r, const cors_dir_conf *c,
+                                  const cors_req *q, cors_outcome write,
+                                  int refused)
 {
     cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
 
@@ -3035,11 +3036,12 @@ static cors_outcome cors_check_write(request_rec *r, const cors_dir_conf *c)
 }
 
 /*
- * The write check's decision for a request outside CORS scope: no header
- * to write, only CORS_RESULT, the counters and, when refused, the 403.
+ * The write check's decision for a request outside CORS scope, checked
+ * under c: no header to write; when refused (or ReportOnly would refuse),
+ * CORS_RESULT and the counters.
  */
-static void cors_publish_write(request_rec *r, cors_outcome write,
-                               int refused)
+static void cors_publish_write(request_rec *r, const cors_dir_conf *c,
+                               cors_outcome write, int refused)
 {
     cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
     cors_req q = { NULL, NULL, NULL, NULL };
@@ -3048,7 +3050,59 @@ static void cors_publish_write(request_rec *r, cors_outcome write,
     d->write = write;
     d->write_refused = refused;
     d->write_only = 1;
-    cors_publish(r, d, &q);
+    d->write_conf = c;
+    if (write) {
+        cors_publish(r, d, &q);
+    }
+    else {
+        ap_set_module_config(r->request_config, &cors_module, d);
+    }
+}
+
+/*
+ * fixups, after mod_dir's: DirectoryIndex and FallbackResource hand a
+ * request over to another file's configuration after header_parser
+ * (ap_internal_fast_redirect()).  A write that this configuration protects
+ * and that was not checked under it is checked now, after authentication
+ * and before the handler.
+ */
+static int cors_fixups(request_rec *r)
+{
+    const cors_dir_conf *c, *sc;
+    cors_decision *d;
+    cors_req q;
+    cors_outcome write;
+    int refused;
+
+    if (r->main || cors_safe_method(r)) {
+        return DECLINED;
+    }
+    c = ap_get_module_config(r->per_dir_config, &cors_module);
+    d = ap_get_module_config(r->request_config, &cors_module);
+    if (c->protect <= 0 || (d && d->write_conf == c)) {
+        return DECLINED;
+    }
+    write = cors_check_write(r, c);
+    refused = write && c->protect == 1;
+    if (d && (!d->write_only || d->write)) {
+        /* decided (and counted) under the first configuration: a
+         * refusal is what CORS_RESULT names now */
+        if (write && !d->write) {
+            d->write = write;
+            d->write_refused = refused;
+            apr_table_setn(r->subprocess_env, "CORS_RESULT",
+                           cors_outcomes[write].result);
+        }
+    }
+    else if ((sc = cors_conf(r))) {
+        /* in CORS scope now: decided as header_parser would have */
+        cors_read_request(r, sc, &q);
+        cors_decide(r, sc, &q, write, refused)->write_conf = c;
+    }
+    else {
+        cors_publish_write(r, c, write, refused);
+    }
+    return refused ? HTTP_FORBIDDEN : DECLINED;
 }
 
 /* ------------------------------------------------------------------ */
@@ -3386,10 +3440,10 @@ static int cors_header_parser(request_rec *r)
                                                     &cors_module);
     const cors_dir_conf *c;
     cors_outcome write = 0;
-    int refuse;
+    int checked = own->protect > 0 && !cors_safe_method(r), refuse;
     cors_req q;
 
-    if (own->protect > 0 && !cors_safe_method(r)) {
+    if (checked) {
         write = cors_check_write(r, own);
     }
     else if (r->prev && cors_chain_preflight(r)) {
@@ -3397,8 +3451,8 @@ static int cors_header_parser(request_rec *r)
     }
     refuse = write && own->protect == 1;
     if (!(c = cors_conf(r))) {
-        if (write) {
-            cors_publish_write(r, write, refuse);
+        if (checked) {
+            cors_publish_write(r, own, write, refuse);
         }
         return refuse ? HTTP_FORBIDDEN : DECLINED;
     }
@@ -3406,7 +3460,7 @@ static int cors_header_parser(request_rec *r)
     if (q.method) {
         return cors_preflight(r, c, &q);
     }
-    cors_decide(r, c, &q, write, refuse);
+    cors_decide(r, c, &q, write, refuse)->write_conf = checked ? own : NULL;
     return refuse ? HTTP_FORBIDDEN : DECLINED;
 }
 
@@ -3424,6 +3478,10 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         return APR_SUCCESS;
     }
     d = ap_get_module_config(r->request_config, &cors_module);
+    if (d && d->write_only && !d->write) {
+        /* a write that passed the check outside CORS scope: undecided */
+        d = NULL;
+    }
     if (!d && r->prev) {
         d = cors_chain_preflight(r);
     }
@@ -3467,7 +3525,7 @@ static void cors_insert_filter(request_rec *r)
         return;
     }
     d = ap_get_module_config(r->request_config, &cors_module);
-    if (d ? !d->write_only : cors_conf(r) != NULL) {
+    if ((d && !d->write_only) || ((!d || !d->write) && cors_conf(r))) {
         ap_add_output_filter_handle(cors_filter_handle, NULL, r,
                                     r->connection);
     }
@@ -3850,6 +3908,9 @@ static void cors_register_hooks(apr_pool_t *p)
     /* The per-dir config is final and nothing has authenticated,
      * redirected or handled the request yet. */
     ap_hook_header_parser(cors_header_parser, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After mod_dir's fixups, which can hand the request over to another
+     * file's configuration (cors_fixups()). */
+    ap_hook_fixups(cors_fixups, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_insert_filter(cors_insert_filter, after_headers, NULL,
                           APR_HOOK_LAST);
     ap_hook_insert_error_filter(cors_insert_filter, after_headers, NULL,

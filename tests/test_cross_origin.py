@@ -74,6 +74,20 @@ ErrorDocument 403 /errors/403.html
 <Location /report/both/>
     CorsEngine ReportOnly
 </Location>
+# CorsEngine ReportOnly writes no CORS header; the protection still refuses
+<Location /shadow/>
+    CorsEngine ReportOnly
+    CorsCrossOriginProtection On
+    CorsAllowOrigin https://a.example
+</Location>
+# an internal redirect of a write is checked under its target's configuration
+<Location /fb/>
+    FallbackResource /on/w.cgi
+</Location>
+<Directory "{htdocs}/pt">
+    RewriteEngine On
+    RewriteRule ^x$ /on/w.cgi [PT]
+</Directory>
 <Location /auth/>
     CorsCrossOriginProtection On
     CorsAllowOrigin https://a.example
@@ -86,7 +100,7 @@ ErrorDocument 403 /errors/403.html
 '''
 
 SECTIONS = ('on', 'on/hook', 'on/child', 'bare', 'star', 'anyre', 'engineoff', 'report',
-            'report/both', 'auth')
+            'report/both', 'shadow', 'auth')
 
 # A handler that records every request it sees: method, path and the query
 # string, which names the request.
@@ -104,6 +118,7 @@ def _files(h):
     for s in SECTIONS:
         h.write(s + '/w.cgi', RECORDER.format(record=h.record), 0o755)
     h.write('errors/403.html', 'refused by the site\n')
+    h.write('pt/README', 'rewritten to /on/w.cgi\n')
     h.htpasswd('u', 'p')
 
 
@@ -245,6 +260,10 @@ CASES = [
          'denied:origin', True),
     Case('both ReportOnly', 'report/both', 'POST', 'cross-site', EVIL, HOST, 200, [], R_SITE,
          True),
+    Case('engine ReportOnly, refused', 'shadow', 'POST', 'cross-site', EVIL, HOST, 403, [],
+         R_SITE, False),
+    Case('engine ReportOnly, trusted', 'shadow', 'POST', 'cross-site', A, HOST, 200, [],
+         'allowed', True),
     # authentication runs after the check: a refused write is 403, not 401
     Case('auth, refused without credentials', 'auth', 'POST', 'cross-site', EVIL, HOST, 403,
          [VARY], R_SITE, False),
@@ -293,6 +312,22 @@ def test_request_table(srv, c):
     ran = [l for l in after[len(before):] if l.endswith(' ' + rid)]
     assert ran == (['%s /%s/w.cgi %s' % (c.method, c.path, rid)] if c.handled else [])
     assert _access_result(srv, '?%s ' % rid) == c.result
+
+
+@pytest.mark.parametrize('path', ['/fb/nothing-here', '/pt/x'])
+def test_internal_redirect_checked_again(srv, path):
+    """FallbackResource (a fast redirect, after header_parser) and a [PT]
+    rewrite (an internal redirect) send a write from an unprotected section
+    to a protected script: checked there, before the handler."""
+    before = seen(srv)
+    r = srv.request('POST', path + '?ir1', headers=[('Sec-Fetch-Site', 'cross-site'),
+                                                    ('Origin', EVIL)], body='a=1')
+    check(r, 403, [VARY], b'refused by the site\n')
+    assert _access_result(srv, '?ir1 ') == R_SITE
+    r = srv.request('POST', path + '?ir2', headers=[('Sec-Fetch-Site', 'cross-site'),
+                                                    ('Origin', A)], body='a=1')
+    check(r, 200, acao(A), b'handled\n')
+    assert seen(srv)[len(before):] == ['POST /on/w.cgi ir2']
 
 
 def test_preflight_untouched(srv):
@@ -398,3 +433,110 @@ def test_no_refused_write_reaches_the_handler(srv):
     assert not refused_seen, refused_seen
     missed = sorted(rid for rid, refused in sent.items() if not refused and rid not in handled)
     assert not missed, missed
+
+
+# ---- README examples, and Host behind a reverse proxy --------------------------
+
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'README.md')
+
+
+def readme_apache_blocks(heading):
+    """The ```apache blocks of the README section that starts with heading,
+    up to the next heading of its level or above."""
+    text = open(README).read()
+    start = text.index('\n' + heading + '\n')
+    level = len(heading.split(' ')[0])
+    end = re.compile(r'^#{1,%d} ' % level, re.M).search(text, start + len(heading) + 2)
+    section = text[start:end.start() if end else len(text)]
+    return re.findall(r'^```apache\n(.*?)^```$', section, re.M | re.S)
+
+
+XO_BLOCKS = (readme_apache_blocks('## Cross-origin writes')
+             + readme_apache_blocks('### CorsCrossOriginProtection'))
+LOG_DIR = 'Define APACHE_LOG_DIR "{root}/logs"\n'
+
+
+def test_readme_examples_pass_apachectl():
+    from harness import check_config
+    assert len(XO_BLOCKS) == 5, XO_BLOCKS
+    for block in XO_BLOCKS:
+        rc, out = check_config(LOG_DIR.replace('{root}/logs', '/tmp') + block, name='readme-xo')
+        assert rc == 0 and 'Syntax OK' in out, (block, out)
+
+
+# The README's rollout (ReportOnly and its log) and its opt-out, together;
+# and a backend on the second port with a check of its own, behind
+# mod_proxy with and without ProxyPreserveHost.
+ROLLOUT = [b for b in XO_BLOCKS if 'ReportOnly' in b][0]
+OPT_OUT = [b for b in XO_BLOCKS if '/hooks/' in b][0]
+PROXY_CONFIG = LOG_DIR + OPT_OUT + ROLLOUT + r"""
+<Location /pp/>
+    CorsCrossOriginProtection Off
+    ProxyPass "http://127.0.0.1:{port1}/back/"
+    ProxyPreserveHost On
+</Location>
+<Location /np/>
+    CorsCrossOriginProtection Off
+    ProxyPass "http://127.0.0.1:{port1}/back/"
+</Location>
+<Location /front/>
+    ProxyPass "http://127.0.0.1:{port1}/back/"
+</Location>
+<VirtualHost 127.0.0.1:{port1}>
+    DocumentRoot "{htdocs}"
+    <Location /back/>
+        CorsCrossOriginProtection On
+    </Location>
+</VirtualHost>
+"""
+
+
+def _readme_files(h):
+    h.record = os.path.join(h.root, 'record', 'seen')
+    os.makedirs(os.path.dirname(h.record))
+    os.chmod(os.path.dirname(h.record), 0o1777)
+    for s in ('app', 'hooks', 'back', 'other'):
+        h.write(s + '/w.cgi', RECORDER.format(record=h.record), 0o755)
+
+
+readme_srv = server_fixture('cross-origin-readme', PROXY_CONFIG, setup=_readme_files,
+                            extra_listen=1)
+
+
+def test_readme_rollout_and_opt_out(readme_srv):
+    """ReportOnly lets the write through and logs it to cors_writes.log, with
+    what decided it; a write On would not refuse is not logged.  The opt-out
+    path takes cross-site posts; the rest of the site refuses them."""
+    h = readme_srv
+    post = [('Sec-Fetch-Site', 'cross-site'), ('Origin', EVIL)]
+    check(h.request('POST', '/app/w.cgi?ro1', headers=post, body='a=1'), 200, [VARY])
+    check(h.request('POST', '/app/w.cgi?ro2', headers=[('Sec-Fetch-Site', 'cross-site'),
+                                                       ('Origin', 'https://app.example.com')],
+                    body='a=1'),
+          200, ['Access-Control-Allow-Origin: https://app.example.com', VARY])
+    check(h.request('POST', '/hooks/w.cgi?ro3', headers=post, body='a=1'), 200, [])
+    check(h.request('POST', '/other/w.cgi?ro4', headers=post, body='a=1'), 403, [])
+    assert seen(h) == ['POST /app/w.cgi ro1', 'POST /app/w.cgi ro2', 'POST /hooks/w.cgi ro3']
+    # the log is the server's: writes refused under On are in it too
+    log = [re.sub(r' \[[^]]+\] ', ' ', l) for l in
+           open(os.path.join(h.root, 'logs', 'cors_writes.log')).read().splitlines()]
+    assert log == [
+        '127.0.0.1 "POST /app/w.cgi?ro1 HTTP/1.1" 200 write:denied:sec-fetch-site '
+        'site=cross-site origin=https://evil.example',
+        '127.0.0.1 "POST /other/w.cgi?ro4 HTTP/1.1" 403 write:denied:sec-fetch-site '
+        'site=cross-site origin=https://evil.example']
+
+
+def test_proxy_preserve_host(readme_srv):
+    """A backend's own Origin-versus-Host check sees the browser's Host only
+    with ProxyPreserveHost On; the front's check refuses before the backend."""
+    h = readme_srv
+    own = [('Origin', 'http://127.0.0.1:%d' % h.port)]      # an old browser, same origin
+    before = seen(h)
+    check(h.request('POST', '/pp/w.cgi?px1', headers=own, body='a=1',
+                    host='127.0.0.1:%d' % h.port), 200, [])
+    check(h.request('POST', '/np/w.cgi?px2', headers=own, body='a=1',
+                    host='127.0.0.1:%d' % h.port), 403, [])
+    check(h.request('POST', '/front/w.cgi?px3', headers=[('Sec-Fetch-Site', 'cross-site'),
+                                                         ('Origin', EVIL)], body='a=1'), 403, [])
+    assert seen(h)[len(before):] == ['POST /back/w.cgi px1']
