@@ -1391,6 +1391,22 @@ def test_demo_counters(demo):
     assert allowed() == before + 1
 
 
+def test_demo_write_refused(demo):
+    """The demo's write row, as its banner's curl line sends it: refused
+    before the application for the untrusted page's origin, let through for
+    the trusted one."""
+    p0, p1, p2 = demo['ports']
+    assert ("curl -si http://127.0.0.1:%d/demo/api/write/echo.cgi -H 'Origin: "
+            "http://localhost:%d'" % (p0, p2)) in demo['banner']
+    for page, status in ((p2, 403), (p1, 200)):
+        r = harness.request(p0, 'POST', '/demo/api/write/echo.cgi', body='amount=100',
+                            headers=[('Origin', 'http://localhost:%d' % page),
+                                     ('Sec-Fetch-Site', 'cross-site'),
+                                     ('Content-Type', 'application/x-www-form-urlencoded')])
+        assert r.status == status, r
+        assert (b'"method": "POST"' in r.body) == (status == 200), r.body
+
+
 @pytest.mark.parametrize('kind', ['trusted', 'untrusted'])
 def test_demo_rows(demo_run, kind):
     r = demo_run[kind]
@@ -1414,8 +1430,8 @@ def test_demo_rows(demo_run, kind):
         assert reasons == want, (row, by_url[row['url']])
     allowed = {row['key'] for row in rows if row['actual']['outcome'] == 'allowed'}
     if kind == 'trusted':
-        assert allowed == {'get', 'json-post', 'put', 'header-ok', 'expose', 'credentials',
-                           'public', 'not-found', 'unauthorized', 'login'}
+        assert allowed == {'get', 'json-post', 'put', 'header-ok', 'write', 'expose',
+                           'credentials', 'public', 'not-found', 'unauthorized', 'login'}
         [expose] = [row for row in rows if row['key'] == 'expose']
         assert expose['actual']['headers'] == {'X-Total-Count': '3', 'X-Internal': None}
         [login] = [row for row in rows if row['key'] == 'login']
