@@ -2143,16 +2143,22 @@ typedef struct {
     const char *method;      /* Access-Control-Request-Method */
     const char *headers;     /* Access-Control-Request-Headers */
     const char *pna;         /* Access-Control-Request-Private-Network */
+    /* cors_match() of origin under match_conf, asked once: the write
+     * check and the decision ask the same (cors_match_once()) */
+    const void *match_conf;
+    const char *match_how;
+    int match_unsafe;
 } cors_req;
 
-/* Origin, and for a preflight (OPTIONS with Origin and
- * Access-Control-Request-Method) the other Access-Control-Request-*
- * fields the answer needs. */
+/* Origin (unless the caller read it: have_origin), and for a preflight
+ * (OPTIONS with Origin and Access-Control-Request-Method) the other
+ * Access-Control-Request-* fields the answer needs.  q starts zeroed. */
 static void cors_read_request(const request_rec *r, const cors_dir_conf *c,
-                              cors_req *q)
+                              cors_req *q, int have_origin)
 {
-    memset(q, 0, sizeof(*q));
-    q->origin = apr_table_get(r->headers_in, "Origin");
+    if (!have_origin) {
+        q->origin = apr_table_get(r->headers_in, "Origin");
+    }
     if (r->method_number != M_OPTIONS || !q->origin) {
         return;     /* an actual request */
     }
@@ -2329,6 +2335,19 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
     return NULL;
 }
 
+/* cors_match() of the request's Origin under c, asked once per request
+ * and configuration. */
+static const char *cors_match_once(const cors_dir_conf *c, cors_req *q,
+                                   int *unsafe)
+{
+    if (q->match_conf != c) {
+        q->match_how = cors_match(c, q->origin, &q->match_unsafe);
+        q->match_conf = c;
+    }
+    *unsafe = q->match_unsafe;
+    return q->match_how;
+}
+
 /*
  * Does a CorsDenyOrigin list cover this Origin value?  The lookups of
  * cors_match(), on the value's shape alone: a value that only looks like a
@@ -2393,8 +2412,9 @@ static void cors_log_decision(request_rec *r, const cors_decision *d,
  * Origin.  The refused combinations that merging made fail safe here.
  */
 static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
-                               const char *origin, cors_decision *d)
+                               cors_req *q, cors_decision *d)
 {
+    const char *origin = q->origin;
     int any = c->origins && c->origins->any;
     int unsafe;
     const char *how;
@@ -2424,7 +2444,7 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         d->reason = "only Vary: Origin";
         return;
     }
-    how = cors_match(c, origin, &unsafe);
+    how = cors_match_once(c, q, &unsafe);
     d->credentials = cors_credentials(c);
     if (how && d->credentials && unsafe == CORS_UNSAFE_REGEX_CREDENTIALS) {
         /* never reflect what an any-origin expression matched with
@@ -2538,14 +2558,14 @@ static void cors_publish(request_rec *r, const cors_decision *d,
  * of the cross-origin write check (cors_check_write()), or 0, and
  * refused: the request ends in a 403 for it. */
 static cors_decision *cors_decide(request_rec *r, const cors_dir_conf *c,
-                                  const cors_req *q, cors_outcome write,
+                                  cors_req *q, cors_outcome write,
                                   int refused)
 {
     cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
 
     d->write = write;
     d->write_refused = refused;
-    cors_decide_origin(r, c, q->origin, d);
+    cors_decide_origin(r, c, q, d);
     if (d->acao) {
         d->expose = cors_expose_value(r, c, d->credentials);
     }
@@ -2833,14 +2853,14 @@ static int cors_debug_answer(request_rec *r, const cors_dir_conf *c,
  */
 static const cors_decision *cors_decide_preflight(request_rec *r,
                                                   const cors_dir_conf *c,
-                                                  const cors_req *q)
+                                                  cors_req *q)
 {
     cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
     const char *why, *allow_headers = NULL;
     cors_origin o;
     int malformed = 0;
 
-    cors_decide_origin(r, c, q->origin, d);
+    cors_decide_origin(r, c, q, d);
     d->vary = c->pna == 1 ? CORS_VARY_PREFLIGHT_PNA : CORS_VARY_PREFLIGHT;
     d->timing = c->timing == 1;
     if (d->acao && cors_is_star(d->acao)
@@ -2905,7 +2925,7 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
  * to whatever answers it without the module.
  */
 static int cors_preflight(request_rec *r, const cors_dir_conf *c,
-                          const cors_req *q)
+                          cors_req *q)
 {
     const cors_decision *d = cors_decide_preflight(r, c, q);
 
@@ -2949,17 +2969,18 @@ static APR_INLINE int cors_safe_method(const request_rec *r)
  * a plain-http subdomain pattern or one on a public suffix.  The origin
  * rules count whether or not CorsEngine is Off.
  */
-static int cors_write_trusted(const cors_dir_conf *c, const char *origin)
+static int cors_write_trusted(const cors_dir_conf *c, cors_req *q)
 {
     int unsafe;
 
-    if (!origin || !strcmp(origin, "null")) {
+    /* (the first letter before a call: most origins start with "h") */
+    if (!q->origin || (q->origin[0] == 'n' && !strcmp(q->origin, "null"))) {
         return 0;
     }
-    if (c->deny && c->deny->rules && cors_denied(c->deny, origin)) {
+    if (c->deny && c->deny->rules && cors_denied(c->deny, q->origin)) {
         return 0;
     }
-    return cors_match(c, origin, &unsafe) && unsafe < 0;
+    return cors_match_once(c, q, &unsafe) && unsafe < 0;
 }
 
 /* Is the Origin's host and port the request's Host?  (Browsers omit a
@@ -2975,23 +2996,27 @@ static int cors_origin_is_host(const request_rec *r, const char *origin)
 
 /*
  * The cross-origin write check for a request that is not GET, HEAD or
- * OPTIONS, under r's own configuration c: 0 when the write passes, else
- * the outcome of its refusal (CORS_WRITE_*).  One debug line, CORS0040
- * for a write that passes, the outcome's tag for one refused.
+ * OPTIONS, under r's own configuration c, q holding its Origin: 0 when
+ * the write passes, else the outcome of its refusal (CORS_WRITE_*).  One
+ * debug line, CORS0040 for a write that passes, the outcome's tag for one
+ * refused.
  */
-static cors_outcome cors_check_write(request_rec *r, const cors_dir_conf *c)
+static cors_outcome cors_check_write(request_rec *r, const cors_dir_conf *c,
+                                     cors_req *q)
 {
     const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
-    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *origin = q->origin;
     cors_outcome refused = 0;
     const char *why;
 
     if (site) {
-        /* what the browser says about the initiator's relationship */
-        if (!strcmp(site, "same-origin") || !strcmp(site, "none")) {
+        /* what the browser says about the initiator's relationship (the
+         * first letter before a call) */
+        if ((site[0] == 's' && !strcmp(site, "same-origin"))
+            || (site[0] == 'n' && !strcmp(site, "none"))) {
             why = "Sec-Fetch-Site says same-origin or none";
         }
-        else if (cors_write_trusted(c, origin)) {
+        else if (cors_write_trusted(c, q)) {
             why = "a trusted origin";
         }
         else {
@@ -3006,7 +3031,7 @@ static cors_outcome cors_check_write(request_rec *r, const cors_dir_conf *c)
     else if (cors_origin_is_host(r, origin)) {
         why = "no Sec-Fetch-Site, and Origin matches Host";
     }
-    else if (cors_write_trusted(c, origin)) {
+    else if (cors_write_trusted(c, q)) {
         why = "no Sec-Fetch-Site, and a trusted origin";
     }
     else {
@@ -3044,8 +3069,9 @@ static void cors_publish_write(request_rec *r, const cors_dir_conf *c,
                                cors_outcome write, int refused)
 {
     cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
-    cors_req q = { NULL, NULL, NULL, NULL };
+    cors_req q;
 
+    memset(&q, 0, sizeof(q));
     d->outcome = CORS_NO_ORIGIN;
     d->write = write;
     d->write_refused = refused;
@@ -3082,7 +3108,9 @@ static int cors_fixups(request_rec *r)
     if (c->protect <= 0 || (d && d->write_conf == c)) {
         return DECLINED;
     }
-    write = cors_check_write(r, c);
+    memset(&q, 0, sizeof(q));
+    q.origin = apr_table_get(r->headers_in, "Origin");
+    write = cors_check_write(r, c, &q);
     refused = write && c->protect == 1;
     if (d && (!d->write_only || d->write)) {
         /* decided (and counted) under the first configuration: a
@@ -3096,7 +3124,7 @@ static int cors_fixups(request_rec *r)
     }
     else if ((sc = cors_conf(r))) {
         /* in CORS scope now: decided as header_parser would have */
-        cors_read_request(r, sc, &q);
+        cors_read_request(r, sc, &q, 1);
         cors_decide(r, sc, &q, write, refused)->write_conf = c;
     }
     else {
@@ -3443,8 +3471,10 @@ static int cors_header_parser(request_rec *r)
     int checked = own->protect > 0 && !cors_safe_method(r), refuse;
     cors_req q;
 
+    memset(&q, 0, sizeof(q));
     if (checked) {
-        write = cors_check_write(r, own);
+        q.origin = apr_table_get(r->headers_in, "Origin");
+        write = cors_check_write(r, own, &q);
     }
     else if (r->prev && cors_chain_preflight(r)) {
         return DECLINED;
@@ -3456,7 +3486,7 @@ static int cors_header_parser(request_rec *r)
         }
         return refuse ? HTTP_FORBIDDEN : DECLINED;
     }
-    cors_read_request(r, c, &q);
+    cors_read_request(r, c, &q, checked);
     if (q.method) {
         return cors_preflight(r, c, &q);
     }
@@ -3489,8 +3519,9 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         /* an error response for a request that failed before
          * header_parser (the filter is only added in scope) */
         const cors_dir_conf *c = cors_conf(r);
-        cors_req q = { NULL, NULL, NULL, NULL };
+        cors_req q;
 
+        memset(&q, 0, sizeof(q));
         if (c) {
             q.origin = apr_table_get(r->headers_in, "Origin");
             d = cors_decide(r, c, &q, 0, 0);
