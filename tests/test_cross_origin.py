@@ -100,7 +100,7 @@ ErrorDocument 403 /errors/403.html
 '''
 
 SECTIONS = ('on', 'on/hook', 'on/child', 'bare', 'star', 'anyre', 'engineoff', 'report',
-            'report/both', 'shadow', 'auth')
+            'report/both', 'shadow', 'auth', 'hta')
 
 # A handler that records every request it sees: method, path and the query
 # string, which names the request.
@@ -119,6 +119,8 @@ def _files(h):
         h.write(s + '/w.cgi', RECORDER.format(record=h.record), 0o755)
     h.write('errors/403.html', 'refused by the site\n')
     h.write('pt/README', 'rewritten to /on/w.cgi\n')
+    # in .htaccess (AllowOverride FileInfo), with an origin of its own
+    h.write('hta/.htaccess', 'CorsCrossOriginProtection On\nCorsAllowOrigin https://a.example\n')
     h.htpasswd('u', 'p')
 
 
@@ -264,6 +266,11 @@ CASES = [
          R_SITE, False),
     Case('engine ReportOnly, trusted', 'shadow', 'POST', 'cross-site', A, HOST, 200, [],
          'allowed', True),
+    # .htaccess
+    Case('htaccess, cross-site', 'hta', 'POST', 'cross-site', EVIL, HOST, 403, [VARY], R_SITE,
+         False),
+    Case('htaccess, trusted', 'hta', 'POST', 'cross-site', A, HOST, 200, acao(A), 'allowed',
+         True),
     # authentication runs after the check: a refused write is 403, not 401
     Case('auth, refused without credentials', 'auth', 'POST', 'cross-site', EVIL, HOST, 403,
          [VARY], R_SITE, False),
