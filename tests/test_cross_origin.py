@@ -337,6 +337,21 @@ def test_internal_redirect_checked_again(srv, path):
     assert seen(srv)[len(before):] == ['POST /on/w.cgi ir2']
 
 
+@pytest.mark.parametrize('path,status,handled', [
+    ('/on/x/../hook/w.cgi', 200, True),       # httpd removes the dot segments first
+    ('/on/hook/../w.cgi', 403, False),
+    ('/on//hook/w.cgi', 200, True),           # and merges slashes (MergeSlashes On)
+])
+def test_paths_normalised_before_the_sections(srv, path, status, handled):
+    """The section that decides is the one of the path httpd settled on (as
+    Go's bypass patterns see the cleaned path)."""
+    before = seen(srv)
+    r = srv.request('POST', path + '?norm', headers=[('Sec-Fetch-Site', 'cross-site'),
+                                                     ('Origin', EVIL)], body='a=1')
+    assert r.status == status, r
+    assert bool(seen(srv)[len(before):]) == handled
+
+
 def test_preflight_untouched(srv):
     """A preflight (OPTIONS with Access-Control-Request-Method) is never a
     write: answered as without the directive, whatever Sec-Fetch-Site says."""
