@@ -60,6 +60,11 @@ ErrorDocument 403 /errors/403.html
     CorsCrossOriginProtection On
     CorsAllowOriginMatch "https://.*"
 </Location>
+# patterns the module never allows with credentials: readable, never trusted
+<Location /weak/>
+    CorsCrossOriginProtection On
+    CorsAllowOrigin http://*.plain.example https://*.github.io https://a.example
+</Location>
 # CorsEngine Off leaves the protection on, with the same trusted origins
 <Location /engineoff/>
     CorsCrossOriginProtection On
@@ -100,7 +105,7 @@ ErrorDocument 403 /errors/403.html
 '''
 
 SECTIONS = ('on', 'on/hook', 'on/child', 'bare', 'star', 'anyre', 'engineoff', 'report',
-            'report/both', 'shadow', 'auth', 'hta')
+            'report/both', 'shadow', 'auth', 'hta', 'weak')
 
 # A handler that records every request it sees: method, path and the query
 # string, which names the request.
@@ -124,7 +129,8 @@ def _files(h):
     h.htpasswd('u', 'p')
 
 
-srv = server_fixture('cross-origin', CONFIG, setup=_files)
+# CORS0004: https://*.github.io is on the Public Suffix List (a warning)
+srv = server_fixture('cross-origin', CONFIG, setup=_files, allow_log=(r'CORS0004',))
 
 AUTH = ('Authorization', 'Basic dTpw')      # u:p
 VARY = 'Vary: Origin'
@@ -247,6 +253,12 @@ CASES = [
          acao(ANY_RE), R_SITE, False),
     Case('any-origin expression, read', 'anyre', 'GET', 'cross-site', ANY_RE, HOST, 200,
          acao(ANY_RE), 'allowed', True),
+    Case('plain-http subdomain pattern', 'weak', 'POST', 'cross-site', 'http://x.plain.example',
+         HOST, 403, acao('http://x.plain.example'), R_SITE, False),
+    Case('pattern on a public suffix', 'weak', 'POST', 'cross-site', 'https://x.github.io',
+         HOST, 403, acao('https://x.github.io'), R_SITE, False),
+    Case('exact origin beside them', 'weak', 'POST', 'cross-site', A, HOST, 200, acao(A),
+         'allowed', True),
     # CorsEngine Off: no CORS header, the protection and its trusted origins stay
     Case('engine off, cross-site', 'engineoff', 'POST', 'cross-site', EVIL, HOST, 403, [],
          R_SITE, False),
