@@ -89,6 +89,13 @@ ErrorDocument 403 /errors/403.html
 <Location /fb/>
     FallbackResource /on/w.cgi
 </Location>
+<Directory "{htdocs}/di">
+    DirectoryIndex w.cgi
+</Directory>
+<Location /di/w.cgi>
+    CorsCrossOriginProtection On
+    CorsAllowOrigin https://a.example
+</Location>
 <Directory "{htdocs}/pt">
     RewriteEngine On
     RewriteRule ^x$ /on/w.cgi [PT]
@@ -105,7 +112,7 @@ ErrorDocument 403 /errors/403.html
 '''
 
 SECTIONS = ('on', 'on/hook', 'on/child', 'bare', 'star', 'anyre', 'engineoff', 'report',
-            'report/both', 'shadow', 'auth', 'hta', 'weak')
+            'report/both', 'shadow', 'auth', 'hta', 'weak', 'di')
 
 # A handler that records every request it sees: method, path and the query
 # string, which names the request.
@@ -238,6 +245,8 @@ CASES = [
     Case('no rules, Origin is Host', 'bare', 'POST', None, 'http://127.0.0.1', HOST, 200, [],
          '-', True),
     Case('no rules, Origin not Host', 'bare', 'POST', None, A, HOST, 403, [], R_ORIGIN, False),
+    Case('no rules, Origin is Host in other letters', 'bare', 'POST', None,
+         'http://www.example', 'WWW.Example', 200, [], '-', True),
     Case('no rules, GET', 'bare', 'GET', 'cross-site', A, HOST, 200, [], '-', True),
     # '*', null and an any-origin expression trust nobody; the 403 still
     # carries what CORS allows reading
@@ -333,7 +342,7 @@ def test_request_table(srv, c):
     assert _access_result(srv, '?%s ' % rid) == c.result
 
 
-@pytest.mark.parametrize('path', ['/fb/nothing-here', '/pt/x'])
+@pytest.mark.parametrize('path', ['/fb/nothing-here', '/pt/x', '/di/'])
 def test_internal_redirect_checked_again(srv, path):
     """FallbackResource (a fast redirect, after header_parser) and a [PT]
     rewrite (an internal redirect) send a write from an unprotected section
@@ -346,7 +355,7 @@ def test_internal_redirect_checked_again(srv, path):
     r = srv.request('POST', path + '?ir2', headers=[('Sec-Fetch-Site', 'cross-site'),
                                                     ('Origin', A)], body='a=1')
     check(r, 200, acao(A), b'handled\n')
-    assert seen(srv)[len(before):] == ['POST /on/w.cgi ir2']
+    assert seen(srv)[len(before):] == ['POST /%s/w.cgi ir2' % ('di' if path == '/di/' else 'on')]
 
 
 @pytest.mark.parametrize('path,status,handled', [
