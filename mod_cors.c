@@ -47,6 +47,8 @@
  *   CorsTimingAllowOrigin On|Off        (Timing-Allow-Origin as well)
  *   CorsDebug On|Off                    (refused preflights that browsers
  *                                        can explain)
+ *   CorsCrossOriginProtection On|Off|ReportOnly  (refuse cross-origin
+ *                                        writes from untrusted origins)
  *
  * Merging: a section that sets a directive replaces what it inherited for
  * that directive and inherits the rest.  Several CorsAllowOrigin lines in one
@@ -74,7 +76,10 @@
  *                   so that site-wide headers apply to the answer.  For
  *                   actual requests the decision is taken here too, so that
  *                   CORS_RESULT is visible to mod_rewrite, mod_headers and
- *                   the access log.
+ *                   the access log.  The cross-origin write check
+ *                   (CorsCrossOriginProtection) refuses here, with a 403,
+ *                   before anything acts on the request; it depends on
+ *                   its own directive, not on CORS scope.
  *   insert_filter,  An AP_FTYPE_CONTENT_SET output filter, inserted after
  *   insert_error_   mod_headers' and thus running after it, writes the
  *   filter          headers just before the response head is sent, on the
@@ -262,6 +267,8 @@ typedef struct {
 typedef struct {
     int engine;                  /* CorsEngine: CORS_UNSET, 0, 1 or
                                   * CORS_REPORT_ONLY */
+    int protect;                 /* CorsCrossOriginProtection: the same
+                                  * values, independent of engine */
     cors_origins *origins;       /* CorsAllowOrigin; NULL: not set here */
     int origins_cleared;         /* "none" given in this section or, once
                                   * merged, in any of the merged sections:
@@ -315,7 +322,12 @@ typedef enum {
     CORS_PREFLIGHT_DENIED_ORIGIN,
     CORS_PREFLIGHT_DENIED_METHOD,
     CORS_PREFLIGHT_DENIED_HEADER,
-    CORS_PREFLIGHT_DENIED_MALFORMED
+    CORS_PREFLIGHT_DENIED_MALFORMED,
+    /* a write refused by CorsCrossOriginProtection (or that ReportOnly
+     * would refuse): Sec-Fetch-Site said cross-origin, or without it the
+     * Origin did not match Host; in both cases the Origin is not trusted */
+    CORS_WRITE_DENIED_FETCH_SITE,
+    CORS_WRITE_DENIED_ORIGIN
 } cors_outcome;
 
 static const struct {
@@ -342,7 +354,11 @@ static const struct {
     { "preflight:denied:header", "CORS0023", " denied", "preflight",
       "denied", "header" },
     { "preflight:denied:malformed", "CORS0024", " denied", "preflight",
-      "denied", "malformed" }
+      "denied", "malformed" },
+    { "write:denied:sec-fetch-site", "CORS0041", " refused", "write",
+      "denied", "sec-fetch-site" },
+    { "write:denied:origin", "CORS0042", " refused", "write", "denied",
+      "origin" }
 };
 
 #define CORS_OUTCOME_COUNT (sizeof(cors_outcomes) / sizeof(cors_outcomes[0]))
@@ -380,6 +396,17 @@ typedef struct {
     int debug;                   /* CorsDebug: a preflight refused for its
                                   * method or a header, answered with the
                                   * success status and the allowed lists */
+    /* the cross-origin write check */
+    cors_outcome write;          /* a write refused, or that ReportOnly
+                                  * would refuse (CORS_WRITE_*): CORS_RESULT
+                                  * and the counters name it instead of
+                                  * outcome; 0 (CORS_NO_ORIGIN) otherwise */
+    int write_refused;           /* refused: the request ends in a 403 */
+    int write_only;              /* outside CORS scope: the write check is
+                                  * the whole decision, no header is
+                                  * written */
+    const void *write_conf;      /* the configuration a write was checked
+                                  * under, or NULL (cors_fixups()) */
 } cors_decision;
 
 /* ------------------------------------------------------------------ */
@@ -977,6 +1004,7 @@ static void *cors_create_dir_conf(apr_pool_t *p, char *dir)
 
     (void)dir;
     c->engine = CORS_UNSET;
+    c->protect = CORS_UNSET;
     c->credentials = CORS_UNSET;
     c->max_age = CORS_UNSET;
     c->pna = CORS_UNSET;
@@ -1008,7 +1036,8 @@ static void *cors_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
 /* Did a section set nothing at all?  (Most sections are about other things.) */
 static int cors_conf_empty(const cors_dir_conf *c)
 {
-    return c->engine == CORS_UNSET && !c->origins && !c->regexes
+    return c->engine == CORS_UNSET && c->protect == CORS_UNSET
+           && !c->origins && !c->regexes
            && !c->methods && !c->headers && !c->expose
            && c->credentials == CORS_UNSET && c->max_age == CORS_UNSET
            && c->pna == CORS_UNSET && c->preflight_status == CORS_UNSET
@@ -1052,6 +1081,7 @@ static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c = apr_pcalloc(p, sizeof(*c));
 
     c->engine = add->engine != CORS_UNSET ? add->engine : base->engine;
+    c->protect = add->protect != CORS_UNSET ? add->protect : base->protect;
     c->origins = add->origins ? add->origins : base->origins;
     /* httpd merges nested sections with each other before merging them
      * onto the server's configuration: "none" anywhere in the merged
@@ -2176,17 +2206,18 @@ static const char *cors_cmd_flag(cmd_parms *cmd, void *dconf, const char *arg)
     return cors_check_section(cmd, c);
 }
 
-/* CorsEngine On|Off|ReportOnly. */
+/* CorsEngine, CorsCrossOriginProtection: On, Off or ReportOnly, into the
+ * field of cors_dir_conf at the offset cmd->info. */
 static const char *cors_cmd_engine(cmd_parms *cmd, void *dconf,
                                    const char *arg)
 {
-    cors_dir_conf *c = dconf;
+    int *field = (int *)((char *)dconf + (apr_uintptr_t)cmd->info);
 
     if (!strcasecmp(arg, "reportonly")) {
-        c->engine = CORS_REPORT_ONLY;
+        *field = CORS_REPORT_ONLY;
     }
     else if (!strcasecmp(arg, "on") || !strcasecmp(arg, "off")) {
-        c->engine = !strcasecmp(arg, "on");
+        *field = !strcasecmp(arg, "on");
     }
     else {
         return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use On, Off "
@@ -2262,7 +2293,8 @@ static const command_rec cors_cmds[] = {
     AP_INIT_TAKE1("CorsPreflightStatus", cors_cmd_preflight_status, NULL,
                   OR_FILEINFO, "status of a successful preflight answer: 204 "
                   "(default) or 200"),
-    AP_INIT_TAKE1("CorsEngine", cors_cmd_engine, NULL, OR_FILEINFO,
+    AP_INIT_TAKE1("CorsEngine", cors_cmd_engine, CORS_FIELD(engine),
+                  OR_FILEINFO,
                   "Off to disable CORS handling in this part of the tree, "
                   "ReportOnly to decide and report without changing "
                   "responses"),
@@ -2277,6 +2309,12 @@ static const command_rec cors_cmds[] = {
                   "On to answer preflights refused for their method or a "
                   "header so that the browser names the cause (Off by "
                   "default)"),
+    AP_INIT_TAKE1("CorsCrossOriginProtection", cors_cmd_engine,
+                  CORS_FIELD(protect), OR_FILEINFO, "On to refuse "
+                  "cross-origin writes (methods other than GET, HEAD and "
+                  "OPTIONS) from origins the policy does not trust, "
+                  "ReportOnly to decide and report without refusing (Off "
+                  "by default)"),
     {NULL}
 };
 
@@ -2366,16 +2404,22 @@ typedef struct {
     const char *method;      /* Access-Control-Request-Method */
     const char *headers;     /* Access-Control-Request-Headers */
     const char *pna;         /* Access-Control-Request-Private-Network */
+    /* cors_match() of origin under match_conf, asked once: the write
+     * check and the decision ask the same (cors_match_once()) */
+    const void *match_conf;
+    const char *match_how;
+    int match_unsafe;
 } cors_req;
 
-/* Origin, and for a preflight (OPTIONS with Origin and
- * Access-Control-Request-Method) the other Access-Control-Request-*
- * fields the answer needs. */
+/* Origin (unless the caller read it: have_origin), and for a preflight
+ * (OPTIONS with Origin and Access-Control-Request-Method) the other
+ * Access-Control-Request-* fields the answer needs.  q starts zeroed. */
 static void cors_read_request(const request_rec *r, const cors_dir_conf *c,
-                              cors_req *q)
+                              cors_req *q, int have_origin)
 {
-    memset(q, 0, sizeof(*q));
-    q->origin = apr_table_get(r->headers_in, "Origin");
+    if (!have_origin) {
+        q->origin = apr_table_get(r->headers_in, "Origin");
+    }
     if (r->method_number != M_OPTIONS || !q->origin) {
         return;     /* an actual request */
     }
@@ -2559,6 +2603,19 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
     return how;
 }
 
+/* cors_match() of the request's Origin under c, asked once per request
+ * and configuration. */
+static const char *cors_match_once(const cors_dir_conf *c, cors_req *q,
+                                   int *unsafe)
+{
+    if (q->match_conf != c) {
+        q->match_how = cors_match(c, q->origin, &q->match_unsafe);
+        q->match_conf = c;
+    }
+    *unsafe = q->match_unsafe;
+    return q->match_how;
+}
+
 /*
  * Does a CorsDenyOrigin list cover this Origin value?  The lookups of
  * cors_match(), on the value's shape alone: a value that only looks like a
@@ -2645,8 +2702,9 @@ static void cors_log_decision(request_rec *r, const cors_decision *d,
  * Origin.  The refused combinations that merging made fail safe here.
  */
 static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
-                               const char *origin, cors_decision *d)
+                               cors_req *q, cors_decision *d)
 {
+    const char *origin = q->origin;
     int any = c->origins && c->origins->any;
     int unsafe, denied;
     const char *how;
@@ -2676,7 +2734,7 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         d->reason = "only Vary: Origin";
         return;
     }
-    how = cors_match(c, origin, &unsafe);
+    how = cors_match_once(c, q, &unsafe);
     d->credentials = cors_credentials(c);
     if (how && d->credentials && unsafe == CORS_UNSAFE_REGEX_CREDENTIALS) {
         /* never reflect what an any-origin expression matched with
@@ -2766,30 +2824,38 @@ static APR_INLINE void cors_count_outcome(const request_rec *r,
  * Keep a decision with the request for the output filter and publish it:
  * the counters, CORS_RESULT for the access log, mod_headers and
  * mod_rewrite, the module's version as the note CORS_VERSION (LogFormat
- * %{CORS_VERSION}n), and the debug line.
+ * %{CORS_VERSION}n), and the debug line.  A write that the cross-origin
+ * write check refuses (or would refuse) is what CORS_RESULT and the
+ * counters name; its debug line is the check's own (cors_check_write()).
  */
 static void cors_publish(request_rec *r, const cors_decision *d,
                          const cors_req *q)
 {
+    cors_outcome shown = d->write ? d->write : d->outcome;
+
     ap_set_module_config(r->request_config, &cors_module, (void *)d);
-    cors_count_outcome(r, d->outcome);
+    cors_count_outcome(r, shown);
     apr_table_setn(r->subprocess_env, "CORS_RESULT",
-                   cors_outcomes[d->outcome].result);
+                   cors_outcomes[shown].result);
     apr_table_addn(r->notes, "CORS_VERSION", CORS_VERSION);
-    if (APLOGrdebug(r)) {
+    if (APLOGrdebug(r) && !d->write_only) {
         cors_log_decision(r, d, q->origin, d->outcome >= CORS_PREFLIGHT_OK
                                            ? q->method : NULL);
     }
 }
 
-/* Decide for an actual request in CORS scope under c. */
-static const cors_decision *cors_decide(request_rec *r,
-                                        const cors_dir_conf *c,
-                                        const cors_req *q)
+/* Decide for an actual request in CORS scope under c; write: a refusal
+ * of the cross-origin write check (cors_check_write()), or 0, and
+ * refused: the request ends in a 403 for it. */
+static cors_decision *cors_decide(request_rec *r, const cors_dir_conf *c,
+                                  cors_req *q, cors_outcome write,
+                                  int refused)
 {
     cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
 
-    cors_decide_origin(r, c, q->origin, d);
+    d->write = write;
+    d->write_refused = refused;
+    cors_decide_origin(r, c, q, d);
     if (d->acao) {
         d->expose = cors_expose_value(r, c, d->credentials);
     }
@@ -3077,14 +3143,14 @@ static int cors_debug_answer(request_rec *r, const cors_dir_conf *c,
  */
 static const cors_decision *cors_decide_preflight(request_rec *r,
                                                   const cors_dir_conf *c,
-                                                  const cors_req *q)
+                                                  cors_req *q)
 {
     cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
     const char *why, *allow_headers = NULL;
     cors_origin o;
     int malformed = 0;
 
-    cors_decide_origin(r, c, q->origin, d);
+    cors_decide_origin(r, c, q, d);
     d->vary = c->pna == 1 ? CORS_VARY_PREFLIGHT_PNA : CORS_VARY_PREFLIGHT;
     d->timing = c->timing == 1;
     if (d->acao && cors_is_star(d->acao)
@@ -3149,7 +3215,7 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
  * to whatever answers it without the module.
  */
 static int cors_preflight(request_rec *r, const cors_dir_conf *c,
-                          const cors_req *q)
+                          cors_req *q)
 {
     const cors_decision *d = cors_decide_preflight(r, c, q);
 
@@ -3165,6 +3231,196 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
     /* DONE: httpd finalises the response, discarding any request body
      * (ap_finalize_request_protocol), so it is not read as a request. */
     return DONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Cross-origin writes (CorsCrossOriginProtection)                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * CORS decides who may read a response; it never stops a form POST or a
+ * no-cors fetch, which browsers send without a preflight, from reaching
+ * the application.  The write check refuses such requests from origins the
+ * policy does not trust (README "Cross-origin writes"), from the browser's
+ * Sec-Fetch-Site or, from browsers that do not send it, from Origin
+ * against Host.
+ */
+
+/* GET, HEAD (httpd numbers it M_GET) and OPTIONS: never refused. */
+static APR_INLINE int cors_safe_method(const request_rec *r)
+{
+    return r->method_number == M_GET || r->method_number == M_OPTIONS;
+}
+
+/*
+ * May this Origin write?  An origin the merged policy allows and would
+ * allow with credentials (a write carries the user's cookies), minus the
+ * denied ones: never "*", "null", an expression that matches any origin,
+ * a plain-http subdomain pattern or one on a public suffix.  The origin
+ * rules count whether or not CorsEngine is Off.
+ */
+static int cors_write_trusted(const cors_dir_conf *c, cors_req *q)
+{
+    int unsafe;
+
+    /* (the first letter before a call: most origins start with "h") */
+    if (!q->origin || (q->origin[0] == 'n' && !strcmp(q->origin, "null"))) {
+        return 0;
+    }
+    if (c->deny && c->deny->rules && cors_denied(c->deny, q->origin)) {
+        return 0;
+    }
+    return cors_match_once(c, q, &unsafe) && unsafe < 0;
+}
+
+/* Is the Origin's host and port the request's Host?  (Browsers omit a
+ * default port from both.)  The scheme is not compared: Host has none. */
+static int cors_origin_is_host(const request_rec *r, const char *origin)
+{
+    const char *host = apr_table_get(r->headers_in, "Host");
+    cors_origin o;
+
+    return host && cors_origin_parse(origin, &o) && !o.is_null
+           && !strcasecmp(origin + o.host_off, host);
+}
+
+/*
+ * The cross-origin write check for a request that is not GET, HEAD or
+ * OPTIONS, under r's own configuration c, q holding its Origin: 0 when
+ * the write passes, else the outcome of its refusal (CORS_WRITE_*).  One
+ * debug line, CORS0040 for a write that passes, the outcome's tag for one
+ * refused.
+ */
+static cors_outcome cors_check_write(request_rec *r, const cors_dir_conf *c,
+                                     cors_req *q)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *origin = q->origin;
+    cors_outcome refused = 0;
+    const char *why;
+
+    if (site) {
+        /* what the browser says about the initiator's relationship (the
+         * first letter before a call) */
+        if ((site[0] == 's' && !strcmp(site, "same-origin"))
+            || (site[0] == 'n' && !strcmp(site, "none"))) {
+            why = "Sec-Fetch-Site says same-origin or none";
+        }
+        else if (cors_write_trusted(c, q)) {
+            why = "a trusted origin";
+        }
+        else {
+            refused = CORS_WRITE_DENIED_FETCH_SITE;
+            why = "Sec-Fetch-Site is not same-origin or none, and the "
+                  "origin is not trusted";
+        }
+    }
+    else if (!origin) {
+        why = "neither Sec-Fetch-Site nor Origin";
+    }
+    else if (cors_origin_is_host(r, origin)) {
+        why = "no Sec-Fetch-Site, and Origin matches Host";
+    }
+    else if (cors_write_trusted(c, q)) {
+        why = "no Sec-Fetch-Site, and a trusted origin";
+    }
+    else {
+        refused = CORS_WRITE_DENIED_ORIGIN;
+        why = "no Sec-Fetch-Site, and Origin neither matches Host nor is "
+              "trusted";
+    }
+    if (APLOGrdebug(r)) {
+        const char *host = apr_table_get(r->headers_in, "Host");
+
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "%s: cross-origin write check: %s from %s%s%s%s (%s; "
+                      "Sec-Fetch-Site '%s', Host '%s')",
+                      refused ? cors_outcomes[refused].tag : "CORS0040",
+                      cors_logitem(r->pool, r->method),
+                      origin ? "origin '" : "no Origin header",
+                      origin ? cors_logitem(r->pool, origin) : "",
+                      origin ? "'" : "",
+                      !refused ? " passes"
+                      : c->protect == CORS_REPORT_ONLY
+                        ? " would be refused (ReportOnly)"
+                        : cors_outcomes[refused].verdict, why,
+                      site ? cors_logitem(r->pool, site) : "",
+                      host ? cors_logitem(r->pool, host) : "");
+    }
+    return refused;
+}
+
+/*
+ * The write check's decision for a request outside CORS scope, checked
+ * under c: no header to write; when refused (or ReportOnly would refuse),
+ * CORS_RESULT and the counters.
+ */
+static void cors_publish_write(request_rec *r, const cors_dir_conf *c,
+                               cors_outcome write, int refused)
+{
+    cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
+    cors_req q;
+
+    memset(&q, 0, sizeof(q));
+    d->outcome = CORS_NO_ORIGIN;
+    d->write = write;
+    d->write_refused = refused;
+    d->write_only = 1;
+    d->write_conf = c;
+    if (write) {
+        cors_publish(r, d, &q);
+    }
+    else {
+        ap_set_module_config(r->request_config, &cors_module, d);
+    }
+}
+
+/*
+ * fixups, after mod_dir's: DirectoryIndex and FallbackResource hand a
+ * request over to another file's configuration after header_parser
+ * (ap_internal_fast_redirect()).  A write that this configuration protects
+ * and that was not checked under it is checked now, after authentication
+ * and before the handler.
+ */
+static int cors_fixups(request_rec *r)
+{
+    const cors_dir_conf *c, *sc;
+    cors_decision *d;
+    cors_req q;
+    cors_outcome write;
+    int refused;
+
+    if (r->main || cors_safe_method(r)) {
+        return DECLINED;
+    }
+    c = ap_get_module_config(r->per_dir_config, &cors_module);
+    d = ap_get_module_config(r->request_config, &cors_module);
+    if (c->protect <= 0 || (d && d->write_conf == c)) {
+        return DECLINED;
+    }
+    memset(&q, 0, sizeof(q));
+    q.origin = apr_table_get(r->headers_in, "Origin");
+    write = cors_check_write(r, c, &q);
+    refused = write && c->protect == 1;
+    if (d && (!d->write_only || d->write)) {
+        /* decided (and counted) under the first configuration: a
+         * refusal is what CORS_RESULT names now */
+        if (write && !d->write) {
+            d->write = write;
+            d->write_refused = refused;
+            apr_table_setn(r->subprocess_env, "CORS_RESULT",
+                           cors_outcomes[write].result);
+        }
+    }
+    else if ((sc = cors_conf(r))) {
+        /* in CORS scope now: decided as header_parser would have */
+        cors_read_request(r, sc, &q, 1);
+        cors_decide(r, sc, &q, write, refused)->write_conf = c;
+    }
+    else {
+        cors_publish_write(r, c, write, refused);
+    }
+    return refused ? HTTP_FORBIDDEN : DECLINED;
 }
 
 /* ------------------------------------------------------------------ */
@@ -3458,9 +3714,10 @@ static void cors_report_only(request_rec *r, const cors_decision *d)
 
 /*
  * The decision for an internal redirect (ErrorDocument) of a preflight
- * that CorsEngine ReportOnly let through, taken over from the chain's
- * request that decided it; NULL for any other request, which is decided
- * anew (cors_out_filter()).
+ * that CorsEngine ReportOnly let through, or of a write that the
+ * cross-origin write check refused, taken over from the chain's request
+ * that decided it; NULL for any other request, which is decided anew
+ * (cors_out_filter()).
  */
 static const cors_decision *cors_chain_preflight(request_rec *r)
 {
@@ -3471,12 +3728,14 @@ static const cors_decision *cors_chain_preflight(request_rec *r)
                                                       &cors_module);
 
         if (d) {
-            if (!d->report || d->outcome < CORS_PREFLIGHT_OK) {
+            if (!d->write_refused
+                && (!d->report || d->outcome < CORS_PREFLIGHT_OK)) {
                 return NULL;
             }
             ap_set_module_config(r->request_config, &cors_module, (void *)d);
             apr_table_setn(r->subprocess_env, "CORS_RESULT",
-                           cors_outcomes[d->outcome].result);
+                           cors_outcomes[d->write ? d->write
+                                                  : d->outcome].result);
             return d;
         }
     }
@@ -3486,25 +3745,43 @@ static const cors_decision *cors_chain_preflight(request_rec *r)
 /*
  * header_parser (main requests only): the per-directory configuration is
  * final, nothing has authenticated, redirected or handled the request yet.
- * Preflights are answered; actual requests are decided, so that
+ * A cross-origin write is checked under the request's own configuration
+ * and refused with a 403 (ErrorDocument 403 applies), in or outside CORS
+ * scope.  Preflights are answered; actual requests are decided, so that
  * CORS_RESULT is there for mod_rewrite, mod_headers and the log.  (An
- * ErrorDocument for a preflight that ReportOnly let through is a GET: it
- * keeps the preflight's decision.)
+ * ErrorDocument for a preflight that ReportOnly let through, or for a
+ * refused write, is a GET: it keeps that decision.)
  */
 static int cors_header_parser(request_rec *r)
 {
-    const cors_dir_conf *c = cors_conf(r);
+    const cors_dir_conf *own = ap_get_module_config(r->per_dir_config,
+                                                    &cors_module);
+    const cors_dir_conf *c;
+    cors_outcome write = 0;
+    int checked = own->protect > 0 && !cors_safe_method(r), refuse;
     cors_req q;
 
-    if (!c || (r->prev && cors_chain_preflight(r))) {
+    memset(&q, 0, sizeof(q));
+    if (checked) {
+        q.origin = apr_table_get(r->headers_in, "Origin");
+        write = cors_check_write(r, own, &q);
+    }
+    else if (r->prev && cors_chain_preflight(r)) {
         return DECLINED;
     }
-    cors_read_request(r, c, &q);
+    refuse = write && own->protect == 1;
+    if (!(c = cors_conf(r))) {
+        if (checked) {
+            cors_publish_write(r, own, write, refuse);
+        }
+        return refuse ? HTTP_FORBIDDEN : DECLINED;
+    }
+    cors_read_request(r, c, &q, checked);
     if (q.method) {
         return cors_preflight(r, c, &q);
     }
-    cors_decide(r, c, &q);
-    return DECLINED;
+    cors_decide(r, c, &q, write, refuse)->write_conf = checked ? own : NULL;
+    return refuse ? HTTP_FORBIDDEN : DECLINED;
 }
 
 static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
@@ -3521,6 +3798,10 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         return APR_SUCCESS;
     }
     d = ap_get_module_config(r->request_config, &cors_module);
+    if (d && d->write_only && !d->write) {
+        /* a write that passed the check outside CORS scope: undecided */
+        d = NULL;
+    }
     if (!d && r->prev) {
         d = cors_chain_preflight(r);
     }
@@ -3528,14 +3809,18 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         /* an error response for a request that failed before
          * header_parser (the filter is only added in scope) */
         const cors_dir_conf *c = cors_conf(r);
-        cors_req q = { NULL, NULL, NULL, NULL };
+        cors_req q;
 
+        memset(&q, 0, sizeof(q));
         if (c) {
             q.origin = apr_table_get(r->headers_in, "Origin");
-            d = cors_decide(r, c, &q);
+            d = cors_decide(r, c, &q, 0, 0);
         }
     }
-    if (d && d->report) {
+    if (d && d->write_only) {
+        /* a write check's decision outside CORS scope: no header */
+    }
+    else if (d && d->report) {
         cors_report_only(r, d);
     }
     else if (d) {
@@ -3555,8 +3840,13 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
  */
 static void cors_insert_filter(request_rec *r)
 {
-    if (!r->main && (ap_get_module_config(r->request_config, &cors_module)
-                     || cors_conf(r))) {
+    const cors_decision *d;
+
+    if (r->main) {
+        return;
+    }
+    d = ap_get_module_config(r->request_config, &cors_module);
+    if ((d && !d->write_only) || ((!d || !d->write) && cors_conf(r))) {
         ap_add_output_filter_handle(cors_filter_handle, NULL, r,
                                     r->connection);
     }
@@ -4040,6 +4330,9 @@ static void cors_register_hooks(apr_pool_t *p)
     /* The per-dir config is final and nothing has authenticated,
      * redirected or handled the request yet. */
     ap_hook_header_parser(cors_header_parser, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After mod_dir's fixups, which can hand the request over to another
+     * file's configuration (cors_fixups()). */
+    ap_hook_fixups(cors_fixups, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_insert_filter(cors_insert_filter, after_headers, NULL,
                           APR_HOOK_LAST);
     ap_hook_insert_error_filter(cors_insert_filter, after_headers, NULL,

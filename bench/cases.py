@@ -212,6 +212,10 @@ def cors_configs():
                        note='cors-1 with mod_cors built with '
                             '-DCORS_NO_COUNTERS: the same path without the '
                             'counters'))
+    cfgs.append(Config('cors-1-protect', allow_lines(origins(1)) + '\n'
+                       + CORS_POLICY + '\n    CorsCrossOriginProtection On',
+                       cors=True, note='cors-1 with CorsCrossOriginProtection '
+                                       'On: the write check'))
     cfgs.append(Config('cors-1-min', '    CorsAllowOrigin %s' % LAST,
                        cors=True, note='mod_cors, 1 origin, credentials '
                        'off, nothing exposed: ACAO + Vary only'))
@@ -240,8 +244,14 @@ class Measurement:
 
     def __init__(self, name, config, origin=None, path='/api/data.json',
                  preflight=False, expect='plain', baseline='plain',
-                 label='', wrk=True, origins=None, group=''):
+                 label='', wrk=True, origins=None, group='', method=None,
+                 site=None, status=None):
         self.name = name
+        self._method = method      # None: GET, or OPTIONS for a preflight
+        self.site = site           # Sec-Fetch-Site, or None
+        # the status answered: 200 (204 for a preflight); a refused write
+        # 403
+        self.status = status or (204 if preflight else 200)
         self.config = config
         self.origin = origin
         self.path = path
@@ -260,11 +270,13 @@ class Measurement:
         if self.preflight:
             h.append(('Access-Control-Request-Method', 'PUT'))
             h.append(('Access-Control-Request-Headers', 'content-type'))
+        if self.site:
+            h.append(('Sec-Fetch-Site', self.site))
         return h
 
     @property
     def method(self):
-        return 'OPTIONS' if self.preflight else 'GET'
+        return self._method or ('OPTIONS' if self.preflight else 'GET')
 
 
 M = Measurement
@@ -387,7 +399,33 @@ def nocounters_measurements(ms):
     return out
 
 
+def write_measurements():
+    """The cross-origin write check (CorsCrossOriginProtection): a GET in a
+    protected section, and a cross-site POST from the trusted origin (the
+    check's longest path that lets it through) with and without the
+    directive.  httpd's default handler serves the static file to a POST
+    without a body (200, with the CORS headers); a refused POST is a 403."""
+    return [
+        M('cors-1-protect-get', 'cors-1-protect', LAST, expect='allowed',
+          baseline='cors-1', wrk=False, group='write',
+          label='CorsCrossOriginProtection On, an allowed GET'),
+        M('cors-1-post', 'cors-1', LAST, method='POST', site='cross-site',
+          expect='allowed', baseline='plain', wrk=False,
+          group='write', label='cors-1, a cross-site POST (no write check)'),
+        M('cors-1-protect-post', 'cors-1-protect', LAST, method='POST',
+          site='cross-site', expect='allowed',
+          baseline='cors-1-post', wrk=False, group='write',
+          label='CorsCrossOriginProtection On, a cross-site POST from the '
+                'trusted origin'),
+        M('cors-1-protect-refused', 'cors-1-protect', EVIL, method='POST',
+          site='cross-site', status=403, expect='denied',
+          baseline='cors-1-post', wrk=False, group='write',
+          label='CorsCrossOriginProtection On, a cross-site POST refused'),
+    ]
+
+
 def make_measurements():
     ms = (baseline_measurements() + cors_measurements()
-          + floor_measurements() + preflight_measurements())
+          + floor_measurements() + preflight_measurements()
+          + write_measurements())
     return ms + nocounters_measurements(ms)

@@ -12,6 +12,10 @@ from common import fmt_int
 FLOOR_MARGIN = 1000     # instructions per request over the floor
 FLAT_PCT = 5.0          # flat across origin counts, in % of the cost
 COUNTERS_MARGIN = 50    # the counters' instructions per request
+# CorsCrossOriginProtection: (measurement, the same without the directive,
+# the most instructions per request it may add)
+WRITE_PAIRS = (('cors-1-protect-get', 'cors-1', 50),
+               ('cors-1-protect-post', 'cors-1-post', 100))
 
 ALLOWED_EXACT = ('cors-1', 'cors-100', 'cors-10k', 'cors-100k')
 ALLOWED = ALLOWED_EXACT + ('cors-sub-1k',)
@@ -60,6 +64,10 @@ GOAL_COUNTERS = ('the counters cost at most 50 instructions per request '
                  '(allowed GET, refused origin, preflight)')
 LIMIT_COUNTERS = ('≤ the same request to the build without them '
                   '(-DCORS_NO_COUNTERS) + 50 Ir/request')
+GOAL_WRITE = ('the cross-origin write check: nothing measurable on a GET, '
+              'at most 100 instructions on a cross-site POST')
+LIMIT_WRITE = ('cors-1-protect-get ≤ cors-1 + 50, cors-1-protect-post ≤ '
+               'cors-1-post + 100 Ir/request')
 GOAL_WRK = 'throughput in wrk equal to plain httpd'
 LIMIT_WRK = ('× plain (median of the pairs) within the run\'s noise band, '
              'for every mod_cors measurement paired with plain')
@@ -160,6 +168,15 @@ def counters_goal(cg):
         max(cg[n] - cg[t] for n, t in pairs) <= COUNTERS_MARGIN)]
 
 
+def write_goal(cg):
+    pairs = [(n, t, m) for n, t, m in WRITE_PAIRS if n in cg and t in cg]
+    if not pairs:
+        return []
+    return [goal(GOAL_WRITE, LIMIT_WRITE, ', '.join(
+        '%s %s' % (n, signed(cg[n] - cg[t])) for n, t, _ in pairs),
+        all(cg[n] - cg[t] <= m for n, t, m in pairs))]
+
+
 def wrk_goal(wrk, order):
     names = [n for n in order if n.startswith('cors-') and n in wrk
              and wrk[n].get('base') in PLAIN_BASES
@@ -184,4 +201,4 @@ def evaluate_goals(res, order):
     cg = figures(res)
     wrk = res.get('wrk', {}).get('summary', {})
     return (floor_goals(cg) + flat_goals(cg) + headers_goal(cg)
-            + counters_goal(cg) + wrk_goal(wrk, order))
+            + counters_goal(cg) + write_goal(cg) + wrk_goal(wrk, order))

@@ -33,6 +33,8 @@ OUTCOME_LABELS = {
     'preflight:denied:method': ('preflight', 'denied', 'method'),
     'preflight:denied:header': ('preflight', 'denied', 'header'),
     'preflight:denied:malformed': ('preflight', 'denied', 'malformed'),
+    'write:denied:sec-fetch-site': ('write', 'denied', 'sec-fetch-site'),
+    'write:denied:origin': ('write', 'denied', 'origin'),
 }
 
 

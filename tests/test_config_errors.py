@@ -180,6 +180,12 @@ BAD = [
         "CorsEngine: 'maybe' is not valid: use On, Off or ReportOnly"),
     Bad('CorsEngine Report',
         "CorsEngine: 'Report' is not valid: use On, Off or ReportOnly"),
+    Bad('CorsCrossOriginProtection maybe',
+        "CorsCrossOriginProtection: 'maybe' is not valid: use On, Off or ReportOnly"),
+    Bad('CorsCrossOriginProtection',
+        'CorsCrossOriginProtection takes one argument, On to refuse cross-origin writes '
+        '(methods other than GET, HEAD and OPTIONS) from origins the policy does not trust, '
+        'ReportOnly to decide and report without refusing (Off by default)'),
     Bad('CorsAllowPrivateNetwork 1',
         "CorsAllowPrivateNetwork: '1' is not valid: use On or Off"),
     Bad('CorsDebug yes',
@@ -218,6 +224,8 @@ GOOD = [
     'CorsPreflightStatus 200\nCorsEngine On',
     'CorsAllowOrigin https://a.example\nCorsAllowCredentials On\nCorsEngine ReportOnly',
     'CorsAllowOrigin *\nCorsEngine ReportOnly\nCorsEngine Off\nCorsEngine reportonly',
+    'CorsCrossOriginProtection On',
+    'CorsCrossOriginProtection reportonly\nCorsCrossOriginProtection OFF\nCorsEngine Off',
     'CorsAllowOrigin none',
     'CorsAllowOriginMatch "https://[a-z]+\\.example\\.com"',
     'CorsAllowOriginMatch "https://[a-z]+\\.example\\.com"\nCorsAllowCredentials On',

@@ -68,6 +68,7 @@ PAGES = r'''
 POLICY = r'''
 CustomLog logs/pid_log "%P %v %{CORS_RESULT}e"
 <Location /api>
+    CorsCrossOriginProtection On
     CorsAllowOrigin https://a.example
     CorsAllowMethods PUT
     CorsAllowHeaders X-A
@@ -117,6 +118,9 @@ KINDS = [
          (('Origin', A), (ACRM, 'PUT'), (ACRH, 'x-b')), 403, [PREFLIGHT_VARY]),
     Kind('preflight:denied:malformed', 'OPTIONS',
          (('Origin', A), (ACRM, 'PUT'), (ACRH, 'x a')), 403, [PREFLIGHT_VARY]),
+    Kind('write:denied:sec-fetch-site', 'POST',
+         (('Origin', EVIL), ('Sec-Fetch-Site', 'cross-site')), 403, ['Vary: Origin']),
+    Kind('write:denied:origin', 'POST', (('Origin', EVIL),), 403, ['Vary: Origin']),
 ]
 assert [k.result for k in KINDS] == list(RESULTS)
 

@@ -280,7 +280,21 @@ TRIPLE_SECTIONS = [
            'CorsMaxAge 5'),
     Triple('CorsEngine ReportOnly', 'CorsAllowOrigin https://b.example\nCorsEngine Off',
            'CorsExposeHeaders X-A'),
+    # the cross-origin write check above and below Off, with origin rules
+    # from other sections
+    Triple('CorsCrossOriginProtection On', 'CorsAllowOrigin https://a.example',
+           'CorsCrossOriginProtection Off'),
+    Triple('CorsAllowOrigin https://a.example\nCorsCrossOriginProtection Off',
+           'CorsCrossOriginProtection ReportOnly\nCorsEngine Off', 'CorsMaxAge 5'),
 ] + [Triple(*(_section(_rnd) for _ in range(3))) for _ in range(100)]
+# a CorsCrossOriginProtection line, or none, added to each section of the
+# random triples (drawn apart, so that the triples above stay the same)
+_protect = random.Random(20)
+PROTECTION = ['', '', 'CorsCrossOriginProtection On', 'CorsCrossOriginProtection Off',
+              'CorsCrossOriginProtection ReportOnly']
+TRIPLE_SECTIONS[-100:] = [
+    Triple(*('\n'.join(x for x in (s, _protect.choice(PROTECTION)) if x) for s in t))
+    for t in TRIPLE_SECTIONS[-100:]]
 TRIPLES = len(TRIPLE_SECTIONS)
 
 
@@ -340,6 +354,10 @@ def _answers(srv, base):
             r = preflight(srv, base + 'f.txt', origin, 'PUT', 'X-A',
                           extra=(('Access-Control-Request-Private-Network', 'true'),))
             out.append(['OPTIONS %s' % origin, r.status, sorted(r.cors_lines())])
+        # a cross-origin write (the handler answers 405, or the check 403)
+        r = srv.request('POST', base + 'f.txt', headers=h + (('Sec-Fetch-Site', 'cross-site'),),
+                        body='')
+        out.append(['POST %s' % origin, r.status, sorted(r.cors_lines())])
     logged = _reports(srv)[before:]
     assert len(logged) == len(out), logged
     return [a + [l] for a, l in zip(out, logged)]
@@ -412,6 +430,18 @@ def test_triples_cover_report_only():
     above = sum(engines(t)[-2:] in (['ReportOnly', 'On'], ['ReportOnly', 'Off'])
                 for t in TRIPLE_SECTIONS)
     assert below >= 2 and above >= 2, (below, above)
+
+
+def test_triples_cover_protection():
+    """... and CorsCrossOriginProtection: On or ReportOnly above Off, and Off
+    above On or ReportOnly, in many triples with an origin rule."""
+    def modes(t):
+        return [m for s in t for m in ('On', 'Off', 'ReportOnly')
+                if 'CorsCrossOriginProtection ' + m in s]
+    def case(t):
+        m = modes(t)
+        return len(set(m)) >= 2 and any('CorsAllowOrigin' in x for x in t)
+    assert sum(case(t) for t in TRIPLE_SECTIONS) >= 10
 
 
 def test_triples_cover_deny_lists():

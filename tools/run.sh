@@ -138,6 +138,10 @@ Try the API with curl, in another terminal:
   # browser names the refused method
   curl -si -X OPTIONS $u/demo/api/debug/echo.cgi -H 'Origin: http://localhost:$tport' \\
        -H 'Access-Control-Request-Method: DELETE'
+  # a cross-origin write from a page the policy does not trust: refused (403,
+  # CORS_RESULT write:denied:sec-fetch-site) before the application sees it
+  curl -si $u/demo/api/write/echo.cgi -H 'Origin: http://localhost:$uport' \\
+       -H 'Sec-Fetch-Site: cross-site' -d amount=100
 
 Each decision is logged below (cors:debug), and CORS_RESULT ends each access line.
 The decisions are counted: see the "CORS" table of $u/server-status, and

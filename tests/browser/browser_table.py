@@ -24,7 +24,11 @@ HEAD = ('| Case | Request | Page origin | Chromium | Firefox | Why they differ |
 
 def _request(case):
     init = case.init or {}
+    if getattr(case, 'form', False):
+        return 'form POST `%s`' % case.path
     words = ['%s `%s`' % (init.get('method', 'GET'), case.path or '(a closed port)')]
+    if init.get('mode'):
+        words.append('`%s`' % init['mode'])
     words += ['`%s`' % h for h in init.get('headers', {})]
     if init.get('credentials') == 'include':
         words.append('credentials')

@@ -11,6 +11,10 @@
 //                                            `repeat` times, record what the script saw
 //                                            (with read_timing, also the Resource Timing
 //                                            entry's sizes: performance.getEntriesByName)
+//   {do: "form",  id, page, url}             open `page`, submit a plain HTML form to url
+//                                            (POST, application/x-www-form-urlencoded, no
+//                                            preflight) and record the status of the page
+//                                            it navigates to, as an attempt 'resolved'
 //   {do: "clock", offset, settle_ms}         move the browser's clock: write `offset`
 //                                            ("+3h") to clock_file, which libfaketime
 //                                            in every browser process reads back
@@ -204,6 +208,30 @@ async function runFetch(page, step) {
              attempts, wire: onWire([step.url]) };
 }
 
+// A form the page builds and submits itself, as a page of another site would.
+async function runForm(page, step) {
+    await open(page, step.page);
+    const nav = page.waitForNavigation({ waitUntil: 'load', timeout });
+    await page.evaluate((url) => {
+        const form = document.createElement('form');
+        form.method = 'POST';
+        form.action = url;
+        const input = document.createElement('input');
+        input.name = 'amount';
+        input.value = '100';
+        form.appendChild(input);
+        document.body.appendChild(form);
+        form.submit();
+    }, step.url);
+    const resp = await nav;
+    const body = await page.evaluate(() => (document.body ? document.body.innerText : ''));
+    await settle([step.url], false);
+    return { page: step.page, origin: new URL(step.page).origin, url: step.url,
+             attempts: [{ outcome: 'resolved', status: resp ? resp.status() : null,
+                          body: body.slice(0, 2000) }],
+             wire: onWire([step.url]) };
+}
+
 // libfaketime re-reads the file at most once a second in each process; the page's
 // own clock shows when the renderer has it, the rest is settle_ms.
 async function runClock(page, step) {
@@ -302,6 +330,8 @@ try {
             await open(page, step.url);
         } else if (step.do === 'fetch') {
             out.results[step.id] = await runFetch(page, step);
+        } else if (step.do === 'form') {
+            out.results[step.id] = await runForm(page, step);
         } else if (step.do === 'clock') {
             (out.clock = out.clock || []).push(await runClock(page, step));
         } else if (step.do === 'demo') {

@@ -240,6 +240,11 @@ CustomLog logs/browser_log browser
     Header always set Access-Control-Allow-Headers "*"
     Header always set Access-Control-Max-Age "172800"
 </Location>
+# cross-origin writes (README "Cross-origin writes"): a form or a no-cors
+# fetch from a page the policy does not trust is refused before the handler
+<Location "/api/write/">
+    CorsCrossOriginProtection On
+</Location>
 # the LIMITATION in README.md: a server-context redirect applies to preflights
 Redirect 302 /api/moved/ http://127.0.0.1:{port}/api/
 '''
@@ -285,6 +290,13 @@ esac
 printf 'Content-Type: text/html\r\n\r\n<!doctype html><title>cookie set</title>cookie set\n'
 '''
 
+# the handler of the write cases: records every request it sees
+RECORD_CGI = '''#!/bin/sh
+cat > /dev/null
+echo "$REQUEST_METHOD $QUERY_STRING" >> "{record}"
+printf 'Content-Type: text/plain\\r\\n\\r\\nwritten\\n'
+'''
+
 BLANK = '<!doctype html><meta charset="utf-8"><title>page</title><p>a page origin</p>\n'
 
 
@@ -301,6 +313,13 @@ def _files(h):
     h.write('api/fail.cgi', FAIL_CGI, 0o755)
     h.write('api/broken.cgi', BROKEN_CGI, 0o755)
     h.write('api-ht/.htaccess', HTACCESS.replace('{port1}', str(h.ports[1])))
+    os.makedirs(os.path.dirname(_record(h)))
+    os.chmod(os.path.dirname(_record(h)), 0o1777)
+    h.write('api/write/rec.cgi', RECORD_CGI.format(record=_record(h)), 0o755)
+
+
+def _record(h):
+    return os.path.join(h.root, 'record', 'writes')
 
 
 # ---------------------------------------------------------------------------
@@ -355,12 +374,15 @@ class Case:
     source; required exactly where they do (test_differences_explained).
     `clock`: the offsets at which test_max_age_caps' clock run fetches it.
     `firefox_console`: Firefox's CORS console messages, where test_case's rule
-    does not give them."""
+    does not give them.  `form`: instead of fetch(), the page submits a plain
+    HTML form (POST, application/x-www-form-urlencoded) to `path`, and the
+    verdict is the status of the page it navigates to."""
 
     def __init__(self, id, page, path, init, wire, chromium, firefox=None, why=None,
-                 tag=None, repeat=1, clock=None, firefox_console=None):
+                 tag=None, repeat=1, clock=None, firefox_console=None, form=False):
         assert firefox or chromium.kind == 'allowed', id
         self.id, self.page, self.path, self.init, self.tag = id, page, path, init, tag
+        self.form = form
         self.firefox_console = firefox_console
         self.verdicts = {'chromium': chromium, 'firefox': firefox or chromium}
         self.wires = wire if isinstance(wire, dict) else {'chromium': wire, 'firefox': wire}
@@ -383,6 +405,12 @@ class Case:
 
 JSON_POST = {'method': 'POST', 'headers': {'Content-Type': 'application/json'},
              'body': '{"name": "x"}'}
+
+
+FORM_BODY = {'headers': {'Content-Type': 'application/x-www-form-urlencoded'},
+             'body': 'amount=100'}
+WRITE_NO_CORS = dict(FORM_BODY, method='POST', mode='no-cors')
+WRITE_FETCH = dict(FORM_BODY, method='POST')
 
 
 def _put(**headers):
@@ -466,6 +494,19 @@ CASES = [
          'GET', blocked('WildcardOriginNotAllowed'), blocked('CORSNotSupportingCredentials')),
     # response headers: only the exposed one is readable (see test_exposed_headers)
     Case('expose-headers', 'A', '/api/data.json', {}, 'GET', ok()),
+    # cross-origin writes (CorsCrossOriginProtection On): a plain form POST
+    # and a no-cors fetch are sent without a preflight; from a page the policy
+    # does not trust (localhost:P2 is cross-site, 127.0.0.1:P2 same-site) the
+    # handler never sees them, from the trusted page and the API's own page it
+    # does (test_cross_origin_writes reads the handler's record)
+    Case('write-form-cross-site', 'LC', '/api/write/rec.cgi', {}, 'POST', ok(403), form=True),
+    Case('write-form-same-site', 'C', '/api/write/rec.cgi', {}, 'POST', ok(403), form=True),
+    Case('write-form-trusted', 'A', '/api/write/rec.cgi', {}, 'POST', ok(200), form=True),
+    Case('write-form-same-origin', 'API', '/api/write/rec.cgi', {}, 'POST', ok(200),
+         form=True),
+    # the script gets an opaque response (status 0) either way
+    Case('write-no-cors-cross-site', 'LC', '/api/write/rec.cgi', WRITE_NO_CORS, 'POST', ok(0)),
+    Case('write-fetch-trusted', 'A', '/api/write/rec.cgi', WRITE_FETCH, 'POST', ok(200)),
     # error statuses are readable cross-origin
     Case('status-401', 'A', '/api/auth/data.json', {}, 'GET', ok(401)),
     Case('status-404', 'A', '/api/missing.json', {}, 'GET', ok(404)),
@@ -583,7 +624,7 @@ def _origins(h, closed_port):
 
 
 # the page origins as README's table names them
-ORIGIN_LABELS = {'A': '127.0.0.1:P1', 'A2': '127.0.0.1:P3', 'C': '127.0.0.1:P2',
+ORIGIN_LABELS = {'API': '127.0.0.1:P0', 'A': '127.0.0.1:P1', 'A2': '127.0.0.1:P3', 'C': '127.0.0.1:P2',
                  'LA': 'localhost:P1', 'LC': 'localhost:P2', 'SUB': 'one.app.localhost:P1',
                  'DEEP': 'two.one.app.localhost:P1', 'APEX': 'app.localhost:P1',
                  'SUBC': 'one.app.localhost:P2', 'EVILAPP': 'evilapp.localhost:P1',
@@ -757,6 +798,9 @@ def _page(origins, key):
 
 
 def _fetch_step(origins, engine, case, step_id=None):
+    if case.form:
+        return {'do': 'form', 'id': step_id or case.id, 'page': _page(origins, case.page),
+                'url': _url(origins, engine, case)}
     return {'do': 'fetch', 'id': step_id or case.id, 'page': _page(origins, case.page),
             'url': _url(origins, engine, case), 'init': case.init, 'repeat': case.repeat,
             'read_headers': READ_HEADERS, 'read_timing': case.id in TIMING_CASES}
@@ -1093,6 +1137,38 @@ def test_denied_origin_reached_the_server(suite):
     assert [x.cors for x in _hits(suite, 'deny-sibling-allowed')] == ['allowed']
 
 
+WRITE_CASES = {
+    # case: (status apache2 answered, CORS_RESULT, the handler saw it)
+    'write-form-cross-site': (403, 'write:denied:sec-fetch-site', False),
+    'write-form-same-site': (403, 'write:denied:sec-fetch-site', False),
+    'write-form-trusted': (200, 'allowed', True),
+    'write-form-same-origin': (200, 'denied:origin', True),   # Origin is sent
+    'write-no-cors-cross-site': (403, 'write:denied:sec-fetch-site', False),
+    'write-fetch-trusted': (200, 'allowed', True),
+}
+
+
+@pytest.mark.parametrize('case_id', sorted(WRITE_CASES))
+def test_cross_origin_writes(suite, case_id):
+    """README "Cross-origin writes" in real browsers: each write reached
+    apache2 once, with the Sec-Fetch-Site the browser sends, and a refused
+    one never reached the handler."""
+    status, cors, handled = WRITE_CASES[case_id]
+    hits = _hits(suite, case_id)
+    assert [(x.method, x.status, x.cors) for x in hits] == [('POST', status, cors)], hits
+    [w] = [w for w in suite['results'][case_id]['wire'] if w.get('method') == 'POST']
+    site = {'LC': 'cross-site', 'C': 'same-site', 'A': 'same-site', 'API': 'same-origin'}
+    page = [c for c in CASES if c.id == case_id][0].page
+    assert header(w.get('wireRequestHeaders') or w.get('requestHeaders'),
+                  'Sec-Fetch-Site') == site[page], w
+    with open(_record(suite['httpd'])) as f:
+        seen = f.read().splitlines()
+    mine = [l for l in seen if l.endswith('?engine=%s&case=%s' % (suite['engine'], case_id))
+            or l.endswith('engine=%s&case=%s' % (suite['engine'], case_id))]
+    assert mine == (['POST engine=%s&case=%s' % (suite['engine'], case_id)] if handled
+                    else []), seen
+
+
 def test_error_bodies_readable(suite):
     a = suite['results']['status-500-handler']['attempts'][0]
     assert json.loads(a['body']) == {'error': 'database on fire'}
@@ -1178,7 +1254,7 @@ def test_no_request_unaccounted_for(suite):
     # every request that reached the API belongs to a case (nothing was retried)
     ids = {c.tag or c.id for c in CASES} | {'clock-warmup'}
     stray = [x for x in suite['log'] if x.port == suite['httpd'].ports[0]
-             and not x.uri.startswith(('/cookie/', '/favicon.ico'))
+             and not x.uri.startswith(('/cookie/', '/favicon.ico', '/pages/'))
              and x.uri.rpartition('?engine=%s&case=' % suite['engine'])[2] not in ids]
     assert stray == []
 
@@ -1315,6 +1391,22 @@ def test_demo_counters(demo):
     assert allowed() == before + 1
 
 
+def test_demo_write_refused(demo):
+    """The demo's write row, as its banner's curl line sends it: refused
+    before the application for the untrusted page's origin, let through for
+    the trusted one."""
+    p0, p1, p2 = demo['ports']
+    assert ("curl -si http://127.0.0.1:%d/demo/api/write/echo.cgi -H 'Origin: "
+            "http://localhost:%d'" % (p0, p2)) in demo['banner']
+    for page, status in ((p2, 403), (p1, 200)):
+        r = harness.request(p0, 'POST', '/demo/api/write/echo.cgi', body='amount=100',
+                            headers=[('Origin', 'http://localhost:%d' % page),
+                                     ('Sec-Fetch-Site', 'cross-site'),
+                                     ('Content-Type', 'application/x-www-form-urlencoded')])
+        assert r.status == status, r
+        assert (b'"method": "POST"' in r.body) == (status == 200), r.body
+
+
 @pytest.mark.parametrize('kind', ['trusted', 'untrusted'])
 def test_demo_rows(demo_run, kind):
     r = demo_run[kind]
@@ -1338,8 +1430,8 @@ def test_demo_rows(demo_run, kind):
         assert reasons == want, (row, by_url[row['url']])
     allowed = {row['key'] for row in rows if row['actual']['outcome'] == 'allowed'}
     if kind == 'trusted':
-        assert allowed == {'get', 'json-post', 'put', 'header-ok', 'expose', 'credentials',
-                           'public', 'not-found', 'unauthorized', 'login'}
+        assert allowed == {'get', 'json-post', 'put', 'header-ok', 'write', 'expose',
+                           'credentials', 'public', 'not-found', 'unauthorized', 'login'}
         [expose] = [row for row in rows if row['key'] == 'expose']
         assert expose['actual']['headers'] == {'X-Total-Count': '3', 'X-Internal': None}
         [login] = [row for row in rows if row['key'] == 'login']

@@ -211,6 +211,8 @@ static void check_section(const cors_dir_conf *c)
     }
     FZ_CHECK(c->engine >= CORS_UNSET && c->engine <= CORS_REPORT_ONLY,
              "engine %d", c->engine);
+    FZ_CHECK(c->protect >= CORS_UNSET && c->protect <= CORS_REPORT_ONLY,
+             "protect %d", c->protect);
     FZ_CHECK(c->credentials >= CORS_UNSET && c->credentials <= 1,
              "credentials %d", c->credentials);
     FZ_CHECK(c->pna >= CORS_UNSET && c->pna <= 1, "pna %d", c->pna);
@@ -243,6 +245,7 @@ static void check_merge(const cors_dir_conf *base, const cors_dir_conf *add,
                         const cors_dir_conf *m)
 {
     FZ_CHECK(m->engine == PICK(engine, CORS_UNSET), "merged engine");
+    FZ_CHECK(m->protect == PICK(protect, CORS_UNSET), "merged protection");
     FZ_CHECK(m->credentials == PICK(credentials, CORS_UNSET),
              "merged credentials");
     FZ_CHECK(m->pna == PICK(pna, CORS_UNSET), "merged pna");

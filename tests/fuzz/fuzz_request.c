@@ -33,7 +33,8 @@
  *  - an Origin that a CorsDenyOrigin rule of the governing list covers is
  *    never answered with Access-Control-Allow-Origin (nor
  *    Timing-Allow-Origin), whatever pattern, expression or '*' allows it:
- *    CORS_RESULT says denied:origin or preflight:denied:origin;
+ *    CORS_RESULT says denied:origin or preflight:denied:origin (or, for a
+ *    write the write check refuses, write:denied:...);
  *  - a preflight refused for its method or a header is answered (with
  *    CorsDebug On only) without '*' or the refused method in
  *    Access-Control-Allow-Methods, without '*' or any requested name the
@@ -57,13 +58,25 @@
  *    CorsEngine On decides for the same request; CORS_REPORT is "same" or
  *    "differs:" with known field names, and "same" when the response is
  *    the one On would have sent.
+ *  - the cross-origin write check (CorsCrossOriginProtection), against a
+ *    plainly written rule: GET, HEAD and OPTIONS, and requests under Off,
+ *    are never refused nor named; a write is refused (403) exactly when
+ *    CORS_RESULT names it under On, and only named under ReportOnly; a
+ *    write that Sec-Fetch-Site same-origin/none, or (without it) no Origin
+ *    or an Origin matching Host, lets through passes; a write that passes
+ *    otherwise has an Origin that a rule allowing credentials covers (never
+ *    '*', null, or an expression matching any origin) and that no deny rule
+ *    of the governing list covers; the value names Sec-Fetch-Site when it
+ *    was sent, Origin otherwise.  A refused write's 403 goes on as an error
+ *    response, through the checks above.
  */
 #include "fuzz.h"
 
 static const char *const results[] = {
     "no-origin", "allowed", "denied:origin", "preflight:ok",
     "preflight:denied:origin", "preflight:denied:method",
-    "preflight:denied:header", "preflight:denied:malformed", NULL
+    "preflight:denied:header", "preflight:denied:malformed",
+    "write:denied:sec-fetch-site", "write:denied:origin", NULL
 };
 
 static int has_token(const char *list, const char *t)
@@ -421,7 +434,8 @@ static void check_denied(const fz_config *fc, const cors_dir_conf *ec,
              "Timing-Allow-Origin", origin);
     v = apr_table_get(r->subprocess_env, "CORS_RESULT");
     FZ_CHECK(v && (!strcmp(v, "denied:origin")
-                   || !strcmp(v, "preflight:denied:origin")),
+                   || !strcmp(v, "preflight:denied:origin")
+                   || !strncmp(v, "write:denied:", 13)),
              "denied origin '%s': CORS_RESULT '%s'", origin, v ? v : "-");
 }
 
@@ -448,6 +462,59 @@ static void check_timing(const cors_dir_conf *ec, request_rec *r,
     else {
         FZ_CHECK(n == 0, "Timing-Allow-Origin without Allow-Origin or on a "
                  "preflight");
+    }
+}
+
+/* The cross-origin write check of r under its own configuration own;
+ * rv: what header_parser returned. */
+static void check_write(const fz_config *fc, const cors_dir_conf *own,
+                        request_rec *r, int rv)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *host = apr_table_get(r->headers_in, "Host");
+    const char *v = apr_table_get(r->subprocess_env, "CORS_RESULT");
+    const char *authority;
+    int named = v && !strncmp(v, "write:", 6);
+    int safe = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")
+               || !strcmp(r->method, "OPTIONS");
+    cors_origin o;
+
+    if (safe || own->protect <= 0) {
+        FZ_CHECK(rv != HTTP_FORBIDDEN && !named, "%s under protection %d: "
+                 "%d, CORS_RESULT '%s'", r->method, own->protect, rv,
+                 v ? v : "-");
+        return;
+    }
+    FZ_CHECK((rv == HTTP_FORBIDDEN) == (named && own->protect == 1),
+             "protection %d: %d, CORS_RESULT '%s'", own->protect, rv,
+             v ? v : "-");
+    if (named) {
+        FZ_CHECK(!strcmp(v, site ? "write:denied:sec-fetch-site"
+                                 : "write:denied:origin"),
+                 "CORS_RESULT '%s' with Sec-Fetch-Site '%s'", v,
+                 site ? site : "-");
+    }
+    if (site && (!strcmp(site, "same-origin") || !strcmp(site, "none"))) {
+        FZ_CHECK(!named, "Sec-Fetch-Site '%s' refused", site);
+        return;
+    }
+    authority = origin ? strstr(origin, "://") : NULL;
+    if (!site && (!origin || (host && authority
+                              && cors_origin_parse(origin, &o)
+                              && !strcasecmp(authority + 3, host)))) {
+        FZ_CHECK(!named, "Origin '%s', Host '%s' refused",
+                 origin ? origin : "-", host ? host : "-");
+        return;
+    }
+    if (!named) {
+        FZ_CHECK(origin && strcmp(origin, "null")
+                 && cors_origin_parse(origin, &o)
+                 && (fz_ref_rules(fc, origin, 1) || fz_ref_regex(fc, origin, 1))
+                 && !(own->deny && fz_ref_denied(fc, own->deny, origin)),
+                 "write from '%s' (Sec-Fetch-Site '%s') let through, but "
+                 "no rule trusts it", origin ? origin : "-",
+                 site ? site : "-");
     }
 }
 
@@ -486,7 +553,8 @@ static int method_number(const char *m)
         const char *name;
         int number;
     } known[] = {
-        { "GET", M_GET }, { "PUT", M_PUT }, { "POST", M_POST },
+        { "GET", M_GET }, { "HEAD", M_GET }, { "PUT", M_PUT },
+        { "POST", M_POST },
         { "DELETE", M_DELETE }, { "CONNECT", M_CONNECT },
         { "OPTIONS", M_OPTIONS }, { "TRACE", M_TRACE }, { "PATCH", M_PATCH },
         { "PROPFIND", M_PROPFIND }, { "MKCOL", M_MKCOL }, { "COPY", M_COPY },
@@ -683,6 +751,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(counts0, fz_counts, sizeof(counts0));
     /* httpd runs header_parser for main requests only */
     rv = sub ? DECLINED : cors_header_parser(r);
+    if (!sub) {
+        check_write(&fc, c, r, rv);
+        /* fixups, under the same configuration: nothing more to refuse */
+        FZ_CHECK(rv != DECLINED || cors_fixups(r) == DECLINED,
+                 "fixups refused what header_parser let through");
+    }
+    if (rv == HTTP_FORBIDDEN) {
+        /* a refused write: httpd sends its 403 (ap_send_error_response
+         * clears headers_out) through the error filters, and the module's
+         * filter is checked on it as on any response */
+        apr_table_clear(r->headers_out);
+        out0 = apr_table_copy(fz_pool, r->headers_out);
+        r->status = status0 = HTTP_FORBIDDEN;
+        rv = DECLINED;
+    }
     if (ec && !sub && ec->engine == CORS_REPORT_ONLY) {
         FZ_CHECK(rv == DECLINED, "ReportOnly answered (%d)", rv);
         cors_insert_filter(r);
@@ -722,9 +805,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else {
         show(r, "untouched");
         FZ_CHECK(!ec || sub, "no filter in CORS scope");
+        const char *v = apr_table_get(r->subprocess_env, "CORS_RESULT");
+
         FZ_CHECK(same_table(out0, r->headers_out)
                  && same_table(err0, r->err_headers_out)
-                 && !apr_table_get(r->subprocess_env, "CORS_RESULT"),
+                 && (!v || (c->protect > 0 && !strncmp(v, "write:", 6))),
                  "response changed outside CORS scope");
     }
     check_counted(r, counts0, !decided_before);

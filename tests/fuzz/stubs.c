@@ -364,6 +364,12 @@ AP_DECLARE(void) ap_hook_header_parser(ap_HOOK_header_parser_t *pf,
     (void)pf; (void)pre; (void)succ; (void)order;
 }
 
+AP_DECLARE(void) ap_hook_fixups(ap_HOOK_fixups_t *pf, const char *const *pre,
+                                const char *const *succ, int order)
+{
+    (void)pf; (void)pre; (void)succ; (void)order;
+}
+
 static ap_HOOK_insert_filter_t *insert_filter_hook;
 
 AP_DECLARE(void) ap_hook_insert_filter(ap_HOOK_insert_filter_t *pf,

@@ -84,6 +84,14 @@ const ROWS = [
         untrusted: PREFLIGHT_NOT_LISTED,
     },
     {
+        key: 'write', title: 'Form-type POST (no preflight), write-protected', method: 'POST',
+        path: '/demo/api/write/echo.cgi',
+        init: { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'amount=100' },
+        decides: ['CorsCrossOriginProtection', 'CorsAllowOrigin'],
+        trusted: { allowed: true, status: 200, why: 'a trusted origin: the write passes CorsCrossOriginProtection and the script reads the answer.' },
+        untrusted: { allowed: false, reason: 'MissingAllowOriginHeader', why: 'a form could send this POST, so there is no preflight and CORS alone would let the application act on it; CorsCrossOriginProtection refuses it (403) before the application sees it.' },
+    },
+    {
         key: 'expose', title: 'Read response headers', method: 'GET', path: '/demo/api/items.json',
         init: {}, read: ['X-Total-Count', 'X-Internal'],
         decides: ['CorsExposeHeaders', 'Header'],
