@@ -3267,7 +3267,7 @@ static int cors_write_trusted(const cors_dir_conf *c, cors_req *q)
     if (!q->origin || (q->origin[0] == 'n' && !strcmp(q->origin, "null"))) {
         return 0;
     }
-    if (c->deny && c->deny->rules && cors_denied(c->deny, q->origin)) {
+    if (cors_denied(c, q->origin) == 1) {
         return 0;
     }
     return cors_match_once(c, q, &unsafe) && unsafe < 0;

@@ -42,6 +42,10 @@ ErrorDocument 403 /errors/403.html
 <Location /on/hook/>
     CorsCrossOriginProtection Off
 </Location>
+# a child with a deny list of its own: the inherited denies hold too
+<Location /on/deny/>
+    CorsDenyOrigin https://x.sub.example
+</Location>
 # a child that sets other things inherits the protection
 <Location /on/child/>
     CorsMaxAge 5
@@ -111,7 +115,7 @@ ErrorDocument 403 /errors/403.html
 </Location>
 '''
 
-SECTIONS = ('on', 'on/hook', 'on/child', 'bare', 'star', 'anyre', 'engineoff', 'report',
+SECTIONS = ('on', 'on/hook', 'on/child', 'on/deny', 'bare', 'star', 'anyre', 'engineoff', 'report',
             'report/both', 'shadow', 'auth', 'hta', 'weak', 'di')
 
 # A handler that records every request it sees: method, path and the query
@@ -238,6 +242,15 @@ CASES = [
          'denied:origin', True),
     Case('inherited', 'on/child', 'POST', 'cross-site', EVIL, HOST, 403, [VARY], R_SITE, False),
     Case('inherited, trusted', 'on/child', 'POST', 'cross-site', A, HOST, 200, acao(A),
+         'allowed', True),
+    # deny lists add up: the parent's denied origin stays untrusted below a
+    # section that denies another one
+    Case('inherited deny', 'on/deny', 'POST', 'cross-site', BAD_SUB, HOST, 403, [VARY],
+         R_SITE, False),
+    Case('inherited deny, no Sec-Fetch-Site', 'on/deny', 'POST', None, BAD_SUB, HOST, 403,
+         [VARY], R_ORIGIN, False),
+    Case('own deny', 'on/deny', 'POST', 'cross-site', SUB, HOST, 403, [VARY], R_SITE, False),
+    Case('deny below, trusted', 'on/deny', 'POST', 'cross-site', A, HOST, 200, acao(A),
          'allowed', True),
     # a section without origin rules: outside CORS scope, no header at all
     Case('no rules, same-origin', 'bare', 'POST', 'same-origin', EVIL, HOST, 200, [], '-', True),

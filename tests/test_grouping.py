@@ -396,7 +396,9 @@ def check_denies_hold(answers, sections):
         if any(_deny_covers(r, origin) for r in rules):
             assert not [l for l in lines if l.startswith('Access-Control-Allow-Origin')], \
                 (asked, lines, rules)
-            assert logged.split()[0] in ('-', 'denied:origin', 'preflight:denied:origin'), \
+            assert logged.split()[0] in ('-', 'denied:origin', 'preflight:denied:origin',
+                                         'write:denied:sec-fetch-site',
+                                         'write:denied:origin'), \
                 (asked, logged, rules)
 
 

@@ -403,6 +403,21 @@ static void check_report_value(request_rec *r)
     }
 }
 
+/* Does a rule of any deny list in force (the inherited ones too) cover
+ * origin, by the reference? */
+static int ref_denied_in_force(const fz_config *fc, const cors_dir_conf *ec,
+                               const char *origin)
+{
+    int i, denied = 0;
+
+    for (i = 0; ec->denies && i < ec->denies->nelts; i++) {
+        denied |= fz_ref_denied(fc, APR_ARRAY_IDX(ec->denies, i,
+                                                  const cors_origins *),
+                                origin);
+    }
+    return denied;
+}
+
 /* A denied Origin gets no Allow-Origin or Timing-Allow-Origin, on any
  * answer.  The reference knows the rules of every deny list in force (only
  * usable Origin values are compared: the module compares bytes). */
@@ -412,18 +427,9 @@ static void check_denied(const fz_config *fc, const cors_dir_conf *ec,
     const char *origin = apr_table_get(r->headers_in, "Origin");
     const char *v;
     cors_origin o;
-    int i, denied = 0;
 
-    if (!origin || !ec->denies || !cors_origin_parse(origin, &o)) {
-        return;
-    }
-    /* every list in force counts, the inherited ones too */
-    for (i = 0; i < ec->denies->nelts; i++) {
-        denied |= fz_ref_denied(fc, APR_ARRAY_IDX(ec->denies, i,
-                                                  const cors_origins *),
-                                origin);
-    }
-    if (!denied) {
+    if (!origin || !cors_origin_parse(origin, &o)
+        || !ref_denied_in_force(fc, ec, origin)) {
         return;
     }
     FZ_CHECK(!apr_table_get(r->headers_out, "Access-Control-Allow-Origin"),
@@ -511,7 +517,7 @@ static void check_write(const fz_config *fc, const cors_dir_conf *own,
         FZ_CHECK(origin && strcmp(origin, "null")
                  && cors_origin_parse(origin, &o)
                  && (fz_ref_rules(fc, origin, 1) || fz_ref_regex(fc, origin, 1))
-                 && !(own->deny && fz_ref_denied(fc, own->deny, origin)),
+                 && !ref_denied_in_force(fc, own, origin),
                  "write from '%s' (Sec-Fetch-Site '%s') let through, but "
                  "no rule trusts it", origin ? origin : "-",
                  site ? site : "-");
