@@ -128,6 +128,14 @@
 #include "scoreboard.h"
 #include "mod_status.h"
 #include "ap_listen.h"
+/* Origins from a database: mod_dbd and mod_socache */
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "util_mutex.h"
+#include "apr_dbd.h"
+#include "mod_dbd.h"
+#include "apr_optional.h"
+#include "apr_sha1.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -296,7 +304,23 @@ typedef struct {
                                   * merged sections */
     int timing;                  /* CorsTimingAllowOrigin: tri-state */
     int debug;                   /* CorsDebug: tri-state */
+    /* Origins from a database */
+    const char *dbd_label;       /* CorsAllowOriginDBDQuery: the label of
+                                  * its statement in mod_dbd, "cors_dbd_"
+                                  * and 8 hex digits of the statement's
+                                  * SHA-1 (also the cache keys' prefix);
+                                  * NULL: not set, or dropped by
+                                  * "CorsAllowOrigin none" */
 } cors_dir_conf;
+
+/* What the database said about an Origin (cors_dbd_match()). */
+typedef enum {
+    CORS_DB_NONE,            /* not asked: a static rule decided, or none */
+    CORS_DB_ALLOWED,         /* one or more rows */
+    CORS_DB_REFUSED,         /* no row */
+    CORS_DB_UNAVAILABLE      /* the database or the cache could not answer:
+                              * refused (fail closed) */
+} cors_db_answer;
 
 /* A request's Origin value, split; see cors_origin_parse(). */
 typedef struct {
@@ -327,7 +351,15 @@ typedef enum {
      * would refuse): Sec-Fetch-Site said cross-origin, or without it the
      * Origin did not match Host; in both cases the Origin is not trusted */
     CORS_WRITE_DENIED_FETCH_SITE,
-    CORS_WRITE_DENIED_ORIGIN
+    CORS_WRITE_DENIED_ORIGIN,
+    /* the origin decided by CorsAllowOriginDBDQuery (cors_dbd_outcome()):
+     * the outcomes above that name the origin, told apart */
+    CORS_ALLOWED_DATABASE,
+    CORS_DENIED_DATABASE,
+    CORS_DENIED_DATABASE_UNAVAILABLE,
+    CORS_PREFLIGHT_OK_DATABASE,
+    CORS_PREFLIGHT_DENIED_DATABASE,
+    CORS_PREFLIGHT_DENIED_DATABASE_UNAVAILABLE
 } cors_outcome;
 
 static const struct {
@@ -358,15 +390,39 @@ static const struct {
     { "write:denied:sec-fetch-site", "CORS0041", " refused", "write",
       "denied", "sec-fetch-site" },
     { "write:denied:origin", "CORS0042", " refused", "write", "denied",
-      "origin" }
+      "origin" },
+    { "allowed:database", "CORS0076", " allowed", "actual", "allowed",
+      "database" },
+    { "denied:database", "CORS0077", " denied", "actual", "denied",
+      "database" },
+    { "denied:database-unavailable", "CORS0077", " denied", "actual",
+      "denied", "database-unavailable" },
+    { "preflight:ok:database", "CORS0078", " allowed", "preflight",
+      "allowed", "database" },
+    { "preflight:denied:database", "CORS0079", " denied", "preflight",
+      "denied", "database" },
+    { "preflight:denied:database-unavailable", "CORS0079", " denied",
+      "preflight", "denied", "database-unavailable" }
 };
 
 #define CORS_OUTCOME_COUNT (sizeof(cors_outcomes) / sizeof(cors_outcomes[0]))
 
 /* Per virtual host (server config). */
+/* CorsAllowOriginDBDCache: where the database's answers are kept. */
+typedef struct {
+    const char *spec;        /* provider[:args], as configured */
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *instance;
+    apr_interval_time_t ttl; /* how long an answer is kept */
+    int seconds;             /* the same, in seconds */
+} cors_dbd_cache;
+
 typedef struct {
     apr_uint64_t *counts;    /* its row of the shared counters, one per
                               * outcome (cors_counters), or NULL */
+    cors_dbd_cache *cache;   /* CorsAllowOriginDBDCache of this virtual
+                              * host; after post_config, the main
+                              * server's where it has none; NULL: none */
 } cors_srv_conf;
 
 /*
@@ -401,6 +457,8 @@ typedef struct {
                                   * would refuse (CORS_WRITE_*): CORS_RESULT
                                   * and the counters name it instead of
                                   * outcome; 0 (CORS_NO_ORIGIN) otherwise */
+    cors_db_answer db;           /* what CorsAllowOriginDBDQuery said, or
+                                  * CORS_DB_NONE (cors_dbd_outcome()) */
     int write_refused;           /* refused: the request ends in a 403 */
     int write_only;              /* outside CORS scope: the write check is
                                   * the whole decision, no header is
@@ -1042,7 +1100,7 @@ static int cors_conf_empty(const cors_dir_conf *c)
            && c->credentials == CORS_UNSET && c->max_age == CORS_UNSET
            && c->pna == CORS_UNSET && c->preflight_status == CORS_UNSET
            && !c->deny && c->timing == CORS_UNSET
-           && c->debug == CORS_UNSET;
+           && c->debug == CORS_UNSET && !c->dbd_label;
 }
 
 /*
@@ -1115,6 +1173,14 @@ static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->deny_cleared = add->deny_cleared || base->deny_cleared;
     c->timing = add->timing != CORS_UNSET ? add->timing : base->timing;
     c->debug = add->debug != CORS_UNSET ? add->debug : base->debug;
+    /* Origins from a database: an origin rule, dropped by "none" as an
+     * inherited CorsAllowOriginMatch is */
+    if (add->dbd_label) {
+        c->dbd_label = add->dbd_label;
+    }
+    else {
+        c->dbd_label = add->origins_cleared ? NULL : base->dbd_label;
+    }
     return c;
 }
 
@@ -1123,7 +1189,7 @@ static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 static APR_INLINE int cors_in_scope(const cors_dir_conf *c)
 {
     return ((c->origins && c->origins->rules > 0)
-            || (c->regexes && c->regexes->nelts > 0))
+            || (c->regexes && c->regexes->nelts > 0) || c->dbd_label)
            && c->engine != 0;
 }
 
@@ -2260,6 +2326,520 @@ static const char *cors_cmd_preflight_status(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* ------------------------------------------------------------------ */
+/* Origins from a database (CorsAllowOriginDBDQuery)                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A multi-tenant service keeps its customers' origins in a table that
+ * changes all day.  CorsAllowOriginDBDQuery asks it, through mod_dbd's
+ * pooled connections and a statement prepared at start-up, about an
+ * Origin that no static rule of the section allows and no deny refuses
+ * (cors_match_once()); one or more rows mean allowed.  The answers,
+ * allowed and refused alike, are kept in a mod_socache cache
+ * (CorsAllowOriginDBDCache: shmcb by default, shared by the children;
+ * memcache or redis, shared by a fleet) for a number of seconds, so that
+ * an origin costs at most one query per period.  Whatever goes wrong, the
+ * origin is refused (fail closed) and the request goes on as usual; the
+ * error is logged once per period and per process, and the database is
+ * not asked again in that process for that period (README "Origins from
+ * a database").
+ */
+
+#define CORS_DBD_DEFAULT_SECONDS 60
+#define CORS_DBD_MAX_SECONDS 86400
+/* Cache keys: the label's 8 hex digits and the Origin, or its SHA-1 when
+ * longer than this (memcache and redis write keys in hex, and take up to
+ * 250 bytes). */
+#define CORS_DBD_KEY_ORIGIN 92
+#define CORS_DBD_KEY_MAX (8 + CORS_DBD_KEY_ORIGIN)
+
+/* mod_dbd's functions (optional: NULL while it is not loaded). */
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *cors_dbd_prepare_fn = NULL;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *cors_dbd_acquire_fn = NULL;
+
+/* A CorsAllowOriginDBDQuery in this reading of the configuration. */
+static int cors_dbd_used = 0;
+
+/* The lock of the caches whose provider needs one (shmcb), or NULL. */
+static apr_global_mutex_t *cors_dbd_mutex = NULL;
+static const char *const cors_dbd_mutex_id = "cors-dbd-cache";
+
+/* Per process: until when (seconds since the epoch) the database is not
+ * asked again after an error, and a cache error is not logged again. */
+static volatile apr_uint32_t cors_dbd_down_until = 0;
+static volatile apr_uint32_t cors_dbd_cache_quiet_until = 0;
+
+/* The debug line's reason for each answer. */
+static const char *const cors_dbd_reasons[] = {
+    "", "CorsAllowOriginDBDQuery: a row", "CorsAllowOriginDBDQuery: no row",
+    "CorsAllowOriginDBDQuery: the database or its cache could not answer "
+    "(fail closed)"
+};
+
+/* Look mod_dbd's functions up; NULL when it is not loaded. */
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *cors_dbd_functions(void)
+{
+    if (!cors_dbd_prepare_fn) {
+        cors_dbd_prepare_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+        cors_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    }
+    return cors_dbd_acquire_fn ? cors_dbd_prepare_fn : NULL;
+}
+
+/*
+ * CorsAllowOriginDBDQuery "SELECT 1 FROM tenants WHERE origin = %s": the
+ * statement is prepared by mod_dbd on every connection of its pool, with
+ * the Origin as its one parameter (never spliced into the SQL).  The label
+ * comes from the statement's text, so that servers sharing a cache with
+ * the same statement share its answers.
+ */
+static const char *cors_cmd_dbd_query(cmd_parms *cmd, void *dconf,
+                                      const char *arg)
+{
+    cors_dir_conf *c = dconf;
+    unsigned char digest[APR_SHA1_DIGESTSIZE];
+    apr_sha1_ctx_t sha;
+    const char *p = strchr(arg, '%');
+    APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare;
+
+    if (!p || p[1] != 's' || strchr(p + 1, '%')) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must hold exactly one %%s "
+                            "(where the request's Origin goes, as a "
+                            "parameter) and no other '%%', for example "
+                            "\"SELECT 1 FROM tenants WHERE origin = %%s\"",
+                            cmd->cmd->name, arg);
+    }
+    if (!(prepare = cors_dbd_functions())) {
+        return apr_psprintf(cmd->pool, "%s: mod_dbd is not loaded: load it "
+                            "before this line (LoadModule dbd_module "
+                            "modules/mod_dbd.so, or a2enmod dbd) and give it "
+                            "DBDriver and DBDParams", cmd->cmd->name);
+    }
+    apr_sha1_init(&sha);
+    apr_sha1_update(&sha, arg, strlen(arg));
+    apr_sha1_final(digest, &sha);
+    c->dbd_label = apr_psprintf(cmd->pool, "cors_dbd_%02x%02x%02x%02x",
+                                digest[0], digest[1], digest[2], digest[3]);
+    prepare(cmd->server, arg, c->dbd_label);
+    cors_dbd_used = 1;
+    return NULL;
+}
+
+/* A socache provider by name, or the message that says what to load. */
+static const char *cors_dbd_provider(cmd_parms *cmd, const char *name,
+                                     const ap_socache_provider_t **provider)
+{
+    *provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                   AP_SOCACHE_PROVIDER_VERSION);
+    return *provider ? NULL
+           : apr_psprintf(cmd->pool, "CorsAllowOriginDBDCache: the socache "
+                          "provider '%s' is not loaded: load "
+                          "mod_socache_%s before this line (LoadModule "
+                          "socache_%s_module modules/mod_socache_%s.so, or "
+                          "a2enmod socache_%s)", name, name, name, name,
+                          name);
+}
+
+/*
+ * CorsAllowOriginDBDCache provider[:args] [seconds] (server config and
+ * virtual host): the cache is made now, so that the provider checks its
+ * arguments for apachectl -t, and set up in post_config.
+ */
+static const char *cors_cmd_dbd_cache(cmd_parms *cmd, void *dconf,
+                                      const char *spec, const char *secs)
+{
+    cors_srv_conf *sc = ap_get_module_config(cmd->server->module_config,
+                                             &cors_module);
+    cors_dbd_cache *k = apr_pcalloc(cmd->pool, sizeof(*k));
+    const char *sep = strchr(spec, ':'), *err;
+    const char *name = sep ? apr_pstrmemdup(cmd->temp_pool, spec, sep - spec)
+                           : spec;
+    long v = CORS_DBD_DEFAULT_SECONDS;
+
+    (void)dconf;
+    if (secs && (!cors_parse_number(secs, CORS_DBD_MAX_SECONDS, &v)
+                 || v < 1)) {
+        return apr_psprintf(cmd->pool, "CorsAllowOriginDBDCache: '%s' is not "
+                            "a number of seconds from 1 to %d", secs,
+                            CORS_DBD_MAX_SECONDS);
+    }
+    if ((err = cors_dbd_provider(cmd, name, &k->provider))) {
+        return err;
+    }
+    err = k->provider->create(&k->instance, sep ? sep + 1 : NULL,
+                              cmd->temp_pool, cmd->pool);
+    if (err) {
+        return apr_psprintf(cmd->pool, "CorsAllowOriginDBDCache: '%s': %s",
+                            spec, err);
+    }
+    k->spec = apr_pstrdup(cmd->pool, spec);
+    k->seconds = (int)v;
+    k->ttl = apr_time_from_sec(v);
+    sc->cache = k;
+    return NULL;
+}
+
+/* The default cache, where a statement is used and no server says
+ * CorsAllowOriginDBDCache: shmcb for 60 seconds; NULL and a message in
+ * *err when mod_socache_shmcb is not loaded. */
+static cors_dbd_cache *cors_dbd_default_cache(apr_pool_t *pconf,
+                                              apr_pool_t *ptemp,
+                                              const char **err)
+{
+    cors_dbd_cache *k = apr_pcalloc(pconf, sizeof(*k));
+
+    k->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb",
+                                     AP_SOCACHE_PROVIDER_VERSION);
+    if (!k->provider) {
+        *err = "CorsAllowOriginDBDQuery: no CorsAllowOriginDBDCache is set "
+               "and the default, shmcb, is not loaded: load mod_socache_shmcb "
+               "(LoadModule socache_shmcb_module modules/mod_socache_shmcb.so,"
+               " or a2enmod socache_shmcb) or set CorsAllowOriginDBDCache";
+        return NULL;
+    }
+    if ((*err = k->provider->create(&k->instance, NULL, ptemp, pconf))) {
+        return NULL;
+    }
+    k->spec = "shmcb";
+    k->seconds = CORS_DBD_DEFAULT_SECONDS;
+    k->ttl = apr_time_from_sec(CORS_DBD_DEFAULT_SECONDS);
+    return k;
+}
+
+/* apachectl -t and start-up: a statement needs a cache. */
+static int cors_dbd_check_config(server_rec *s, apr_pool_t *pconf,
+                                 apr_pool_t *ptemp)
+{
+    cors_srv_conf *sc = ap_get_module_config(s->module_config,
+                                             &cors_module);
+    const char *err = NULL;
+
+    if (cors_dbd_used && !sc->cache
+        && !(sc->cache = cors_dbd_default_cache(pconf, ptemp, &err))) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                     "CORS0070: %s", err);
+        return !OK;
+    }
+    return OK;
+}
+
+static apr_status_t cors_dbd_cache_destroy(void *data)
+{
+    cors_dbd_cache *k = data;
+
+    k->provider->destroy(k->instance, NULL);
+    return APR_SUCCESS;
+}
+
+static apr_status_t cors_dbd_mutex_remove(void *data)
+{
+    (void)data;
+    if (cors_dbd_mutex) {
+        apr_global_mutex_destroy(cors_dbd_mutex);
+        cors_dbd_mutex = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/*
+ * post_config: every cache set up (a virtual host without one of its own
+ * uses the main server's), and the lock made when a provider needs one.
+ * Each cache has a name of its own ("cors-dbd", "cors-dbd-2", ... in the
+ * order of the virtual hosts): shmcb's file, memcache's and redis' key
+ * prefix.
+ */
+static int cors_dbd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp, server_rec *main_server)
+{
+    const cors_srv_conf *msc = ap_get_module_config(
+                                   main_server->module_config, &cors_module);
+    struct ap_socache_hints hints = { 48, 1, 0 };
+    server_rec *s;
+    int n = 0, lock = 0;
+    apr_status_t rv;
+
+    cors_dbd_mutex = NULL;
+    if (!cors_dbd_used) {
+        return OK;
+    }
+    if (cors_dbd_check_config(main_server, pconf, ptemp) != OK) {
+        return !OK;
+    }
+    for (s = main_server; s; s = s->next) {
+        cors_srv_conf *sc = ap_get_module_config(s->module_config,
+                                                 &cors_module);
+
+        if (s != main_server && (!sc->cache || sc->cache == msc->cache)) {
+            sc->cache = msc->cache;
+            continue;
+        }
+        hints.expiry_interval = sc->cache->ttl;
+        rv = sc->cache->provider->init(sc->cache->instance, ++n == 1
+                                       ? "cors-dbd"
+                                       : apr_psprintf(ptemp, "cors-dbd-%d",
+                                                      n),
+                                       &hints, s, pconf);
+        if (rv != APR_SUCCESS) {
+            ap_log_perror(APLOG_MARK, APLOG_EMERG, rv, plog,
+                          "CORS0074: CorsAllowOriginDBDCache %s: the cache "
+                          "could not be set up", sc->cache->spec);
+            return !OK;
+        }
+        apr_pool_cleanup_register(pconf, sc->cache, cors_dbd_cache_destroy,
+                                  apr_pool_cleanup_null);
+        lock |= sc->cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE;
+    }
+    if (lock) {
+        rv = ap_global_mutex_create(&cors_dbd_mutex, NULL, cors_dbd_mutex_id,
+                                    NULL, main_server, pconf, 0);
+        if (rv != APR_SUCCESS) {
+            ap_log_perror(APLOG_MARK, APLOG_EMERG, rv, plog,
+                          "CORS0075: the lock of the origins' cache could "
+                          "not be made");
+            return !OK;
+        }
+        apr_pool_cleanup_register(pconf, NULL, cors_dbd_mutex_remove,
+                                  apr_pool_cleanup_null);
+    }
+    return OK;
+}
+
+/* child_init: the lock in each child. */
+static void cors_dbd_child_init(apr_pool_t *p, server_rec *s)
+{
+    apr_status_t rv;
+
+    if (!cors_dbd_mutex) {
+        return;
+    }
+    rv = apr_global_mutex_child_init(&cors_dbd_mutex,
+                                     apr_global_mutex_lockfile(cors_dbd_mutex),
+                                     p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CORS0075: the lock of "
+                     "the origins' cache could not be opened in a child");
+    }
+}
+
+/*
+ * Has the period that follows a logged error ended?  Then claim the next
+ * one (*until), so that one thread of the process logs, once per period.
+ */
+static int cors_dbd_quiet_over(volatile apr_uint32_t *until, int seconds)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t old = apr_atomic_read32(until);
+
+    return now >= old
+           && apr_atomic_cas32(until, now + (apr_uint32_t)seconds, old)
+              == old;
+}
+
+/* The cache key of an Origin under a statement (at most
+ * CORS_DBD_KEY_MAX bytes). */
+static unsigned int cors_dbd_key(const char *label, const char *origin,
+                                 unsigned char *key)
+{
+    apr_size_t n = strlen(origin);
+    apr_sha1_ctx_t sha;
+
+    memcpy(key, label + sizeof("cors_dbd_") - 1, 8);
+    if (n <= CORS_DBD_KEY_ORIGIN) {
+        memcpy(key + 8, origin, n);
+        return (unsigned int)(8 + n);
+    }
+    apr_sha1_init(&sha);
+    apr_sha1_update(&sha, origin, (unsigned int)n);
+    apr_sha1_final(key + 8, &sha);
+    return 8 + APR_SHA1_DIGESTSIZE;
+}
+
+/* The cache's answer: CORS_DB_ALLOWED, CORS_DB_REFUSED, CORS_DB_NONE (not
+ * there) or CORS_DB_UNAVAILABLE. */
+static cors_db_answer cors_dbd_cache_get(request_rec *r,
+                                         const cors_dbd_cache *k,
+                                         const unsigned char *key,
+                                         unsigned int klen)
+{
+    unsigned char val[8];
+    unsigned int vlen = sizeof(val);
+    apr_status_t rv;
+
+    if (cors_dbd_mutex && (k->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)) {
+        apr_global_mutex_lock(cors_dbd_mutex);
+        rv = k->provider->retrieve(k->instance, r->server, key, klen, val,
+                                   &vlen, r->pool);
+        apr_global_mutex_unlock(cors_dbd_mutex);
+    }
+    else {
+        rv = k->provider->retrieve(k->instance, r->server, key, klen, val,
+                                   &vlen, r->pool);
+    }
+    if (rv == APR_SUCCESS && vlen == 1) {
+        return val[0] == '1' ? CORS_DB_ALLOWED : CORS_DB_REFUSED;
+    }
+    if (rv == APR_SUCCESS || APR_STATUS_IS_NOTFOUND(rv)) {
+        return CORS_DB_NONE;
+    }
+    if (cors_dbd_quiet_over(&cors_dbd_cache_quiet_until, k->seconds)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CORS0071: "
+                      "CorsAllowOriginDBDCache %s could not be read: origins "
+                      "it does not answer for are refused (logged once "
+                      "every %d seconds)", k->spec, k->seconds);
+    }
+    return CORS_DB_UNAVAILABLE;
+}
+
+/* Keep the database's answer for the cache's period. */
+static void cors_dbd_cache_put(request_rec *r, const cors_dbd_cache *k,
+                               const unsigned char *key, unsigned int klen,
+                               cors_db_answer answer)
+{
+    unsigned char val = answer == CORS_DB_ALLOWED ? '1' : '0';
+    apr_time_t expiry = apr_time_now() + k->ttl;
+    apr_status_t rv;
+
+    if (cors_dbd_mutex && (k->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)) {
+        apr_global_mutex_lock(cors_dbd_mutex);
+        rv = k->provider->store(k->instance, r->server, key, klen, expiry,
+                                &val, 1, r->pool);
+        apr_global_mutex_unlock(cors_dbd_mutex);
+    }
+    else {
+        rv = k->provider->store(k->instance, r->server, key, klen, expiry,
+                                &val, 1, r->pool);
+    }
+    if (rv != APR_SUCCESS
+        && cors_dbd_quiet_over(&cors_dbd_cache_quiet_until, k->seconds)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CORS0072: "
+                      "CorsAllowOriginDBDCache %s could not keep an answer "
+                      "(logged once every %d seconds)", k->spec, k->seconds);
+    }
+}
+
+/* A database error: logged once per period, and the database left alone
+ * for that period in this process. */
+static cors_db_answer cors_dbd_failed(request_rec *r, const cors_dbd_cache *k,
+                                      const char *what)
+{
+    if (cors_dbd_quiet_over(&cors_dbd_down_until, k->seconds)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CORS0073: "
+                      "CorsAllowOriginDBDQuery: %s: origins that no "
+                      "static rule allows are refused, and the database is "
+                      "not asked again by this process for %d seconds",
+                      what, k->seconds);
+    }
+    return CORS_DB_UNAVAILABLE;
+}
+
+/* Ask the database: the Origin is the statement's one parameter. */
+static cors_db_answer cors_dbd_query(request_rec *r, const cors_dbd_cache *k,
+                                     const char *label, const char *origin)
+{
+    ap_dbd_t *dbd;
+    apr_dbd_prepared_t *statement;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv, rows = 0, failed = 0;
+
+    if (apr_time_sec(apr_time_now())
+        < (apr_time_t)apr_atomic_read32(&cors_dbd_down_until)) {
+        return CORS_DB_UNAVAILABLE;     /* an error in this period */
+    }
+    if (!(dbd = cors_dbd_acquire_fn(r))) {
+        return cors_dbd_failed(r, k, "no connection from mod_dbd (see "
+                               "its messages)");
+    }
+    statement = apr_hash_get(dbd->prepared, label, APR_HASH_KEY_STRING);
+    if (!statement) {
+        return cors_dbd_failed(r, k, "the statement is not prepared on "
+                               "this connection");
+    }
+    rv = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res, statement,
+                          0, origin, NULL);
+    if (rv) {
+        return cors_dbd_failed(r, k, apr_dbd_error(dbd->driver,
+                                                   dbd->handle, rv));
+    }
+    /* every row is read, so that the driver finishes the statement */
+    while ((rv = apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1))
+           != -1) {
+        if (rv) {
+            failed = rv;
+            break;
+        }
+        rows++;
+    }
+    if (failed) {
+        return cors_dbd_failed(r, k, apr_dbd_error(dbd->driver,
+                                                   dbd->handle, failed));
+    }
+    return rows ? CORS_DB_ALLOWED : CORS_DB_REFUSED;
+}
+
+/*
+ * Does the database allow this Origin, which no static rule allows and no
+ * deny refuses (the caller checked)?  Only a serialised origin is asked
+ * about (README "Origins"), never "null"; the cache first.  Returns the
+ * reason it matched, or NULL; *answer says who decided.
+ */
+static const char *cors_dbd_match(request_rec *r, const cors_dir_conf *c,
+                                  const char *origin, cors_db_answer *answer)
+{
+    const cors_srv_conf *sc = ap_get_module_config(r->server->module_config,
+                                                   &cors_module);
+    unsigned char key[CORS_DBD_KEY_MAX];
+    unsigned int klen;
+    cors_origin o;
+
+    if (!cors_origin_parse(origin, &o) || o.is_null) {
+        return NULL;
+    }
+    if (!sc->cache || !cors_dbd_acquire_fn) {
+        *answer = CORS_DB_UNAVAILABLE;
+        return NULL;
+    }
+    klen = cors_dbd_key(c->dbd_label, origin, key);
+    *answer = cors_dbd_cache_get(r, sc->cache, key, klen);
+    if (*answer == CORS_DB_NONE) {
+        *answer = cors_dbd_query(r, sc->cache, c->dbd_label, origin);
+        if (*answer != CORS_DB_UNAVAILABLE) {
+            cors_dbd_cache_put(r, sc->cache, key, klen, *answer);
+        }
+    }
+    return *answer == CORS_DB_ALLOWED ? "CorsAllowOriginDBDQuery" : NULL;
+}
+
+/*
+ * The outcome CORS_RESULT, the counters and the debug line give a
+ * decision: where the database decided the origin, the outcome says so.
+ */
+static cors_outcome cors_dbd_outcome(const cors_decision *d)
+{
+    switch (d->outcome) {
+    case CORS_ALLOWED:
+        return d->db == CORS_DB_ALLOWED ? CORS_ALLOWED_DATABASE : d->outcome;
+    case CORS_PREFLIGHT_OK:
+        return d->db == CORS_DB_ALLOWED ? CORS_PREFLIGHT_OK_DATABASE
+                                        : d->outcome;
+    case CORS_DENIED_ORIGIN:
+        return d->db == CORS_DB_REFUSED ? CORS_DENIED_DATABASE
+               : d->db == CORS_DB_UNAVAILABLE
+                 ? CORS_DENIED_DATABASE_UNAVAILABLE : d->outcome;
+    case CORS_PREFLIGHT_DENIED_ORIGIN:
+        return d->db == CORS_DB_REFUSED ? CORS_PREFLIGHT_DENIED_DATABASE
+               : d->db == CORS_DB_UNAVAILABLE
+                 ? CORS_PREFLIGHT_DENIED_DATABASE_UNAVAILABLE : d->outcome;
+    default:
+        return d->outcome;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The directives                                                     */
+/* ------------------------------------------------------------------ */
+
 #define CORS_FIELD(f) ((void *)APR_OFFSETOF(cors_dir_conf, f))
 
 static const command_rec cors_cmds[] = {
@@ -2315,6 +2895,15 @@ static const command_rec cors_cmds[] = {
                   "OPTIONS) from origins the policy does not trust, "
                   "ReportOnly to decide and report without refusing (Off "
                   "by default)"),
+    /* Origins from a database */
+    AP_INIT_TAKE1("CorsAllowOriginDBDQuery", cors_cmd_dbd_query, NULL,
+                  RSRC_CONF | ACCESS_CONF, "an SQL statement with one %s, "
+                  "asked through mod_dbd about origins no static rule allows;"
+                  " a row means allowed (not in .htaccess)"),
+    AP_INIT_TAKE12("CorsAllowOriginDBDCache", cors_cmd_dbd_cache, NULL,
+                   RSRC_CONF, "a socache provider[:args] (shmcb, "
+                   "memcache:host:port, redis:host:port, ...) and the seconds "
+                   "the database's answers are kept (default 60)"),
     {NULL}
 };
 
@@ -2409,6 +2998,7 @@ typedef struct {
     const void *match_conf;
     const char *match_how;
     int match_unsafe;
+    cors_db_answer db;       /* what the database said, with match_how */
 } cors_req;
 
 /* Origin (unless the caller read it: have_origin), and for a preflight
@@ -2604,13 +3194,19 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
 }
 
 /* cors_match() of the request's Origin under c, asked once per request
- * and configuration. */
-static const char *cors_match_once(const cors_dir_conf *c, cors_req *q,
-                                   int *unsafe)
+ * and configuration; then, when no static rule allowed it, the database
+ * (the callers have checked the denies first). */
+static const char *cors_match_once(request_rec *r, const cors_dir_conf *c,
+                                   cors_req *q, int *unsafe)
 {
     if (q->match_conf != c) {
         q->match_how = cors_match(c, q->origin, &q->match_unsafe);
         q->match_conf = c;
+        /* Origins from a database */
+        q->db = CORS_DB_NONE;
+        if (!q->match_how && c->dbd_label) {
+            q->match_how = cors_dbd_match(r, c, q->origin, &q->db);
+        }
     }
     *unsafe = q->match_unsafe;
     return q->match_how;
@@ -2683,7 +3279,7 @@ static void cors_log_decision(request_rec *r, const cors_decision *d,
 {
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "%s: %s%s%s%s%s%s%s (%s%s%s%s)",
-                  cors_outcomes[d->outcome].tag,
+                  cors_outcomes[cors_dbd_outcome(d)].tag,
                   method ? "preflight for " : "",
                   method ? cors_logitem(r->pool, method) : "",
                   method ? " from " : "",
@@ -2734,7 +3330,8 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         d->reason = "only Vary: Origin";
         return;
     }
-    how = cors_match_once(c, q, &unsafe);
+    how = cors_match_once(r, c, q, &unsafe);
+    d->db = q->db;      /* Origins from a database */
     d->credentials = cors_credentials(c);
     if (how && d->credentials && unsafe == CORS_UNSAFE_REGEX_CREDENTIALS) {
         /* never reflect what an any-origin expression matched with
@@ -2775,7 +3372,8 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         return;
     }
     d->outcome = CORS_DENIED_ORIGIN;
-    d->reason = APLOGrdebug(r) ? cors_why_not(c, origin) : "";
+    d->reason = d->db ? cors_dbd_reasons[d->db]     /* from a database */
+                : APLOGrdebug(r) ? cors_why_not(c, origin) : "";
 }
 
 /* The exposed-headers value, failing safe on a merged '*' + credentials. */
@@ -2831,7 +3429,7 @@ static APR_INLINE void cors_count_outcome(const request_rec *r,
 static void cors_publish(request_rec *r, const cors_decision *d,
                          const cors_req *q)
 {
-    cors_outcome shown = d->write ? d->write : d->outcome;
+    cors_outcome shown = d->write ? d->write : cors_dbd_outcome(d);
 
     ap_set_module_config(r->request_config, &cors_module, (void *)d);
     cors_count_outcome(r, shown);
@@ -3259,7 +3857,8 @@ static APR_INLINE int cors_safe_method(const request_rec *r)
  * a plain-http subdomain pattern or one on a public suffix.  The origin
  * rules count whether or not CorsEngine is Off.
  */
-static int cors_write_trusted(const cors_dir_conf *c, cors_req *q)
+static int cors_write_trusted(request_rec *r, const cors_dir_conf *c,
+                              cors_req *q)
 {
     int unsafe;
 
@@ -3270,7 +3869,7 @@ static int cors_write_trusted(const cors_dir_conf *c, cors_req *q)
     if (cors_denied(c, q->origin) == 1) {
         return 0;
     }
-    return cors_match_once(c, q, &unsafe) && unsafe < 0;
+    return cors_match_once(r, c, q, &unsafe) && unsafe < 0;
 }
 
 /* Is the Origin's host and port the request's Host?  (Browsers omit a
@@ -3306,7 +3905,7 @@ static cors_outcome cors_check_write(request_rec *r, const cors_dir_conf *c,
             || (site[0] == 'n' && !strcmp(site, "none"))) {
             why = "Sec-Fetch-Site says same-origin or none";
         }
-        else if (cors_write_trusted(c, q)) {
+        else if (cors_write_trusted(r, c, q)) {
             why = "a trusted origin";
         }
         else {
@@ -3321,7 +3920,7 @@ static cors_outcome cors_check_write(request_rec *r, const cors_dir_conf *c,
     else if (cors_origin_is_host(r, origin)) {
         why = "no Sec-Fetch-Site, and Origin matches Host";
     }
-    else if (cors_write_trusted(c, q)) {
+    else if (cors_write_trusted(r, c, q)) {
         why = "no Sec-Fetch-Site, and a trusted origin";
     }
     else {
@@ -3735,7 +4334,8 @@ static const cors_decision *cors_chain_preflight(request_rec *r)
             ap_set_module_config(r->request_config, &cors_module, (void *)d);
             apr_table_setn(r->subprocess_env, "CORS_RESULT",
                            cors_outcomes[d->write ? d->write
-                                                  : d->outcome].result);
+                                                  : cors_dbd_outcome(d)]
+                           .result);
             return d;
         }
     }
@@ -4264,7 +4864,11 @@ static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     cors_count_exact = 0;
     cors_count_patterns = 0;
     cors_psl_load(pconf, ptemp);
-    return OK;
+    /* Origins from a database: the cache's lock, named for the Mutex
+     * directive */
+    cors_dbd_used = 0;
+    return ap_mutex_register(pconf, cors_dbd_mutex_id, NULL,
+                             APR_LOCK_DEFAULT, 0) == APR_SUCCESS ? OK : !OK;
 }
 
 /* Start-up report: how many origins the configuration holds. */
@@ -4293,7 +4897,7 @@ static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (k) {
         cors_counters_assign(k, s, ptemp);
     }
-    return OK;
+    return cors_dbd_post_config(pconf, plog, ptemp, s);
 }
 
 /* apachectl -t, and the terminal at start-up: the configuration warnings
@@ -4302,11 +4906,9 @@ static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static int cors_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s)
 {
-    (void)pconf;
     (void)plog;
-    (void)ptemp;
     cors_log_config_warnings(s);
-    return OK;
+    return cors_dbd_check_config(s, pconf, ptemp);
 }
 
 static void cors_test_config(apr_pool_t *pconf, server_rec *s)
@@ -4343,6 +4945,8 @@ static void cors_register_hooks(apr_pool_t *p)
     APR_OPTIONAL_HOOK(ap, status_hook, cors_status_hook, NULL, NULL,
                       APR_HOOK_MIDDLE);
     ap_hook_handler(cors_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Origins from a database: the cache's lock in each child */
+    ap_hook_child_init(cors_dbd_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     cors_filter_handle = ap_register_output_filter("CORS", cors_out_filter,
                                                    NULL,
                                                    AP_FTYPE_CONTENT_SET);
