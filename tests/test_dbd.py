@@ -1,0 +1,370 @@
+"""README "CorsAllowOriginDBDQuery" and docs/database.md: origins from a
+database, asked through mod_dbd about an Origin that no static rule allows and
+no deny refuses, the answers kept in a mod_socache cache for a period.
+
+The same table runs over SQLite and over a throwaway PostgreSQL cluster (both
+real: tests/dbd_servers.py), then: rows added and removed while the server
+runs, the database becoming unusable (fail closed), a flood of distinct
+origins (one query each, counted in PostgreSQL's statement log), and two
+servers sharing one memcached or redis cache."""
+import threading
+import time
+from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import server_fixture
+from cors_cases import PREFLIGHT_VARY, check, preflight
+import dbd_servers
+from harness import Httpd, check_config
+
+STATIC = 'https://static.example'       # CorsAllowOrigin
+TENANT = 'https://tenant.example'       # a row
+DENIED = 'https://denied.example'       # a row, and CorsDenyOrigin
+OTHER = 'https://other.example'         # no row
+PERIOD = 2                              # CorsAllowOriginDBDCache seconds
+QUERY = 'SELECT 1 FROM tenants WHERE origin = %s'
+
+CONFIG = r'''
+DBDriver @DRIVER@
+DBDParams "@PARAMS@"
+# idle connections renewed after 2 s: SQLite's driver keeps a statement
+# broken by DROP TABLE until its connection is renewed (docs/database.md)
+DBDExptime 2
+CorsAllowOriginDBDCache shmcb @PERIOD@
+Header always set X-Cors-Result "%{CORS_RESULT}e"
+<Location /db>
+    CorsAllowOrigin https://static.example
+    CorsDenyOrigin https://denied.example
+    CorsAllowOriginDBDQuery "@QUERY@"
+    CorsAllowMethods PUT
+</Location>
+<Location /db/creds>
+    CorsAllowCredentials On
+</Location>
+<Location /db/none>
+    CorsAllowOrigin none
+</Location>
+<Location /db/report>
+    CorsEngine ReportOnly
+</Location>
+<Location /db/write>
+    CorsCrossOriginProtection On
+</Location>
+<Location /db/debug>
+    CorsDebug On
+</Location>
+# the flood: a virtual host with a cache of its own, kept for 10 minutes
+<VirtualHost 127.0.0.1:{port1}>
+    CorsAllowOriginDBDCache shmcb 600
+    <Location /db>
+        CorsAllowOrigin https://static.example
+        CorsAllowOriginDBDQuery "@QUERY@"
+    </Location>
+</VirtualHost>
+'''
+MODULES = ['dbd', 'socache_shmcb']
+# mod_dbd's own lines when the database goes away (PostgreSQL stopped)
+DB_DOWN_LOG = (r'AH00629|AH00630|AH00633|AH00611|AH00632|AH00634|AH00600|AH00601'
+               r'|Can.t connect to pgsql|failed to initialise|CORS0073')
+
+_dbs = {}
+
+
+def _config(db, period=PERIOD):
+    return (CONFIG.replace('@DRIVER@', db.driver).replace('@PARAMS@', db.params)
+            .replace('@PERIOD@', str(period)).replace('@QUERY@', QUERY))
+
+
+def _files(h):
+    for d in ('db', 'db/creds', 'db/none', 'db/report', 'db/debug'):
+        h.write(d + '/x.txt', 'x')
+    h.write('db/write/w.cgi', '#!/bin/sh\ncat >/dev/null\nprintf "Content-Type: text/plain\\n\\nok\\n"\n',
+            mode=0o755)
+
+
+def _rows(db):
+    db.add(TENANT, DENIED,
+           'https://slash.example/',            # not an origin: allows nothing
+           'HTTPS://UPPER.EXAMPLE',             # nor does an uppercase spelling
+           "https://o'quote.example")
+
+
+class _Srv:
+    """A database and the server that asks it."""
+
+    def __init__(self, db, h):
+        self.db, self.h = db, h
+
+    def get(self, path, origin, extra=()):
+        hdrs = (() if origin is None else (('Origin', origin),)) + tuple(extra)
+        return self.h.request('GET', path, headers=hdrs)
+
+
+def _make(kind):
+    def setup(h):
+        db = dbd_servers.SQLite('dbd-sqlite-db') if kind == 'sqlite' \
+            else dbd_servers.Postgres('dbd-pg-db')
+        _dbs[kind] = db
+        _rows(db)
+        h.reconfigure(_config(db), modules=MODULES)
+        _files(h)
+    return setup
+
+
+_sqlite = server_fixture('dbd-sqlite', '', setup=_make('sqlite'), modules=MODULES,
+                         extra_listen=1)
+_pgsql = server_fixture('dbd-pgsql', '', setup=_make('pgsql'), modules=MODULES,
+                        extra_listen=1)
+
+
+@pytest.fixture(scope='module', params=['sqlite', 'pgsql'])
+def srv(request):
+    h = request.getfixturevalue('_' + request.param)
+    yield _Srv(_dbs[request.param], h)
+
+
+@pytest.fixture(scope='module', autouse=True)
+def _stop_databases():
+    yield
+    for db in _dbs.values():
+        db.stop()
+
+
+def result(r):
+    return r.get_all('X-Cors-Result')
+
+
+def acao(origin, creds=False):
+    return ['Access-Control-Allow-Origin: ' + origin] + \
+        (['Access-Control-Allow-Credentials: true'] if creds else []) + ['Vary: Origin']
+
+
+# ---- the table ------------------------------------------------------------------
+
+Case = namedtuple('Case', 'name path origin status lines result')
+CASES = [
+    Case('allowed', '/db/x.txt', TENANT, 200, acao(TENANT), 'allowed:database'),
+    Case('refused', '/db/x.txt', OTHER, 200, ['Vary: Origin'], 'denied:database'),
+    Case('deny wins', '/db/x.txt', DENIED, 200, ['Vary: Origin'], 'denied:origin'),
+    Case('static rules first', '/db/x.txt', STATIC, 200, acao(STATIC), 'allowed'),
+    Case('credentials', '/db/creds/x.txt', TENANT, 200, acao(TENANT, True),
+         'allowed:database'),
+    Case('none drops it', '/db/none/x.txt', TENANT, 200, [], ''),
+    Case('no Origin', '/db/x.txt', None, 200, ['Vary: Origin'], 'no-origin'),
+    Case('a row that is not an origin', '/db/x.txt', 'https://slash.example/', 200,
+         ['Vary: Origin'], 'denied:origin'),
+    Case('an uppercase row', '/db/x.txt', 'https://upper.example', 200,
+         ['Vary: Origin'], 'denied:database'),
+    Case('an Origin that is not an origin', '/db/x.txt', 'HTTPS://UPPER.EXAMPLE', 200,
+         ['Vary: Origin'], 'denied:origin'),
+    Case('a quote is a parameter', '/db/x.txt', "https://o'quote.example", 200,
+         ['Vary: Origin'], 'denied:origin'),
+    Case('SQL in the Origin', '/db/x.txt', "https://x.example' OR '1'='1", 200,
+         ['Vary: Origin'], 'denied:origin'),
+    Case('null', '/db/x.txt', 'null', 200, ['Vary: Origin'], 'denied:origin'),
+    # ReportOnly decides the same and changes nothing
+    Case('ReportOnly allowed', '/db/report/x.txt', TENANT, 200, [], 'allowed:database'),
+    Case('ReportOnly refused', '/db/report/x.txt', OTHER, 200, [], 'denied:database'),
+]
+
+
+@pytest.mark.parametrize('case', CASES, ids=[c.name for c in CASES])
+def test_table(srv, case):
+    for _ in range(2):          # the database's answer, then the cache's
+        r = srv.get(case.path, case.origin)
+        check(r, case.status, case.lines)
+        assert result(r) == [case.result or '(null)'], r
+
+
+def test_never_queried(srv):
+    """An Origin that is not a serialised origin, null, a denied or a
+    statically allowed origin is never a parameter of the statement (the
+    database's own statement log, with PostgreSQL; the result, with both)."""
+    for o in ('HTTPS://UPPER.EXAMPLE', 'https://slash.example/', 'null', DENIED, STATIC,
+              "https://x.example' OR '1'='1"):
+        r = srv.get('/db/x.txt', o)
+        assert result(r) in (['denied:origin'], ['allowed']), r
+        if srv.db.driver == 'pgsql':
+            assert srv.db.executed(o) == 0, o
+    r = srv.get('/db/x.txt', 'https://counted.example')
+    assert result(r) == ['denied:database']
+    if srv.db.driver == 'pgsql':
+        assert srv.db.executed('https://counted.example') == 1
+
+
+def test_preflight(srv):
+    h = srv.h
+    r = preflight(h, '/db/x.txt', TENANT, 'PUT')
+    check(r, 204, ['Access-Control-Allow-Origin: ' + TENANT,
+                   'Access-Control-Allow-Methods: PUT', PREFLIGHT_VARY])
+    assert result(r) == ['preflight:ok:database']
+    r = preflight(h, '/db/x.txt', OTHER, 'PUT')
+    check(r, 403, [PREFLIGHT_VARY])
+    assert result(r) == ['preflight:denied:database']
+    r = preflight(h, '/db/x.txt', TENANT, 'DELETE')
+    check(r, 403, [PREFLIGHT_VARY])
+    assert result(r) == ['preflight:denied:method']
+    # CorsDebug: an origin the database allows learns why
+    r = preflight(h, '/db/debug/x.txt', TENANT, 'DELETE')
+    assert r.status == 204 and result(r) == ['preflight:denied:method'], r
+    assert 'Access-Control-Allow-Origin: ' + TENANT in r.cors_lines()
+    r = preflight(h, '/db/debug/x.txt', OTHER, 'DELETE')
+    check(r, 403, [PREFLIGHT_VARY])
+
+
+@pytest.mark.parametrize('origin,site,status,res', [
+    (TENANT, 'cross-site', 200, 'allowed:database'),
+    (OTHER, 'cross-site', 403, 'write:denied:sec-fetch-site'),
+    (TENANT, None, 200, 'allowed:database'),
+    (OTHER, None, 403, 'write:denied:origin'),
+    (DENIED, 'cross-site', 403, 'write:denied:sec-fetch-site'),
+])
+def test_write_protection(srv, origin, site, status, res):
+    """A cross-origin write passes from an origin the database allows."""
+    hdrs = (('Origin', origin),) + ((('Sec-Fetch-Site', site),) if site else ())
+    r = srv.h.request('POST', '/db/write/w.cgi', headers=hdrs, body='a=1')
+    assert (r.status, result(r)) == (status, [res]), r
+
+
+def test_debug_line(srv):
+    mark = srv.h.log_mark()
+    srv.get('/db/x.txt', 'https://debug-line.example')
+    srv.get('/db/x.txt', TENANT)
+    text = '\n'.join(srv.h.log_since(mark))
+    assert "CORS0077: origin 'https://debug-line.example' denied " \
+           "(CorsAllowOriginDBDQuery: no row)" in text, text
+    assert "CORS0076: origin '%s' allowed (CorsAllowOriginDBDQuery)" % TENANT in text, text
+
+
+def _until(fn, want, timeout):
+    end = time.time() + timeout
+    while True:
+        got = fn()
+        if got == want or time.time() > end:
+            return got
+        time.sleep(0.2)
+
+
+def test_row_added_and_removed(srv):
+    """A row added or removed is seen within the cache's period, no restart."""
+    o = 'https://new-%s.example' % srv.db.driver
+    res = lambda: result(srv.get('/db/x.txt', o))[0]
+    assert res() == 'denied:database'
+    srv.db.add(o)
+    t0 = time.time()
+    # kept for the period, then asked again
+    assert res() == 'denied:database'
+    assert _until(res, 'allowed:database', PERIOD + 3) == 'allowed:database'
+    assert time.time() - t0 <= PERIOD + 1.5
+    check(srv.get('/db/x.txt', o), 200, acao(o))
+    srv.db.remove(o)
+    t0 = time.time()
+    assert _until(res, 'denied:database', PERIOD + 3) == 'denied:database'
+    assert time.time() - t0 <= PERIOD + 1.5
+
+
+# ---- the flood ------------------------------------------------------------------
+
+FLOOD = 300
+
+
+def test_flood(srv):
+    """Hundreds of distinct origins at 16 connections at once, twice: no 5xx,
+    the static origin keeps being answered meanwhile, and each origin costs one
+    query (counted in PostgreSQL's statement log)."""
+    h = srv.h
+    port = h.ports[1]
+    origins = ['https://flood-%s-%d.example' % (srv.db.driver, i) for i in range(FLOOD)]
+    statuses, results = [], []
+    stop = threading.Event()
+    static_ok = []
+
+    def one(o):
+        r = h.request('GET', '/db/x.txt', headers=(('Origin', o),), host='127.0.0.1')
+        return r
+
+    def static_loop():
+        import harness
+        while not stop.is_set():
+            t = time.time()
+            r = harness.request(port, 'GET', '/db/x.txt', headers=(('Origin', STATIC),))
+            static_ok.append((r.status, time.time() - t,
+                              'Access-Control-Allow-Origin: ' + STATIC in r.cors_lines()))
+
+    import harness
+    th = threading.Thread(target=static_loop)
+    th.start()
+    t0 = time.time()
+    try:
+        with ThreadPoolExecutor(16) as ex:
+            for _ in range(2):
+                for r in ex.map(lambda o: harness.request(port, 'GET', '/db/x.txt',
+                                                          headers=(('Origin', o),)),
+                                origins):
+                    statuses.append(r.status)
+                    results.append(r.cors_lines())
+    finally:
+        stop.set()
+        th.join()
+    took = time.time() - t0
+    assert statuses == [200] * (2 * FLOOD)
+    assert all(lines == ['Vary: Origin'] for lines in results)
+    assert static_ok and all(s == 200 and ok for s, _, ok in static_ok), static_ok[:5]
+    print('flood: %d requests in %.2fs; %d static requests meanwhile, slowest %.3fs'
+          % (2 * FLOOD, took, len(static_ok), max(t for _, t, _ in static_ok)))
+    if srv.db.driver == 'pgsql':
+        counts = [srv.db.executed(o) for o in origins]
+        assert counts == [1] * FLOOD, [(o, c) for o, c in zip(origins, counts) if c != 1][:5]
+
+
+# ---- the database becoming unusable: fail closed ---------------------------------
+
+@pytest.mark.allow_log(DB_DOWN_LOG)
+def test_table_dropped(srv):
+    """Fail closed: the origin is refused, the response is normal, static rules
+    are unaffected, the error is logged a bounded number of times; the table
+    back, the database answers again."""
+    h = srv.h
+    time.sleep(PERIOD + 0.5)    # answers of earlier tests expire
+    mark = h.log_mark()
+    srv.db.execute('DROP TABLE tenants')
+    try:
+        n = 30
+        for i in range(n):
+            r = srv.get('/db/x.txt', 'https://gone-%d.example' % i)
+            check(r, 200, ['Vary: Origin'])
+            assert result(r) == ['denied:database-unavailable'], r
+            check(srv.get('/db/x.txt', STATIC), 200, acao(STATIC))
+        logged = [l for l in h.log_since(mark) if 'CORS0073' in l]
+        # once per process and period
+        assert 1 <= len(logged) <= 4, logged
+    finally:
+        srv.db.execute(dbd_servers.TENANTS)
+        _rows(srv.db)
+    res = lambda: result(srv.get('/db/x.txt', TENANT))[0]
+    assert _until(res, 'allowed:database', PERIOD + 5) == 'allowed:database'
+
+
+@pytest.mark.allow_log(DB_DOWN_LOG)
+def test_database_gone(srv):
+    """Last: PostgreSQL stopped (fast shutdown, by pid), the SQLite file
+    overwritten with bytes that are no database.  Fail closed."""
+    h = srv.h
+    time.sleep(PERIOD + 0.5)    # the error period of the test before ends
+    mark = h.log_mark()
+    if srv.db.driver == 'pgsql':
+        srv.db.stop()
+    else:
+        with open(srv.db.path, 'r+b') as f:
+            size = len(f.read())
+            f.seek(0)
+            f.write(b'not a database\n' * (size // 15 + 1))
+    for i in range(20):
+        r = srv.get('/db/x.txt', 'https://stopped-%d.example' % i)
+        check(r, 200, ['Vary: Origin'])
+        assert result(r) == ['denied:database-unavailable'], r
+        check(srv.get('/db/x.txt', STATIC), 200, acao(STATIC))
+    logged = [l for l in h.log_since(mark) if 'CORS0073' in l]
+    assert 1 <= len(logged) <= 4, logged
