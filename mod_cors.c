@@ -2348,11 +2348,12 @@ static const char *cors_cmd_preflight_status(cmd_parms *cmd, void *dconf,
 
 #define CORS_DBD_DEFAULT_SECONDS 60
 #define CORS_DBD_MAX_SECONDS 86400
-/* Cache keys: the label's 8 hex digits and the Origin, or its SHA-1 when
- * longer than this (memcache and redis write keys in hex, and take up to
- * 250 bytes). */
+/* Cache keys: two bytes of a hash of the Origin (shmcb picks a part of its
+ * memory by the first byte), the label's 8 hex digits, and the Origin, or
+ * its SHA-1 when longer than this (memcache and redis write keys in hex,
+ * and take up to 250 bytes). */
 #define CORS_DBD_KEY_ORIGIN 92
-#define CORS_DBD_KEY_MAX (8 + CORS_DBD_KEY_ORIGIN)
+#define CORS_DBD_KEY_MAX (2 + 8 + CORS_DBD_KEY_ORIGIN)
 
 /* mod_dbd's functions (optional: NULL while it is not loaded). */
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *cors_dbd_prepare_fn = NULL;
@@ -2365,9 +2366,11 @@ static int cors_dbd_used = 0;
 static apr_global_mutex_t *cors_dbd_mutex = NULL;
 static const char *const cors_dbd_mutex_id = "cors-dbd-cache";
 
-/* Per process: until when (seconds since the epoch) the database is not
- * asked again after an error, and a cache error is not logged again. */
+/* Per process, in seconds since the epoch: until when mod_dbd is not asked
+ * for a connection again after it had none to give, and until when a
+ * database or a cache error is not logged again. */
 static volatile apr_uint32_t cors_dbd_down_until = 0;
+static volatile apr_uint32_t cors_dbd_quiet_until = 0;
 static volatile apr_uint32_t cors_dbd_cache_quiet_until = 0;
 
 /* The debug line's reason for each answer. */
@@ -2641,18 +2644,21 @@ static int cors_dbd_quiet_over(volatile apr_uint32_t *until, int seconds)
 static unsigned int cors_dbd_key(const char *label, const char *origin,
                                  unsigned char *key)
 {
-    apr_size_t n = strlen(origin);
+    apr_ssize_t n = (apr_ssize_t)strlen(origin);
+    unsigned int h = apr_hashfunc_default(origin, &n);
     apr_sha1_ctx_t sha;
 
-    memcpy(key, label + sizeof("cors_dbd_") - 1, 8);
+    key[0] = (unsigned char)h;
+    key[1] = (unsigned char)(h >> 8);
+    memcpy(key + 2, label + sizeof("cors_dbd_") - 1, 8);
     if (n <= CORS_DBD_KEY_ORIGIN) {
-        memcpy(key + 8, origin, n);
-        return (unsigned int)(8 + n);
+        memcpy(key + 10, origin, n);
+        return (unsigned int)(10 + n);
     }
     apr_sha1_init(&sha);
     apr_sha1_update(&sha, origin, (unsigned int)n);
-    apr_sha1_final(key + 8, &sha);
-    return 8 + APR_SHA1_DIGESTSIZE;
+    apr_sha1_final(key + 10, &sha);
+    return 10 + APR_SHA1_DIGESTSIZE;
 }
 
 /* The cache's answer: CORS_DB_ALLOWED, CORS_DB_REFUSED, CORS_DB_NONE (not
@@ -2718,17 +2724,28 @@ static void cors_dbd_cache_put(request_rec *r, const cors_dbd_cache *k,
     }
 }
 
-/* A database error: logged once per period, and the database left alone
- * for that period in this process. */
+/*
+ * A database error: logged once per period and process.  down: mod_dbd
+ * had no connection (the server is down, or refuses): it is not asked
+ * again by this process for the period, so that a flood does not become
+ * a storm of connection attempts.  (A statement that fails does not stop
+ * the next one: one Origin must not shut the database off for others.)
+ */
 static cors_db_answer cors_dbd_failed(request_rec *r, const cors_dbd_cache *k,
-                                      const char *what)
+                                      const char *what, int down)
 {
-    if (cors_dbd_quiet_over(&cors_dbd_down_until, k->seconds)) {
+    if (down) {
+        apr_atomic_set32(&cors_dbd_down_until,
+                         (apr_uint32_t)apr_time_sec(apr_time_now())
+                         + (apr_uint32_t)k->seconds);
+    }
+    if (cors_dbd_quiet_over(&cors_dbd_quiet_until, k->seconds)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CORS0073: "
-                      "CorsAllowOriginDBDQuery: %s: origins that no "
-                      "static rule allows are refused, and the database is "
-                      "not asked again by this process for %d seconds",
-                      what, k->seconds);
+                      "CorsAllowOriginDBDQuery: %s: origins that no static "
+                      "rule allows are refused%s (logged once every %d "
+                      "seconds)", what, down ? ", and mod_dbd is not asked "
+                      "again by this process until the time is up" : "",
+                      k->seconds);
     }
     return CORS_DB_UNAVAILABLE;
 }
@@ -2745,22 +2762,22 @@ static cors_db_answer cors_dbd_query(request_rec *r, const cors_dbd_cache *k,
 
     if (apr_time_sec(apr_time_now())
         < (apr_time_t)apr_atomic_read32(&cors_dbd_down_until)) {
-        return CORS_DB_UNAVAILABLE;     /* an error in this period */
+        return CORS_DB_UNAVAILABLE;     /* no connection in this period */
     }
     if (!(dbd = cors_dbd_acquire_fn(r))) {
         return cors_dbd_failed(r, k, "no connection from mod_dbd (see "
-                               "its messages)");
+                               "its messages)", 1);
     }
     statement = apr_hash_get(dbd->prepared, label, APR_HASH_KEY_STRING);
     if (!statement) {
         return cors_dbd_failed(r, k, "the statement is not prepared on "
-                               "this connection");
+                               "this connection", 0);
     }
     rv = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res, statement,
                           0, origin, NULL);
     if (rv) {
         return cors_dbd_failed(r, k, apr_dbd_error(dbd->driver,
-                                                   dbd->handle, rv));
+                                                   dbd->handle, rv), 0);
     }
     /* every row is read, so that the driver finishes the statement */
     while ((rv = apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1))
@@ -2773,7 +2790,7 @@ static cors_db_answer cors_dbd_query(request_rec *r, const cors_dbd_cache *k,
     }
     if (failed) {
         return cors_dbd_failed(r, k, apr_dbd_error(dbd->driver,
-                                                   dbd->handle, failed));
+                                                   dbd->handle, failed), 0);
     }
     return rows ? CORS_DB_ALLOWED : CORS_DB_REFUSED;
 }
