@@ -466,3 +466,64 @@ def test_not_in_htaccess(srv):
     assert r.status == 500
     assert any('CorsAllowOriginDBDQuery not allowed here' in l
                for l in srv.h.log_since(mark))
+
+
+# ---- a fleet: two servers, one database, one memcached or redis cache ------------
+
+FLEET_PERIOD = 3
+FLEET = r'''
+DBDriver sqlite3
+DBDParams "@PARAMS@"
+CorsAllowOriginDBDCache @CACHE@ @PERIOD@
+Header always set X-Cors-Result "%{CORS_RESULT}e"
+<Location /db>
+    CorsAllowOriginDBDQuery "@QUERY@"
+</Location>
+'''
+
+
+@pytest.mark.parametrize('kind', ['memcache', 'redis'])
+def test_fleet_shares_one_cache(kind):
+    """Two servers with one memcached (or redis) cache: what one server
+    learnt from the database, the other answers with, and a row added or
+    removed is seen by both within the period."""
+    db = dbd_servers.SQLite('dbd-fleet-db')
+    cache = dbd_servers.Memcached() if kind == 'memcache' else dbd_servers.Redis()
+    servers = []
+    try:
+        conf = (FLEET.replace('@PARAMS@', db.params).replace('@CACHE@', cache.spec)
+                .replace('@PERIOD@', str(FLEET_PERIOD)).replace('@QUERY@', QUERY))
+        for name in ('a', 'b'):
+            h = Httpd('dbd-fleet-%s-%s' % (kind, name), conf,
+                      modules=['dbd', 'socache_' + kind])
+            h.write('db/x.txt', 'x')
+            h.start()
+            servers.append(h)
+        a, b = servers
+        o = 'https://fleet-%s.example' % kind
+        res = lambda h: _get(h, '/db/x.txt', o).get_all('X-Cors-Result')[0]
+        db.add(o)
+        check(_get(a, '/db/x.txt', o), 200, acao(o))
+        db.remove(o)
+        # b never asked the database: the answer a put in the cache
+        r = _get(b, '/db/x.txt', o)
+        check(r, 200, acao(o))
+        assert r.get_all('X-Cors-Result') == ['allowed:database']
+        # the row removed: seen by both within the period
+        t0 = time.time()
+        assert _until(lambda: res(a), 'denied:database', FLEET_PERIOD + 3) == 'denied:database'
+        assert res(b) == 'denied:database'
+        assert time.time() - t0 <= FLEET_PERIOD + 1.5
+        # and added again
+        db.add(o)
+        t0 = time.time()
+        assert _until(lambda: res(b), 'allowed:database', FLEET_PERIOD + 3) == \
+            'allowed:database'
+        assert res(a) == 'allowed:database'
+        assert time.time() - t0 <= FLEET_PERIOD + 1.5
+        for h in servers:
+            assert h.bad_log_lines(h.start_mark) == []
+    finally:
+        for h in servers:
+            h.stop()
+        cache.stop()
