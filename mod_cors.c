@@ -49,6 +49,11 @@
  *                                        can explain)
  *   CorsCrossOriginProtection On|Off|ReportOnly  (refuse cross-origin
  *                                        writes from untrusted origins)
+ *   CorsAllowOriginDBDQuery "SQL with one %s"  (origins from a database,
+ *                                        through mod_dbd; not in .htaccess)
+ *   CorsAllowOriginDBDCache provider[:args] [seconds]  (its answers'
+ *                                        mod_socache cache; server and
+ *                                        virtual host)
  *
  * Merging: a section that sets a directive replaces what it inherited for
  * that directive and inherits the rest.  Several CorsAllowOrigin lines in one

@@ -35,6 +35,13 @@ OUTCOME_LABELS = {
     'preflight:denied:malformed': ('preflight', 'denied', 'malformed'),
     'write:denied:sec-fetch-site': ('write', 'denied', 'sec-fetch-site'),
     'write:denied:origin': ('write', 'denied', 'origin'),
+    # CorsAllowOriginDBDQuery decided the origin (tests/test_dbd.py)
+    'allowed:database': ('actual', 'allowed', 'database'),
+    'denied:database': ('actual', 'denied', 'database'),
+    'denied:database-unavailable': ('actual', 'denied', 'database-unavailable'),
+    'preflight:ok:database': ('preflight', 'allowed', 'database'),
+    'preflight:denied:database': ('preflight', 'denied', 'database'),
+    'preflight:denied:database-unavailable': ('preflight', 'denied', 'database-unavailable'),
 }
 
 

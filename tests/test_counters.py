@@ -122,7 +122,8 @@ KINDS = [
          (('Origin', EVIL), ('Sec-Fetch-Site', 'cross-site')), 403, ['Vary: Origin']),
     Kind('write:denied:origin', 'POST', (('Origin', EVIL),), 403, ['Vary: Origin']),
 ]
-assert [k.result for k in KINDS] == list(RESULTS)
+# (the results a database decides are counted in tests/test_dbd.py)
+assert [k.result for k in KINDS] == [r for r in RESULTS if 'database' not in r]
 
 
 def send(h, host, kind, path='/api/x.txt'):

@@ -9,16 +9,21 @@ set -eu
 # comes with it), publicsuffix for the system's Public Suffix List, which the
 # module reads with the configuration.
 PSL="libpsl-dev publicsuffix"
+# Origins from a database (tests/test_dbd.py, docs/database.md)
+DBD="sqlite3 libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql postgresql memcached redis-server"
 
 pkgs_for() {
     case "$1" in
         build) echo "apache2-dev $PSL" ;;
-        run)   echo "apache2 apache2-dev apache2-utils curl $PSL" ;;
+        # (sqlite3 and libaprutil1-dbd-sqlite3: the demo's tenants.db, docs/database.md)
+        run)   echo "apache2 apache2-dev apache2-utils curl sqlite3 libaprutil1-dbd-sqlite3 $PSL" ;;
         # (python3-prometheus-client: tests/test_counters.py reads the
         # cors-metrics page with its parser; prometheus: tests/test_prometheus.py
         # runs a Prometheus server that scrapes it, and promtool)
+        # (tests/test_dbd.py: SQLite and PostgreSQL through mod_dbd, and
+        # memcached and redis-server shared by two servers)
         test)  echo "apache2 apache2-dev apache2-utils python3 python3-pytest python3-prometheus-client" \
-                    "prometheus curl $PSL" ;;
+                    "prometheus curl $PSL $DBD" ;;
         # make deb (apache2-dev also provides dh-apache2: dh_apache2), and
         # make test-package, which also lints, serves and builds the tarball
         package) echo "build-essential debhelper dpkg-dev apache2-dev $PSL" ;;
@@ -37,7 +42,7 @@ pkgs_for() {
         # valgrind), make fuzz-ci (clang's libFuzzer), make soak (wrk)
         sanitize)
                  echo "apache2 apache2-dev apache2-utils python3 python3-pytest python3-prometheus-client curl" \
-                      "prometheus libasan8 libubsan1 valgrind $PSL" ;;
+                      "prometheus libasan8 libubsan1 valgrind $PSL $DBD" ;;
         # the harnesses link the real libpsl and read the system's list
         fuzz)    echo "apache2-dev clang libclang-rt-dev libapr1-dev libaprutil1-dev libpcre2-dev $PSL" ;;
         soak)    echo "apache2 apache2-dev apache2-utils python3 wrk $PSL" ;;

@@ -39,6 +39,13 @@ printf '{"items": [1, 2, 3]}\n' > "$root/htdocs/api/items.json"
 printf '{"public": true}\n' > "$root/htdocs/public/data.json"
 printf '{"secret": 42}\n' > "$root/htdocs/private/data.json"
 printf '{"seed": true}\n' > "$root/htdocs/seed/data.json"
+# origins from a database (docs/database.md): a tenants table in SQLite,
+# asked under /db/, its answers kept 5 seconds
+mkdir -p "$root/htdocs/db" "$root/db"
+printf '{"tenant": true}\n' > "$root/htdocs/db/data.json"
+sqlite3 "$root/db/tenants.db" \
+    "CREATE TABLE tenants (origin VARCHAR(300) PRIMARY KEY);
+     INSERT INTO tenants VALUES ('https://tenant-one.example');"
 htpasswd -cb "$root/htpasswd" demo demo 2>/dev/null
 # where the demo page finds the API and its two origins
 cat > "$root/conf/examples/demo/config.js" <<JS
@@ -77,6 +84,8 @@ LoadModule alias_module $moddir/mod_alias.so
 LoadModule headers_module $moddir/mod_headers.so
 LoadModule cgid_module $moddir/mod_cgid.so
 LoadModule status_module $moddir/mod_status.so
+LoadModule dbd_module $moddir/mod_dbd.so
+LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so
 LoadModule cors_module "$top/.libs/mod_cors.so"
 PidFile "$root/run/httpd.pid"
 DefaultRuntimeDir "$root/run"
@@ -94,9 +103,16 @@ Define CORS_EXAMPLES_DIR "$root/conf/examples"
 Include conf/examples/example.conf
 Define CORS_DEMO_TRUSTED_PORT $tport
 Include conf/examples/demo.conf
+DBDriver sqlite3
+DBDParams "$root/db/tenants.db"
+CorsAllowOriginDBDCache shmcb 5
+<Location "/db/">
+    CorsAllowOriginDBDQuery "SELECT 1 FROM tenants WHERE origin = %s"
+</Location>
 CustomLog /dev/stdout cors
 CONF
 chmod -R a+rX "$root"
+[ "$(id -u)" -ne 0 ] || chown -R www-data:www-data "$root/db"
 
 "$apache" -t -d "$root" -f "$root/conf/httpd.conf"
 
@@ -142,6 +158,12 @@ Try the API with curl, in another terminal:
   # CORS_RESULT write:denied:sec-fetch-site) before the application sees it
   curl -si $u/demo/api/write/echo.cgi -H 'Origin: http://localhost:$uport' \\
        -H 'Sec-Fetch-Site: cross-site' -d amount=100
+  # origins from a database (docs/database.md): a tenant's row, then a new
+  # tenant, refused until its row is added (seen within 5 seconds)
+  curl -si $u/db/data.json -H 'Origin: https://tenant-one.example'
+  curl -si $u/db/data.json -H 'Origin: https://new-tenant.example'
+  sqlite3 $root/db/tenants.db "INSERT INTO tenants VALUES ('https://new-tenant.example')"
+  sleep 5; curl -si $u/db/data.json -H 'Origin: https://new-tenant.example'
 
 Each decision is logged below (cors:debug), and CORS_RESULT ends each access line.
 The decisions are counted: see the "CORS" table of $u/server-status, and
