@@ -34,6 +34,9 @@ DBDParams "@PARAMS@"
 DBDExptime 2
 CorsAllowOriginDBDCache shmcb @PERIOD@
 Header always set X-Cors-Result "%{CORS_RESULT}e"
+<Location /cors-metrics>
+    SetHandler cors-metrics
+</Location>
 <Location /db>
     CorsAllowOrigin https://static.example
     CorsDenyOrigin https://denied.example
@@ -250,6 +253,35 @@ def _logged_bounded(lines, since):
     return sum(per_pid.values())
 
 
+def counts(h):
+    """{CORS_RESULT: count} of the main server's row of the cors-metrics page,
+    from its labels (tests/cors_cases.py OUTCOME_LABELS)."""
+    import re
+    from cors_cases import OUTCOME_LABELS
+    by_labels = {v: k for k, v in OUTCOME_LABELS.items()}
+    text = h.request('GET', '/cors-metrics').body.decode('utf-8')
+    got = {}
+    for m in re.finditer(r'^mod_cors_requests_total\{vhost="127\.0\.0\.1",request="([^"]*)",'
+                         r'outcome="([^"]*)",reason="([^"]*)"\} (\d+)$', text, re.M):
+        got[by_labels[m.group(1, 2, 3)]] = int(m.group(4))
+    assert set(got) == set(OUTCOME_LABELS), text
+    return got
+
+
+def test_counters(srv):
+    """The counters name what the database decided, with its label."""
+    before = counts(srv)
+    srv.get('/db/x.txt', TENANT)
+    srv.get('/db/x.txt', 'https://counters.example')
+    srv.get('/db/x.txt', 'https://counters.example')
+    preflight(srv, '/db/x.txt', TENANT, 'PUT')
+    preflight(srv, '/db/x.txt', OTHER, 'PUT')
+    after = counts(srv)
+    delta = {k: after[k] - before[k] for k in after if after[k] != before[k]}
+    assert delta == {'allowed:database': 1, 'denied:database': 2,
+                     'preflight:ok:database': 1, 'preflight:denied:database': 1}
+
+
 def _until(fn, want, timeout):
     end = time.time() + timeout
     while True:
@@ -369,6 +401,7 @@ def test_database_gone(srv):
     overwritten with bytes that are no database.  Fail closed."""
     h = srv.h
     time.sleep(PERIOD + 0.5)    # the error period of the test before ends
+    before = counts(h)
     mark, t0 = h.log_mark(), time.time()
     if srv.db.driver == 'pgsql':
         srv.db.stop()
@@ -382,7 +415,14 @@ def test_database_gone(srv):
         check(r, 200, ['Vary: Origin'])
         assert result(r) == ['denied:database-unavailable'], r
         check(srv.get('/db/x.txt', STATIC), 200, acao(STATIC))
+    r = preflight(h, '/db/x.txt', 'https://stopped-0.example', 'PUT')
+    check(r, 403, [PREFLIGHT_VARY])
+    assert result(r) == ['preflight:denied:database-unavailable']
     _logged_bounded(h.log_since(mark), t0)
+    after = counts(h)
+    delta = {k: after[k] - before[k] for k in after if after[k] != before[k]}
+    assert delta == {'denied:database-unavailable': 20, 'allowed': 20,
+                     'preflight:denied:database-unavailable': 1}
 
 
 # ---- configuration errors (README "Configuration errors") -----------------------
