@@ -2381,8 +2381,7 @@ static volatile apr_uint32_t cors_dbd_cache_quiet_until = 0;
 /* The debug line's reason for each answer. */
 static const char *const cors_dbd_reasons[] = {
     "", "CorsAllowOriginDBDQuery: a row", "CorsAllowOriginDBDQuery: no row",
-    "CorsAllowOriginDBDQuery: the database or its cache could not answer "
-    "(fail closed)"
+    "CorsAllowOriginDBDQuery: no answer (fail closed)"
 };
 
 /* Look mod_dbd's functions up; NULL when it is not loaded. */
@@ -2457,8 +2456,7 @@ static const char *cors_dbd_provider(cmd_parms *cmd, const char *name,
 static const char *cors_cmd_dbd_cache(cmd_parms *cmd, void *dconf,
                                       const char *spec, const char *secs)
 {
-    cors_srv_conf *sc = ap_get_module_config(cmd->server->module_config,
-                                             &cors_module);
+    cors_srv_conf *sc;
     cors_dbd_cache *k = apr_pcalloc(cmd->pool, sizeof(*k));
     const char *sep = strchr(spec, ':'), *err;
     const char *name = sep ? apr_pstrmemdup(cmd->temp_pool, spec, sep - spec)
@@ -2484,6 +2482,7 @@ static const char *cors_cmd_dbd_cache(cmd_parms *cmd, void *dconf,
     k->spec = apr_pstrdup(cmd->pool, spec);
     k->seconds = (int)v;
     k->ttl = apr_time_from_sec(v);
+    sc = ap_get_module_config(cmd->server->module_config, &cors_module);
     sc->cache = k;
     return NULL;
 }

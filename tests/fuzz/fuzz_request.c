@@ -76,7 +76,11 @@ static const char *const results[] = {
     "no-origin", "allowed", "denied:origin", "preflight:ok",
     "preflight:denied:origin", "preflight:denied:method",
     "preflight:denied:header", "preflight:denied:malformed",
-    "write:denied:sec-fetch-site", "write:denied:origin", NULL
+    "write:denied:sec-fetch-site", "write:denied:origin",
+    /* origins from a database: never configured here (no mod_dbd) */
+    "allowed:database", "denied:database", "denied:database-unavailable",
+    "preflight:ok:database", "preflight:denied:database",
+    "preflight:denied:database-unavailable", NULL
 };
 
 static int has_token(const char *list, const char *t)

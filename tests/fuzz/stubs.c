@@ -323,6 +323,59 @@ AP_DECLARE(void) ap_log_rerror_(const char *file, int line, int module_index,
     va_end(ap);
 }
 
+AP_DECLARE(void) ap_log_perror_(const char *file, int line, int module_index,
+                                int level, apr_status_t status, apr_pool_t *p,
+                                const char *fmt, ...)
+{
+    va_list ap;
+
+    (void)file; (void)line; (void)module_index; (void)level; (void)status;
+    (void)p;
+    va_start(ap, fmt);
+    format_and_drop(fmt, ap);
+    va_end(ap);
+}
+
+/* ---- origins from a database: no mod_dbd, no socache provider ----------- */
+
+AP_DECLARE(void *) ap_lookup_provider(const char *provider_group,
+                                      const char *provider_name,
+                                      const char *provider_version)
+{
+    (void)provider_group; (void)provider_name; (void)provider_version;
+    return NULL;
+}
+
+AP_DECLARE(apr_status_t) ap_mutex_register(apr_pool_t *pconf, const char *type,
+                                           const char *default_dir,
+                                           apr_lockmech_e default_mech,
+                                           apr_int32_t options)
+{
+    (void)pconf; (void)type; (void)default_dir; (void)default_mech;
+    (void)options;
+    return APR_SUCCESS;
+}
+
+AP_DECLARE(apr_status_t) ap_global_mutex_create(apr_global_mutex_t **mutex,
+                                                const char **name,
+                                                const char *type,
+                                                const char *instance_id,
+                                                server_rec *server,
+                                                apr_pool_t *pool,
+                                                apr_int32_t options)
+{
+    (void)mutex; (void)name; (void)type; (void)instance_id; (void)server;
+    (void)pool; (void)options;
+    return APR_ENOTIMPL;
+}
+
+AP_DECLARE(void) ap_hook_child_init(ap_HOOK_child_init_t *pf,
+                                    const char *const *pre,
+                                    const char *const *succ, int order)
+{
+    (void)pf; (void)pre; (void)succ; (void)order;
+}
+
 /* ---- hooks, filters, protocol ------------------------------------------- */
 
 int fuzz_filters_added;
