@@ -234,9 +234,41 @@ def cors_configs():
     return cfgs
 
 
+# Origins from a database (docs/database.md): a SQLite table holding the
+# origin every measurement sends, its answers kept for a day in shmcb.
+TENANTS_DB = os.path.join(ORIGINS_DIR, 'tenants.db')
+DB_QUERY = 'SELECT 1 FROM tenants WHERE origin = %s'
+
+
+def tenants_db():
+    """The bytes of a SQLite file with the table and LAST in it."""
+    import sqlite3
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, 'tenants.db')
+        con = sqlite3.connect(path)
+        con.execute('CREATE TABLE tenants (origin VARCHAR(300) PRIMARY KEY)')
+        con.execute('INSERT INTO tenants VALUES (?)', (LAST,))
+        con.commit()
+        con.close()
+        with open(path, 'rb') as f:
+            return f.read()
+
+
+def db_configs():
+    return [Config('cors-db', '    CorsAllowOriginDBDQuery "%s"\n' % DB_QUERY
+                   + CORS_POLICY, ['dbd', 'socache_shmcb'], cors=True,
+                   server='DBDriver sqlite3\nDBDParams "%s"\n'
+                          'CorsAllowOriginDBDCache shmcb 86400' % TENANTS_DB,
+                   files={TENANTS_DB: tenants_db()},
+                   note='mod_cors, no static origin: CorsAllowOriginDBDQuery '
+                        'on SQLite, answers in shmcb')]
+
+
 def make_configs():
     """name -> Config, in a stable order."""
-    return {c.name: c for c in recipe_configs() + cors_configs()}
+    return {c.name: c for c in recipe_configs() + cors_configs()
+            + db_configs()}
 
 
 class Measurement:
@@ -424,8 +456,19 @@ def write_measurements():
     ]
 
 
+def db_measurements():
+    """An origin the database allowed, answered from the cache: the first
+    request of a run asks SQLite, the others the cache (callgrind takes the
+    difference of two runs).  The cold miss is measured apart (docs/
+    database.md)."""
+    return [M('cors-db-cached', 'cors-db', LAST, expect='allowed',
+              baseline='cors-1', wrk=False, group='db',
+              label='CorsAllowOriginDBDQuery, an origin answered from the '
+                    'cache (shmcb)')]
+
+
 def make_measurements():
     ms = (baseline_measurements() + cors_measurements()
           + floor_measurements() + preflight_measurements()
-          + write_measurements())
+          + write_measurements() + db_measurements())
     return ms + nocounters_measurements(ms)

@@ -113,7 +113,7 @@ def sh(cmd):
 
 def write(path, content, mode=0o644):
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
+    with open(path, 'wb' if isinstance(content, bytes) else 'w') as f:
         f.write(content)
     os.chmod(path, mode)
 
