@@ -195,6 +195,48 @@ def test_never_queried(srv):
         assert srv.db.executed('https://counted.example') == 1
 
 
+def _generated(rng, driver):
+    """(Origin value, is a serialised origin) pairs: valid origins and the
+    ways a value fails to be one (README "Origins")."""
+    out = []
+    for i in range(60):
+        host = '%s%d-%s.example' % (rng.choice(['a', 'shop', 'x-y', 'n1']), i, driver)
+        valid = rng.choice(['https://' + host, 'http://' + host,
+                            'https://%s:%d' % (host, rng.randint(1, 65535))])
+        bad = rng.choice([
+            valid.upper(), valid + '/', valid + '/path', 'https://%s:443' % host,
+            'http://%s:80' % host, 'https://user@' + host, 'https://a %s' % host,
+            valid + ', ' + valid, 'https://' + host.replace('.', '..', 1),
+            'ftp//' + host, 'https://%s:65536' % host])
+        out += [(valid, True), (bad, False)]
+    rng.shuffle(out)
+    return out
+
+
+def test_generated(srv):
+    """Generated values, each also a row of the table: a serialised origin
+    is allowed exactly when its row is there; any other value never is,
+    even with a row that matches it byte for byte (it is never asked)."""
+    import random
+    rng = random.Random(22)
+    values = _generated(rng, srv.db.driver)
+    rows = [v for v, ok in values if not ok or rng.random() < 0.5]
+    srv.db.add(*sorted(set(rows)))
+    try:
+        for v, ok in values:
+            r = srv.get('/db/x.txt', v)
+            if ok and v in rows:
+                check(r, 200, acao(v))
+                assert result(r) == ['allowed:database'], (v, r)
+            else:
+                check(r, 200, ['Vary: Origin'])
+                assert result(r) == ['denied:database' if ok else 'denied:origin'], (v, r)
+            if not ok and srv.db.driver == 'pgsql':
+                assert srv.db.executed(v) == 0, v
+    finally:
+        srv.db.remove(*sorted(set(rows)))
+
+
 def test_preflight(srv):
     h = srv.h
     r = preflight(h, '/db/x.txt', TENANT, 'PUT')
