@@ -4885,9 +4885,12 @@ static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     cors_count_exact = 0;
     cors_count_patterns = 0;
     cors_psl_load(pconf, ptemp);
-    /* Origins from a database: the cache's lock, named for the Mutex
-     * directive */
+    /* Origins from a database: mod_dbd's functions looked up again (a
+     * restart may load it elsewhere), and the cache's lock, named for the
+     * Mutex directive */
     cors_dbd_used = 0;
+    cors_dbd_prepare_fn = NULL;
+    cors_dbd_acquire_fn = NULL;
     return ap_mutex_register(pconf, cors_dbd_mutex_id, NULL,
                              APR_LOCK_DEFAULT, 0) == APR_SUCCESS ? OK : !OK;
 }

@@ -351,6 +351,16 @@ def test_row_added_and_removed(srv):
     assert time.time() - t0 <= PERIOD + 1.5
 
 
+def test_graceful_restart(srv):
+    """A graceful restart makes the cache and the lock anew; the database is
+    asked again, and answers."""
+    srv.h.graceful()
+    for o, res in ((TENANT, 'allowed:database'), (OTHER, 'denied:database')):
+        r = srv.get('/db/x.txt', o)
+        check(r, 200, acao(o) if res.startswith('allowed') else ['Vary: Origin'])
+        assert result(r) == [res]
+
+
 # ---- the flood ------------------------------------------------------------------
 
 FLOOD = 300
