@@ -382,6 +382,12 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
         self.started_at = time.time() - 1    # file times are coarser than time()
         self._exit_evidence = []
         _become_subreaper()
+        if HTTPD_WRAPPER:
+            # the new pid file says when apache2 -X is ready (below)
+            try:
+                os.unlink(self.pid_file)
+            except FileNotFoundError:
+                pass
         p = self._start_foreground() if HTTPD_WRAPPER else self._apache('-k', 'start')
         # what apache2 printed while it read its configuration the first time,
         # before its error log was open (start-up warnings)
@@ -404,10 +410,13 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
                     pass        # half-written pid file
             # the ports open before the parent installs its signal handlers
             # (AH00489/AH00163 come after): a graceful restart sent in between
-            # would kill it.  apache2 -X (HTTPD_WRAPPER) logs neither.
+            # would kill it.  apache2 -X (HTTPD_WRAPPER) logs neither; it writes
+            # its pid file once both readings of the configuration are done
+            # (the ports open in the first, before the modules' post_config
+            # hooks log their start-up lines).
             if self.pid and all(_port_open(p) for p in self.ports) and (
-                    HTTPD_WRAPPER
-                    or 'resuming normal operations' in ''.join(self.log_since(self.start_mark))):
+                    os.path.exists(self.pid_file) if HTTPD_WRAPPER
+                    else 'resuming normal operations' in ''.join(self.log_since(self.start_mark))):
                 return self
             time.sleep(0.05)
         out = p.stdout + p.stderr

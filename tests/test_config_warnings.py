@@ -17,6 +17,7 @@ import pytest
 
 from conftest import server_fixture
 from cors_cases import check
+import harness
 from harness import HTTPD_WRAPPER, RUN_DIR, Httpd, check_config
 
 # A directive, and the warning it makes (a regular expression for the text between
@@ -235,9 +236,15 @@ def test_unreadable_list_text_warns_in_a_virtual_host():
     h = Httpd('check-nopsl', PLACES['vhost <Location>'].format(
         w='CorsAllowOrigin https://*.example.com https://*.example.org', port='{port}',
         htdocs='{htdocs}'))
+    # apache2's environment (the sanitizer runtimes preloaded, under make
+    # test-asan) for apache2 alone, not for unshare and mount
+    env = harness._env(h.reports)
+    env['CORS_PRELOAD'] = env.pop('LD_PRELOAD', '')
     cmd = ['unshare', '--mount', '--map-root-user', 'sh', '-c',
-           'mount --bind "$0" %s && exec "$@"' % PSL_DIR, empty] + h._command('-t')
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+           'mount --bind "$0" %s || exit; '
+           'if [ -n "$CORS_PRELOAD" ]; then export LD_PRELOAD="$CORS_PRELOAD"; fi; '
+           'exec "$@"' % PSL_DIR, empty] + h._command('-t')
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     out = p.stdout + p.stderr
     if 'mount' in out and 'Syntax OK' not in out:
         pytest.fail('cannot make a mount namespace (unshare --mount --map-root-user, '

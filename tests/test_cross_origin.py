@@ -491,15 +491,16 @@ def test_no_refused_write_reaches_the_handler(srv):
     assert not missed, missed
 
 
-# ---- README examples, and Host behind a reverse proxy --------------------------
+# ---- README and docs/cross-origin-writes.md examples, and Host behind a proxy ---
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'README.md')
+GUIDE = os.path.join(os.path.dirname(README), 'docs', 'cross-origin-writes.md')
 
 
-def readme_apache_blocks(heading):
-    """The ```apache blocks of the README section that starts with heading,
+def readme_apache_blocks(heading, page=README):
+    """The ```apache blocks of the page's section that starts with heading,
     up to the next heading of its level or above."""
-    text = open(README).read()
+    text = open(page).read()
     start = text.index('\n' + heading + '\n')
     level = len(heading.split(' ')[0])
     end = re.compile(r'^#{1,%d} ' % level, re.M).search(text, start + len(heading) + 2)
@@ -507,8 +508,16 @@ def readme_apache_blocks(heading):
     return re.findall(r'^```apache\n(.*?)^```$', section, re.M | re.S)
 
 
+def guide_apache_blocks():
+    """Every ```apache block of docs/cross-origin-writes.md (the example, the
+    rollout, the reverse proxy and the opt-out)."""
+    text = open(GUIDE).read()
+    return re.findall(r'^```apache\n(.*?)^```$', text, re.M | re.S)
+
+
 XO_BLOCKS = (readme_apache_blocks('## Cross-origin writes')
-             + readme_apache_blocks('### CorsCrossOriginProtection'))
+             + readme_apache_blocks('### CorsCrossOriginProtection')
+             + guide_apache_blocks())
 LOG_DIR = 'Define APACHE_LOG_DIR "{root}/logs"\n'
 
 
@@ -520,7 +529,7 @@ def test_readme_examples_pass_apachectl():
         assert rc == 0 and 'Syntax OK' in out, (block, out)
 
 
-# The README's rollout (ReportOnly and its log) and its opt-out, together;
+# The guide's rollout (ReportOnly and its log) and its opt-out, together;
 # and a backend on the second port with a check of its own, behind
 # mod_proxy with and without ProxyPreserveHost.
 ROLLOUT = [b for b in XO_BLOCKS if 'ReportOnly' in b][0]

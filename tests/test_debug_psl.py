@@ -49,7 +49,7 @@ CONFIG = r'''
     CorsAllowMethods PUT PATCH
     CorsAllowHeaders Content-Type X-Custom
 </Location>
-# README "Preflights": the /api/ policy of docs/worked-example.md, with CorsDebug On
+# docs/troubleshooting.md: the /api/ policy of docs/worked-example.md, with CorsDebug On
 <Location /worked>
     CorsAllowOrigin      https://app.example.com https://admin.example.com
     CorsAllowOrigin      http://localhost:*

@@ -143,6 +143,9 @@ def test_start_stop():
     h.start()
     pid, port = h.pid, h.port
     assert os.path.exists('/proc/%d' % pid)
+    # it serves (and apache2 -X under valgrind, whose listener has seen a
+    # connection, then acts on the SIGTERM that stops it)
+    assert h.request('GET', '/index.html').status == 200
     assert h.stop() == []
     assert not harness._pid_alive(pid) and h.pid is None
     with pytest.raises(OSError):

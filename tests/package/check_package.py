@@ -140,7 +140,8 @@ def test_deb_control(deb):
 def test_deb_contents(deb):
     examples = [f[len('conf/examples/'):] for f in source_files()
                 if f.startswith('conf/examples/')]
-    guides = ['install.md', 'worked-example.md', 'migration.md', 'prometheus.md', 'database.md']
+    guides = ['install.md', 'worked-example.md', 'migration.md', 'prometheus.md',
+              'cross-origin-writes.md', 'troubleshooting.md', 'database.md']
     want = [MODULE,
             '/etc/apache2/conf-available/cors-metrics.conf',
             '/etc/apache2/mods-available/cors.conf',
