@@ -3,6 +3,7 @@
 redis-server, each started on 127.0.0.1 (or a Unix socket) in a directory
 under tests/run/, bounded in time, and stopped by pid.  A missing Debian
 package is a failure naming the apt-get line, never a skip."""
+import atexit
 import glob
 import os
 import pwd
@@ -159,6 +160,7 @@ class Postgres:
         self._as_user([os.path.join(self.bin, 'initdb'), '-D', self.data, '-A', 'trust',
                        '-U', 'cors', '--no-sync', '-E', 'UTF8'], timeout=120)
         self.params = 'host=%s port=%d dbname=postgres user=cors' % (self.sock, self.port)
+        atexit.register(self.stop)      # whatever happens to the session
         self.start(timeout)
         self.execute(TENANTS)
 
@@ -235,6 +237,7 @@ class Memcached:
             argv += ['-u', 'nobody']
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
+        atexit.register(self.stop)
         _wait('memcached', lambda: _port_open(self.port))
         self.spec = 'memcache:127.0.0.1:%d' % self.port
 
@@ -250,6 +253,7 @@ class Redis:
             ['/usr/bin/redis-server', '--bind', '127.0.0.1', '--port', str(self.port),
              '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
              '--dir', RUN_DIR], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        atexit.register(self.stop)
         _wait('redis-server', lambda: _port_open(self.port))
         self.spec = 'redis:127.0.0.1:%d' % self.port
 
