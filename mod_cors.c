@@ -58,7 +58,8 @@
  * Merging: a section that sets a directive replaces what it inherited for
  * that directive and inherits the rest.  Several CorsAllowOrigin lines in one
  * section add up; "CorsAllowOrigin none" drops the inherited origins (and
- * inherited CorsAllowOriginMatch expressions) in its section and every one
+ * inherited CorsAllowOriginMatch expressions and CorsAllowOriginDBDQuery)
+ * in its section and every one
  * below it, however httpd groups the sections when it merges them.  Deny
  * lists add up down the tree instead: every CorsDenyOrigin of an enclosing
  * section holds below, until "CorsDenyOrigin none" (cors_merge_denies()).  A
