@@ -49,6 +49,14 @@ Header always set X-Cors-Result "%{CORS_RESULT}e"
 <Location /db/none>
     CorsAllowOrigin none
 </Location>
+# below a none, a statement of its own; and one beside a none
+<Location /db/none/again>
+    CorsAllowOriginDBDQuery "@QUERY@"
+</Location>
+<Location /db/beside>
+    CorsAllowOriginDBDQuery "@QUERY@"
+    CorsAllowOrigin none
+</Location>
 <Location /db/report>
     CorsEngine ReportOnly
 </Location>
@@ -81,7 +89,8 @@ def _config(db, period=PERIOD):
 
 
 def _files(h):
-    for d in ('db', 'db/creds', 'db/none', 'db/report', 'db/debug'):
+    for d in ('db', 'db/creds', 'db/none', 'db/none/again', 'db/beside', 'db/report',
+              'db/debug'):
         h.write(d + '/x.txt', 'x')
     h.write('db/write/w.cgi', '#!/bin/sh\ncat >/dev/null\nprintf "Content-Type: text/plain\\n\\nok\\n"\n',
             mode=0o755)
@@ -153,6 +162,12 @@ CASES = [
     Case('credentials', '/db/creds/x.txt', TENANT, 200, acao(TENANT, True),
          'allowed:database'),
     Case('none drops it', '/db/none/x.txt', TENANT, 200, [], ''),
+    Case('a statement below none', '/db/none/again/x.txt', TENANT, 200, acao(TENANT),
+         'allowed:database'),
+    Case('a statement beside none', '/db/beside/x.txt', TENANT, 200, acao(TENANT),
+         'allowed:database'),
+    Case('beside none, the static rule dropped', '/db/beside/x.txt', STATIC, 200,
+         ['Vary: Origin'], 'denied:database'),
     Case('no Origin', '/db/x.txt', None, 200, ['Vary: Origin'], 'no-origin'),
     Case('a row that is not an origin', '/db/x.txt', 'https://slash.example/', 200,
          ['Vary: Origin'], 'denied:origin'),
