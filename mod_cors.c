@@ -105,6 +105,23 @@
  *   SetHandler cors-metrics             (Prometheus text format 0.0.4)
  *
  * with a label per dimension of a CORS_RESULT (request, outcome, reason).
+ *
+ * Contents (each section opens with a boxed banner):
+ *
+ *   Types and module-wide state
+ *   Origin syntax: tokens, methods, hosts and origins
+ *   Configuration warnings
+ *   Origin rules: parse, lookup set, match
+ *   Refused combinations
+ *   Configuration: create and merge
+ *   Directives and the command table
+ *   The decision
+ *   Applying the decision: header tables and the output filter
+ *   CorsEngine ReportOnly: the response compared with the decision
+ *   Cross-origin writes (CorsCrossOriginProtection)
+ *   Counters: mod_status's page and the cors-metrics handler
+ *   Hooks: configuration, start-up, request and handler
+ *   The module
  */
 
 #include "apr_strings.h"
@@ -135,6 +152,14 @@
 #include <libpsl.h>
 
 module AP_MODULE_DECLARE_DATA cors_module;
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Types and module-wide state                                         |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
 
 #define CORS_VERSION "0.1.0"
 
@@ -235,20 +260,6 @@ typedef struct {
     const char *src;         /* as configured, for messages */
     int any;                 /* it matches origins nobody would list */
 } cors_regex;
-
-/*
- * Does the expression match the whole of [s, s+n)?  The anchors it is
- * wrapped in are not trusted alone: a backtracking verb such as (*ACCEPT)
- * or a \K can end or start a match inside the value, so the match itself
- * must span all of it.
- */
-static int cors_regex_match(const cors_regex *x, const char *s, apr_size_t n)
-{
-    ap_regmatch_t m[1];
-
-    return ap_regexec_len(x->re, s, n, 1, m, 0) == 0 && m[0].rm_so == 0
-           && (apr_size_t)m[0].rm_eo == n;
-}
 
 /* Origins no policy means to allow: an expression that matches one of them
  * matches any origin. */
@@ -409,9 +420,50 @@ typedef struct {
                                   * under, or NULL (cors_fixups()) */
 } cors_decision;
 
-/* ------------------------------------------------------------------ */
-/* Pure helpers: no request_rec.                                      */
-/* ------------------------------------------------------------------ */
+/* The request headers the module reads (httpd has joined repeated lines
+ * with ", "). */
+typedef struct {
+    const char *origin;
+    const char *method;      /* Access-Control-Request-Method */
+    const char *headers;     /* Access-Control-Request-Headers */
+    const char *pna;         /* Access-Control-Request-Private-Network */
+    /* cors_match() of origin under match_conf, asked once: the write
+     * check and the decision ask the same (cors_match_once()) */
+    const void *match_conf;
+    const char *match_how;
+    int match_unsafe;
+} cors_req;
+
+/*
+ * The combinations that could reflect an arbitrary origin with credentials
+ * (or grant private-network access to any origin).  One table for both
+ * places that refuse them: cors_check_section() rejects a combination that
+ * one section makes (README "Configuration errors"), and the request-time
+ * code of each row fails safe where merging sections made it, logging it
+ * once per process (README "Merging").
+ */
+typedef enum {
+    CORS_UNSAFE_ANY_CREDENTIALS,      /* CorsAllowOrigin * */
+    CORS_UNSAFE_EXPOSE_CREDENTIALS,   /* CorsExposeHeaders * */
+    CORS_UNSAFE_PNA_ANY,              /* private network with * */
+    CORS_UNSAFE_REGEX_CREDENTIALS,    /* an expression matching anything */
+    CORS_UNSAFE_HTTP_SUB_CREDENTIALS, /* a plain-http subdomain pattern */
+    CORS_UNSAFE_PSL_SUB_CREDENTIALS,  /* a pattern on a public suffix */
+    CORS_UNSAFE_RULES
+} cors_unsafe;
+
+#define CORS_VARY_PREFLIGHT "Origin, Access-Control-Request-Method, " \
+                            "Access-Control-Request-Headers"
+#define CORS_VARY_PREFLIGHT_PNA CORS_VARY_PREFLIGHT \
+                                ", Access-Control-Request-Private-Network"
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Origin syntax: tokens, methods, hosts and origins                   |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
 
 /*
  * Character classes, one table lookup per byte at request time:
@@ -781,9 +833,111 @@ static int cors_origin_parse(const char *s, cors_origin *o)
     return 1;
 }
 
-/* ------------------------------------------------------------------ */
-/* The lookup set (see cors_strset)                                  */
-/* ------------------------------------------------------------------ */
+/* A whole number of at most max, digits only: ports and CorsMaxAge. */
+static int cors_parse_number(const char *s, long max, long *v)
+{
+    apr_size_t i;
+
+    *v = 0;
+    for (i = 0; apr_isdigit(s[i]); i++) {
+        if (i == 6) {
+            return 0;
+        }
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return i > 0 && s[i] == '\0' && *v <= max;
+}
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Configuration warnings                                              |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
+
+/*
+ * Keep a configuration warning for cors_log_config_warnings(), with where
+ * the value was written (where: "file:line", or NULL for the directive's
+ * own line).  Only the first reading of the configuration warns: apachectl
+ * -t, and once per start-up; not the second reading of a start-up nor a
+ * graceful restart's, and not a .htaccess file's, read per request.
+ */
+static int cors_config_warns(void)
+{
+    return cors_config_warnings
+           && ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
+}
+
+static void cors_config_warning(cmd_parms *cmd, const char *where,
+                                const char *fmt, ...)
+{
+    const char *msg;
+    va_list ap;
+
+    if (!cors_config_warns()) {
+        return;
+    }
+    if (!where) {
+        where = cmd->directive
+                ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                               cmd->directive->line_num) : "?";
+    }
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(cmd->pool, fmt, ap);
+    va_end(ap);
+    APR_ARRAY_PUSH(cors_config_warnings, const char *) =
+        apr_psprintf(cmd->pool, "%s (%s)", msg, where);
+}
+
+/* check_config and post_config of the first reading: log the warnings
+ * against the main server, whose log level is final now (and whose error
+ * log is open in post_config). */
+static void cors_log_config_warnings(server_rec *s)
+{
+    int i;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return;
+    }
+    for (i = 0; cors_config_warnings && i < cors_config_warnings->nelts;
+         i++) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s",
+                     APR_ARRAY_IDX(cors_config_warnings, i, const char *));
+    }
+}
+
+/* What goes with the configuration it was read for is forgotten with it. */
+static apr_status_t cors_config_free(void *data)
+{
+    (void)data;
+    cors_config_warnings = NULL;
+    memset(&cors_psl_below, 0, sizeof(cors_psl_below));
+    cors_psl_below_file = NULL;
+    return APR_SUCCESS;
+}
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Origin rules: parse, lookup set, match                              |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
+
+/*
+ * Does the expression match the whole of [s, s+n)?  The anchors it is
+ * wrapped in are not trusted alone: a backtracking verb such as (*ACCEPT)
+ * or a \K can end or start a match inside the value, so the match itself
+ * must span all of it.
+ */
+static int cors_regex_match(const cors_regex *x, const char *s, apr_size_t n)
+{
+    ap_regmatch_t m[1];
+
+    return ap_regexec_len(x->re, s, n, 1, m, 0) == 0 && m[0].rm_so == 0
+           && (apr_size_t)m[0].rm_eo == n;
+}
 
 static APR_INLINE apr_uint64_t cors_load64(const char *p)
 {
@@ -994,380 +1148,6 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
     return found ? "subdomain pattern" : NULL;
 }
 
-/* ------------------------------------------------------------------ */
-/* Configuration                                                      */
-/* ------------------------------------------------------------------ */
-
-static void *cors_create_dir_conf(apr_pool_t *p, char *dir)
-{
-    cors_dir_conf *c = apr_pcalloc(p, sizeof(*c));
-
-    (void)dir;
-    c->engine = CORS_UNSET;
-    c->protect = CORS_UNSET;
-    c->credentials = CORS_UNSET;
-    c->max_age = CORS_UNSET;
-    c->pna = CORS_UNSET;
-    c->preflight_status = CORS_UNSET;
-    c->timing = CORS_UNSET;
-    c->debug = CORS_UNSET;
-    return c;
-}
-
-/* A virtual host's row of the counters is found in post_config and
- * pre_mpm (cors_counters_assign()). */
-static void *cors_create_srv_conf(apr_pool_t *p, server_rec *s)
-{
-    (void)s;
-    return apr_pcalloc(p, sizeof(cors_srv_conf));
-}
-
-/* Each virtual host has a configuration of its own, and inherits nothing:
- * with AP_MODULE_FLAG_ALWAYS_MERGE httpd creates one for every host, also
- * those that set no directive of the module (it would share the main
- * server's). */
-static void *cors_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
-{
-    (void)p;
-    (void)basev;
-    return addv;
-}
-
-/* Did a section set nothing at all?  (Most sections are about other things.) */
-static int cors_conf_empty(const cors_dir_conf *c)
-{
-    return c->engine == CORS_UNSET && c->protect == CORS_UNSET
-           && !c->origins && !c->regexes
-           && !c->methods && !c->headers && !c->expose
-           && c->credentials == CORS_UNSET && c->max_age == CORS_UNSET
-           && c->pna == CORS_UNSET && c->preflight_status == CORS_UNSET
-           && !c->deny && c->timing == CORS_UNSET
-           && c->debug == CORS_UNSET;
-}
-
-/*
- * The deny lists in force below base and add: a deny is a safety rule, and
- * adding one must never drop another, so the lists add up down the tree
- * unless add says "CorsDenyOrigin none" (README "Merging").  Combined as
- * origins_cleared is, so that any grouping of the sections gives the same
- * lists in the same order.  Never changes either side's array.
- */
-static apr_array_header_t *cors_merge_denies(apr_pool_t *p,
-                                             const cors_dir_conf *base,
-                                             const cors_dir_conf *add)
-{
-    if (!add->denies) {
-        return base->denies;
-    }
-    if (add->deny_cleared || !base->denies) {
-        return add->denies;
-    }
-    return apr_array_append(p, base->denies, add->denies);
-}
-
-static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
-{
-    const cors_dir_conf *base = basev, *add = addv;
-    cors_dir_conf *c;
-
-    /* Configurations are read-only once built: when one side set nothing,
-     * the other side is the merged result, and can be shared. */
-    if (cors_conf_empty(add)) {
-        return basev;
-    }
-    if (cors_conf_empty(base)) {
-        return addv;
-    }
-    c = apr_pcalloc(p, sizeof(*c));
-
-    c->engine = add->engine != CORS_UNSET ? add->engine : base->engine;
-    c->protect = add->protect != CORS_UNSET ? add->protect : base->protect;
-    c->origins = add->origins ? add->origins : base->origins;
-    /* httpd merges nested sections with each other before merging them
-     * onto the server's configuration: "none" anywhere in the merged
-     * sections must still drop what comes from above them, so that any
-     * grouping gives the same result (README "Merging"). */
-    c->origins_cleared = add->origins_cleared || base->origins_cleared;
-    if (add->regexes) {
-        c->regexes = add->regexes;
-    }
-    else {
-        c->regexes = add->origins_cleared ? NULL : base->regexes;
-    }
-    c->methods = add->methods ? add->methods : base->methods;
-    c->headers = add->headers ? add->headers : base->headers;
-    c->expose = add->expose ? add->expose : base->expose;
-    c->credentials = add->credentials != CORS_UNSET ? add->credentials
-                                                     : base->credentials;
-    if (add->max_age != CORS_UNSET) {
-        c->max_age = add->max_age;
-        c->max_age_str = add->max_age_str;
-    }
-    else {
-        c->max_age = base->max_age;
-        c->max_age_str = base->max_age_str;
-    }
-    c->pna = add->pna != CORS_UNSET ? add->pna : base->pna;
-    c->preflight_status = add->preflight_status != CORS_UNSET
-                          ? add->preflight_status : base->preflight_status;
-    c->deny = add->deny ? add->deny : base->deny;
-    c->denies = cors_merge_denies(p, base, add);
-    c->deny_cleared = add->deny_cleared || base->deny_cleared;
-    c->timing = add->timing != CORS_UNSET ? add->timing : base->timing;
-    c->debug = add->debug != CORS_UNSET ? add->debug : base->debug;
-    return c;
-}
-
-/* In CORS scope: an origin rule, and CorsEngine not Off.  (Most requests
- * of a server are outside: the test that says so comes first.) */
-static APR_INLINE int cors_in_scope(const cors_dir_conf *c)
-{
-    return ((c->origins && c->origins->rules > 0)
-            || (c->regexes && c->regexes->nelts > 0))
-           && c->engine != 0;
-}
-
-static int cors_credentials(const cors_dir_conf *c)
-{
-    return c->credentials == 1;
-}
-
-static int cors_preflight_status(const cors_dir_conf *c)
-{
-    return c->preflight_status == CORS_UNSET ? CORS_DEFAULT_PREFLIGHT_STATUS
-                                             : c->preflight_status;
-}
-
-/*
- * The combinations that could reflect an arbitrary origin with credentials
- * (or grant private-network access to any origin).  One table for both
- * places that refuse them: cors_check_section() rejects a combination that
- * one section makes (README "Configuration errors"), and the request-time
- * code of each row fails safe where merging sections made it, logging it
- * once per process (README "Merging").
- */
-typedef enum {
-    CORS_UNSAFE_ANY_CREDENTIALS,      /* CorsAllowOrigin * */
-    CORS_UNSAFE_EXPOSE_CREDENTIALS,   /* CorsExposeHeaders * */
-    CORS_UNSAFE_PNA_ANY,              /* private network with * */
-    CORS_UNSAFE_REGEX_CREDENTIALS,    /* an expression matching anything */
-    CORS_UNSAFE_HTTP_SUB_CREDENTIALS, /* a plain-http subdomain pattern */
-    CORS_UNSAFE_PSL_SUB_CREDENTIALS,  /* a pattern on a public suffix */
-    CORS_UNSAFE_RULES
-} cors_unsafe;
-
-/* The first part of a combination as configured, or NULL when c does not
- * combine it with the second. */
-typedef const char *cors_unsafe_part(apr_pool_t *p, const cors_dir_conf *c);
-
-static const char *cors_part_any(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->credentials == 1 && c->origins && c->origins->any
-           ? "CorsAllowOrigin *" : NULL;
-}
-
-static const char *cors_part_expose(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->credentials == 1 && c->expose && c->expose->any
-           ? "CorsExposeHeaders *" : NULL;
-}
-
-static const char *cors_part_pna(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->pna == 1 && c->origins && c->origins->any
-           ? "CorsAllowPrivateNetwork On" : NULL;
-}
-
-static const char *cors_part_regex(apr_pool_t *p, const cors_dir_conf *c)
-{
-    int i;
-
-    for (i = 0; c->credentials == 1 && c->regexes && i < c->regexes->nelts;
-         i++) {
-        const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
-
-        if (x->any) {
-            return apr_pstrcat(p, "CorsAllowOriginMatch ", x->src, NULL);
-        }
-    }
-    return NULL;
-}
-
-static const char *cors_part_http_sub(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->credentials == 1 && c->origins ? c->origins->http_sub : NULL;
-}
-
-static const char *cors_part_psl_sub(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->credentials == 1 && c->origins ? c->origins->psl_sub : NULL;
-}
-
-static const struct {
-    cors_unsafe_part *part;
-    const char *other;       /* the second part */
-    const char *advice;      /* why one section may not combine them */
-    const char *tag;         /* log tag of the merged case */
-    const char *failsafe;    /* what is answered instead, once merged */
-} cors_unsafe_rules[CORS_UNSAFE_RULES] = {
-    { cors_part_any, "CorsAllowCredentials On",
-      "browsers refuse credentials with '*'; list the allowed origins "
-      "instead",
-      "CORS0030", "origins not allowed by another rule get '*' without "
-      "credentials" },
-    { cors_part_expose, "CorsAllowCredentials On",
-      "with credentials browsers read '*' as a header name; list the "
-      "headers to expose",
-      "CORS0031", "'*' is left out of Access-Control-Expose-Headers" },
-    { cors_part_pna, "CorsAllowOrigin *",
-      "list the origins that may reach the private network",
-      "CORS0032", "private network access is not granted to '*'" },
-    { cors_part_regex, "CorsAllowCredentials On",
-      "the expression matches any origin; anchor it to your own domains",
-      "CORS0033", "the origins it matches get '*' without credentials" },
-    { cors_part_http_sub, "CorsAllowCredentials On",
-      "any network attacker can answer for a plain-http subdomain; use "
-      "https:// or list the origins",
-      "CORS0034", "the origins it matches are allowed without credentials" },
-    { cors_part_psl_sub, "CorsAllowCredentials On",
-      "the domain after '*.', or one below it, is on the Public Suffix "
-      "List: anyone can register a site that the pattern matches; list your "
-      "own domains or origins",
-      "CORS0035", "the origins it matches are allowed without credentials" }
-};
-
-/*
- * Refuse the combinations of cors_unsafe_rules in one section.  Called
- * after every directive that takes part, so the order of lines does not
- * matter.
- */
-static const char *cors_check_section(cmd_parms *cmd, const cors_dir_conf *c)
-{
-    int k;
-
-    for (k = 0; k < CORS_UNSAFE_RULES; k++) {
-        const char *part = cors_unsafe_rules[k].part(cmd->pool, c);
-
-        if (part) {
-            return apr_psprintf(cmd->pool, "%s: '%s' and '%s' cannot be "
-                                "combined in one section (%s)",
-                                cmd->cmd->name, part,
-                                cors_unsafe_rules[k].other,
-                                cors_unsafe_rules[k].advice);
-        }
-    }
-    return NULL;
-}
-
-/* Count a rule for the start-up report; .htaccess files (read while the
- * server runs, by many threads) are not counted. */
-static void cors_count(int *counter)
-{
-    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
-        (*counter)++;
-    }
-}
-
-static cors_origins *cors_origins_make(apr_pool_t *p)
-{
-    return apr_pcalloc(p, sizeof(cors_origins));
-}
-
-static const char *cors_bad_origin(cmd_parms *cmd, const char *arg,
-                                   const char *why)
-{
-    return apr_psprintf(cmd->pool, "%s: '%s' is not an origin (%s)",
-                        cmd->cmd->name, arg, why);
-}
-
-/* Add a subdomain pattern's ".domain[:port]" key with its scheme (and
- * whether the domain is a public suffix). */
-static void cors_add_sub(cmd_parms *cmd, cors_strset *t, const char *key,
-                         const char *scheme, int public_suffix)
-{
-    int added;
-    void **v = cors_strset_slot(cmd->pool, t, key, 1, &added);
-    cors_sub *sub;
-
-    if (!*v) {
-        sub = apr_pcalloc(cmd->pool, sizeof(*sub));
-        sub->schemes = apr_array_make(cmd->pool, 1, sizeof(const char *));
-        sub->public_suffix = public_suffix;
-        *v = sub;
-    }
-    sub = *v;
-    if (!cors_scheme_in(sub->schemes, scheme, strlen(scheme))) {
-        APR_ARRAY_PUSH(sub->schemes, const char *) = apr_pstrdup(cmd->pool,
-                                                                 scheme);
-    }
-}
-
-/*
- * Keep a configuration warning for cors_log_config_warnings(), with where
- * the value was written (where: "file:line", or NULL for the directive's
- * own line).  Only the first reading of the configuration warns: apachectl
- * -t, and once per start-up; not the second reading of a start-up nor a
- * graceful restart's, and not a .htaccess file's, read per request.
- */
-static int cors_config_warns(void)
-{
-    return cors_config_warnings
-           && ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
-}
-
-static void cors_config_warning(cmd_parms *cmd, const char *where,
-                                const char *fmt, ...)
-{
-    const char *msg;
-    va_list ap;
-
-    if (!cors_config_warns()) {
-        return;
-    }
-    if (!where) {
-        where = cmd->directive
-                ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
-                               cmd->directive->line_num) : "?";
-    }
-    va_start(ap, fmt);
-    msg = apr_pvsprintf(cmd->pool, fmt, ap);
-    va_end(ap);
-    APR_ARRAY_PUSH(cors_config_warnings, const char *) =
-        apr_psprintf(cmd->pool, "%s (%s)", msg, where);
-}
-
-/* check_config and post_config of the first reading: log the warnings
- * against the main server, whose log level is final now (and whose error
- * log is open in post_config). */
-static void cors_log_config_warnings(server_rec *s)
-{
-    int i;
-
-    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
-        return;
-    }
-    for (i = 0; cors_config_warnings && i < cors_config_warnings->nelts;
-         i++) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s",
-                     APR_ARRAY_IDX(cors_config_warnings, i, const char *));
-    }
-}
-
-/* What goes with the configuration it was read for is forgotten with it. */
-static apr_status_t cors_config_free(void *data)
-{
-    (void)data;
-    cors_config_warnings = NULL;
-    memset(&cors_psl_below, 0, sizeof(cors_psl_below));
-    cors_psl_below_file = NULL;
-    return APR_SUCCESS;
-}
-
 /* The Public Suffix List goes with the configuration it was read for
  * (psl_free() leaves libpsl's built-in list alone). */
 static apr_status_t cors_psl_free(void *psl)
@@ -1540,19 +1320,47 @@ static int cors_public_suffix(cmd_parms *cmd, const char *arg,
     return 1;
 }
 
-/* A whole number of at most max, digits only: ports and CorsMaxAge. */
-static int cors_parse_number(const char *s, long max, long *v)
+/* Count a rule for the start-up report; .htaccess files (read while the
+ * server runs, by many threads) are not counted. */
+static void cors_count(int *counter)
 {
-    apr_size_t i;
-
-    *v = 0;
-    for (i = 0; apr_isdigit(s[i]); i++) {
-        if (i == 6) {
-            return 0;
-        }
-        *v = *v * 10 + (s[i] - '0');
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
+        (*counter)++;
     }
-    return i > 0 && s[i] == '\0' && *v <= max;
+}
+
+static cors_origins *cors_origins_make(apr_pool_t *p)
+{
+    return apr_pcalloc(p, sizeof(cors_origins));
+}
+
+static const char *cors_bad_origin(cmd_parms *cmd, const char *arg,
+                                   const char *why)
+{
+    return apr_psprintf(cmd->pool, "%s: '%s' is not an origin (%s)",
+                        cmd->cmd->name, arg, why);
+}
+
+/* Add a subdomain pattern's ".domain[:port]" key with its scheme (and
+ * whether the domain is a public suffix). */
+static void cors_add_sub(cmd_parms *cmd, cors_strset *t, const char *key,
+                         const char *scheme, int public_suffix)
+{
+    int added;
+    void **v = cors_strset_slot(cmd->pool, t, key, 1, &added);
+    cors_sub *sub;
+
+    if (!*v) {
+        sub = apr_pcalloc(cmd->pool, sizeof(*sub));
+        sub->schemes = apr_array_make(cmd->pool, 1, sizeof(const char *));
+        sub->public_suffix = public_suffix;
+        *v = sub;
+    }
+    sub = *v;
+    if (!cors_scheme_in(sub->schemes, scheme, strlen(scheme))) {
+        APR_ARRAY_PUSH(sub->schemes, const char *) = apr_pstrdup(cmd->pool,
+                                                                 scheme);
+    }
 }
 
 /* One configured origin or pattern, parsed and normalised (in the
@@ -1768,6 +1576,321 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
 }
 
 /*
+ * The parts of a value shaped like scheme://host[:port] (host_off,
+ * host_len, scheme_len, len), found without validating anything: for a
+ * serialised origin they are what cors_origin_parse() finds.  0 when the
+ * value has no such shape.
+ */
+static int cors_origin_shape(const char *s, apr_size_t n, cors_origin *o)
+{
+    const char *h, *e;
+
+    o->scheme_len = cors_scheme_len(s);
+    if (o->scheme_len == 0 || s[o->scheme_len] != ':'
+        || s[o->scheme_len + 1] != '/' || s[o->scheme_len + 2] != '/') {
+        return 0;
+    }
+    o->host_off = o->scheme_len + 3;
+    h = s + o->host_off;
+    if (*h == '[') {
+        e = memchr(h, ']', n - o->host_off);
+        e = e ? e + 1 : s + n;
+        o->is_ip = 1;
+    }
+    else {
+        /* a port ends in a digit; most hosts do not */
+        e = apr_isdigit(s[n - 1]) ? memchr(h, ':', n - o->host_off) : NULL;
+        e = e ? e : s + n;
+        o->is_ip = 0;
+    }
+    o->host_len = e - h;
+    o->len = n;
+    o->is_null = 0;
+    return 1;
+}
+
+/*
+ * A value matched a rule by its shape (cors_origin_shape()).  The part the
+ * rule's key covered is valid, as the configuration was, and so is the
+ * scheme (compared with configured ones).  Is the rest valid too, so that
+ * the whole value is a serialised origin?  Left to check: the labels before
+ * a matched subdomain suffix (at: where it starts; 0 for a port pattern,
+ * which covered the whole host), the host's length, and the port unless the
+ * key included it.
+ */
+static int cors_rest_ok(const char *s, const cors_origin *o, apr_size_t at,
+                        int port_matched)
+{
+    int numeric;
+
+    if (at && (o->host_len > CORS_MAX_HOST
+               || cors_labels(s, o->host_off, at, &numeric) != at)) {
+        return 0;
+    }
+    return port_matched
+           || cors_port_end(s, o->scheme_len, o->host_off + o->host_len)
+              == o->len;
+}
+
+/*
+ * Does the configuration allow this Origin value?  Returns the reason it
+ * matched, or NULL.  Never "*": the caller handles it.  An Origin is looked
+ * up first and validated only when a rule matched it, so that refusing one
+ * costs no parsing.  *unsafe: the refused combination (cors_unsafe) the
+ * matching rule would make with credentials, or -1.
+ */
+static const char *cors_match(const cors_dir_conf *c, const char *origin,
+                              int *unsafe)
+{
+    cors_origin o;
+    apr_size_t n = strlen(origin), at = 0;
+    const char *how = NULL;
+    int i, port_matched = 0, public_suffix = 0;
+
+    *unsafe = -1;
+    /* Configured exact origins are normalised: a byte-exact hit is a
+     * usable origin, so the common case needs no parsing. */
+    if (c->origins && cors_strset_get(&c->origins->exact, origin, n)) {
+        return "exact origin";
+    }
+    if (!c->regexes && !(c->origins && c->origins->parse)) {
+        return NULL;
+    }
+    if (n == 4 && !memcmp(origin, "null", 4)) {
+        return c->origins && c->origins->null ? "null listed" : NULL;
+    }
+    if (!cors_origin_shape(origin, n, &o)) {
+        return NULL;
+    }
+    if (c->origins && (how = cors_origins_match(c->origins, origin, &o, &at,
+                                                &port_matched,
+                                                &public_suffix))) {
+        /* matched by shape: the value must be a serialised origin too */
+        if (!cors_rest_ok(origin, &o, at, port_matched)) {
+            return NULL;
+        }
+        if (at && o.scheme_len == 4 && !memcmp(origin, "http", 4)) {
+            *unsafe = CORS_UNSAFE_HTTP_SUB_CREDENTIALS;
+        }
+        else if (public_suffix) {
+            *unsafe = CORS_UNSAFE_PSL_SUB_CREDENTIALS;
+        }
+        if (*unsafe < 0 || !c->regexes) {
+            return how;
+        }
+    }
+    /* A rule that allows the origin without a fail-safe decides, whatever
+     * rule matched before it (README "Merged combinations fail safe"). */
+    for (i = 0; c->regexes && i < c->regexes->nelts; i++) {
+        const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
+
+        if ((x->any && *unsafe >= 0) || !cors_regex_match(x, origin, n)) {
+            continue;
+        }
+        if (!how && !cors_origin_parse(origin, &o)) {
+            return NULL;
+        }
+        if (!x->any) {
+            *unsafe = -1;
+            return "CorsAllowOriginMatch";
+        }
+        *unsafe = CORS_UNSAFE_REGEX_CREDENTIALS;
+        how = "CorsAllowOriginMatch";   /* another expression may decide */
+    }
+    return how;
+}
+
+/* cors_match() of the request's Origin under c, asked once per request
+ * and configuration. */
+static const char *cors_match_once(const cors_dir_conf *c, cors_req *q,
+                                   int *unsafe)
+{
+    if (q->match_conf != c) {
+        q->match_how = cors_match(c, q->origin, &q->match_unsafe);
+        q->match_conf = c;
+    }
+    *unsafe = q->match_unsafe;
+    return q->match_how;
+}
+
+/*
+ * Does a CorsDenyOrigin list cover this Origin value?  The lookups of
+ * cors_match(), on the value's shape alone: a value that only looks like a
+ * denied origin is denied too (no allow rule would take it, and '*' must
+ * not).
+ */
+static int cors_denied_by(const cors_origins *l, const char *origin)
+{
+    cors_origin o;
+    apr_size_t n = strlen(origin), at;
+    int port_matched, public_suffix;
+
+    if (cors_strset_get(&l->exact, origin, n)) {
+        return 1;
+    }
+    if (!l->parse) {
+        return 0;
+    }
+    if (n == 4 && !memcmp(origin, "null", 4)) {
+        return l->null;
+    }
+    return cors_origin_shape(origin, n, &o)
+           && cors_origins_match(l, origin, &o, &at, &port_matched,
+                                 &public_suffix);
+}
+
+/*
+ * Do the deny lists in force (every enclosing section's, since the last
+ * "none") cover this Origin value (NULL: none sent)?  1: denied; 0: not
+ * denied, but the answer depends on Origin; -1: no list holds a rule.
+ */
+static int cors_denied(const cors_dir_conf *c, const char *origin)
+{
+    int i, rules = 0;
+
+    for (i = 0; c->denies && i < c->denies->nelts; i++) {
+        const cors_origins *l = APR_ARRAY_IDX(c->denies, i, cors_origins *);
+
+        if (l->rules) {
+            if (origin && cors_denied_by(l, origin)) {
+                return 1;
+            }
+            rules = 1;
+        }
+    }
+    return rules ? 0 : -1;
+}
+
+/* Why cors_match() refused an Origin, for the debug line. */
+static const char *cors_why_not(const cors_dir_conf *c, const char *origin)
+{
+    cors_origin o;
+
+    if (!strcmp(origin, "null")) {
+        return c->origins && c->origins->null ? "not in the allowed origins"
+                                              : "null is not listed";
+    }
+    return cors_origin_parse(origin, &o) ? "not in the allowed origins"
+                                         : "not a serialised origin";
+}
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Refused combinations                                                |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
+
+/* The first part of a combination as configured, or NULL when c does not
+ * combine it with the second. */
+typedef const char *cors_unsafe_part(apr_pool_t *p, const cors_dir_conf *c);
+
+static const char *cors_part_any(apr_pool_t *p, const cors_dir_conf *c)
+{
+    (void)p;
+    return c->credentials == 1 && c->origins && c->origins->any
+           ? "CorsAllowOrigin *" : NULL;
+}
+
+static const char *cors_part_expose(apr_pool_t *p, const cors_dir_conf *c)
+{
+    (void)p;
+    return c->credentials == 1 && c->expose && c->expose->any
+           ? "CorsExposeHeaders *" : NULL;
+}
+
+static const char *cors_part_pna(apr_pool_t *p, const cors_dir_conf *c)
+{
+    (void)p;
+    return c->pna == 1 && c->origins && c->origins->any
+           ? "CorsAllowPrivateNetwork On" : NULL;
+}
+
+static const char *cors_part_regex(apr_pool_t *p, const cors_dir_conf *c)
+{
+    int i;
+
+    for (i = 0; c->credentials == 1 && c->regexes && i < c->regexes->nelts;
+         i++) {
+        const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
+
+        if (x->any) {
+            return apr_pstrcat(p, "CorsAllowOriginMatch ", x->src, NULL);
+        }
+    }
+    return NULL;
+}
+
+static const char *cors_part_http_sub(apr_pool_t *p, const cors_dir_conf *c)
+{
+    (void)p;
+    return c->credentials == 1 && c->origins ? c->origins->http_sub : NULL;
+}
+
+static const char *cors_part_psl_sub(apr_pool_t *p, const cors_dir_conf *c)
+{
+    (void)p;
+    return c->credentials == 1 && c->origins ? c->origins->psl_sub : NULL;
+}
+
+static const struct {
+    cors_unsafe_part *part;
+    const char *other;       /* the second part */
+    const char *advice;      /* why one section may not combine them */
+    const char *tag;         /* log tag of the merged case */
+    const char *failsafe;    /* what is answered instead, once merged */
+} cors_unsafe_rules[CORS_UNSAFE_RULES] = {
+    { cors_part_any, "CorsAllowCredentials On",
+      "browsers refuse credentials with '*'; list the allowed origins "
+      "instead",
+      "CORS0030", "origins not allowed by another rule get '*' without "
+      "credentials" },
+    { cors_part_expose, "CorsAllowCredentials On",
+      "with credentials browsers read '*' as a header name; list the "
+      "headers to expose",
+      "CORS0031", "'*' is left out of Access-Control-Expose-Headers" },
+    { cors_part_pna, "CorsAllowOrigin *",
+      "list the origins that may reach the private network",
+      "CORS0032", "private network access is not granted to '*'" },
+    { cors_part_regex, "CorsAllowCredentials On",
+      "the expression matches any origin; anchor it to your own domains",
+      "CORS0033", "the origins it matches get '*' without credentials" },
+    { cors_part_http_sub, "CorsAllowCredentials On",
+      "any network attacker can answer for a plain-http subdomain; use "
+      "https:// or list the origins",
+      "CORS0034", "the origins it matches are allowed without credentials" },
+    { cors_part_psl_sub, "CorsAllowCredentials On",
+      "the domain after '*.', or one below it, is on the Public Suffix "
+      "List: anyone can register a site that the pattern matches; list your "
+      "own domains or origins",
+      "CORS0035", "the origins it matches are allowed without credentials" }
+};
+
+/*
+ * Refuse the combinations of cors_unsafe_rules in one section.  Called
+ * after every directive that takes part, so the order of lines does not
+ * matter.
+ */
+static const char *cors_check_section(cmd_parms *cmd, const cors_dir_conf *c)
+{
+    int k;
+
+    for (k = 0; k < CORS_UNSAFE_RULES; k++) {
+        const char *part = cors_unsafe_rules[k].part(cmd->pool, c);
+
+        if (part) {
+            return apr_psprintf(cmd->pool, "%s: '%s' and '%s' cannot be "
+                                "combined in one section (%s)",
+                                cmd->cmd->name, part,
+                                cors_unsafe_rules[k].other,
+                                cors_unsafe_rules[k].advice);
+        }
+    }
+    return NULL;
+}
+
+/*
  * An origin (or null) both allowed and denied in one section is a mistake
  * whichever was meant (README "Configuration errors").  arg was just added
  * to one list (denied: to CorsDenyOrigin's); is it in the other's exact
@@ -1801,6 +1924,203 @@ static const char *cors_check_both(cmd_parms *cmd, const cors_dir_conf *c,
                                "in one section: remove it from one of them",
                                cmd->cmd->name, arg) : NULL;
 }
+
+/*
+ * Client input for a log line.  httpd's error log already escapes control
+ * characters, non-ASCII bytes and backslashes in every message; this only
+ * keeps a hostile 8 KB value from filling the line.
+ */
+static const char *cors_logitem(apr_pool_t *p, const char *s)
+{
+    return strlen(s) > 200 ? apr_pstrcat(p, apr_pstrndup(p, s, 200), "...",
+                                         NULL) : s;
+}
+
+/*
+ * A refused combination (cors_unsafe_rules) that merging sections made
+ * decides this answer: log it, once per process, with what is answered
+ * instead.
+ */
+static void cors_fail_safe(request_rec *r, const cors_dir_conf *c,
+                           cors_unsafe k)
+{
+    apr_uint32_t bit = 1u << k;
+    apr_uint32_t old = apr_atomic_read32(&cors_warned);
+
+    while (!(old & bit)) {
+        apr_uint32_t seen = apr_atomic_cas32(&cors_warned, old | bit, old);
+
+        if (seen == old) {
+            const char *part = cors_unsafe_rules[k].part(r->pool, c);
+
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "%s: the merged configuration combines '%s' with "
+                          "'%s'; %s (for %s; logged once per process)",
+                          cors_unsafe_rules[k].tag, part ? part : "?",
+                          cors_unsafe_rules[k].other,
+                          cors_unsafe_rules[k].failsafe,
+                          cors_logitem(r->pool, r->uri));
+            return;
+        }
+        old = seen;
+    }
+}
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Configuration: create and merge                                     |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
+
+static void *cors_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    cors_dir_conf *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)dir;
+    c->engine = CORS_UNSET;
+    c->protect = CORS_UNSET;
+    c->credentials = CORS_UNSET;
+    c->max_age = CORS_UNSET;
+    c->pna = CORS_UNSET;
+    c->preflight_status = CORS_UNSET;
+    c->timing = CORS_UNSET;
+    c->debug = CORS_UNSET;
+    return c;
+}
+
+/* A virtual host's row of the counters is found in post_config and
+ * pre_mpm (cors_counters_assign()). */
+static void *cors_create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    (void)s;
+    return apr_pcalloc(p, sizeof(cors_srv_conf));
+}
+
+/* Each virtual host has a configuration of its own, and inherits nothing:
+ * with AP_MODULE_FLAG_ALWAYS_MERGE httpd creates one for every host, also
+ * those that set no directive of the module (it would share the main
+ * server's). */
+static void *cors_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    (void)p;
+    (void)basev;
+    return addv;
+}
+
+/* Did a section set nothing at all?  (Most sections are about other things.) */
+static int cors_conf_empty(const cors_dir_conf *c)
+{
+    return c->engine == CORS_UNSET && c->protect == CORS_UNSET
+           && !c->origins && !c->regexes
+           && !c->methods && !c->headers && !c->expose
+           && c->credentials == CORS_UNSET && c->max_age == CORS_UNSET
+           && c->pna == CORS_UNSET && c->preflight_status == CORS_UNSET
+           && !c->deny && c->timing == CORS_UNSET
+           && c->debug == CORS_UNSET;
+}
+
+/*
+ * The deny lists in force below base and add: a deny is a safety rule, and
+ * adding one must never drop another, so the lists add up down the tree
+ * unless add says "CorsDenyOrigin none" (README "Merging").  Combined as
+ * origins_cleared is, so that any grouping of the sections gives the same
+ * lists in the same order.  Never changes either side's array.
+ */
+static apr_array_header_t *cors_merge_denies(apr_pool_t *p,
+                                             const cors_dir_conf *base,
+                                             const cors_dir_conf *add)
+{
+    if (!add->denies) {
+        return base->denies;
+    }
+    if (add->deny_cleared || !base->denies) {
+        return add->denies;
+    }
+    return apr_array_append(p, base->denies, add->denies);
+}
+
+static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const cors_dir_conf *base = basev, *add = addv;
+    cors_dir_conf *c;
+
+    /* Configurations are read-only once built: when one side set nothing,
+     * the other side is the merged result, and can be shared. */
+    if (cors_conf_empty(add)) {
+        return basev;
+    }
+    if (cors_conf_empty(base)) {
+        return addv;
+    }
+    c = apr_pcalloc(p, sizeof(*c));
+
+    c->engine = add->engine != CORS_UNSET ? add->engine : base->engine;
+    c->protect = add->protect != CORS_UNSET ? add->protect : base->protect;
+    c->origins = add->origins ? add->origins : base->origins;
+    /* httpd merges nested sections with each other before merging them
+     * onto the server's configuration: "none" anywhere in the merged
+     * sections must still drop what comes from above them, so that any
+     * grouping gives the same result (README "Merging"). */
+    c->origins_cleared = add->origins_cleared || base->origins_cleared;
+    if (add->regexes) {
+        c->regexes = add->regexes;
+    }
+    else {
+        c->regexes = add->origins_cleared ? NULL : base->regexes;
+    }
+    c->methods = add->methods ? add->methods : base->methods;
+    c->headers = add->headers ? add->headers : base->headers;
+    c->expose = add->expose ? add->expose : base->expose;
+    c->credentials = add->credentials != CORS_UNSET ? add->credentials
+                                                     : base->credentials;
+    if (add->max_age != CORS_UNSET) {
+        c->max_age = add->max_age;
+        c->max_age_str = add->max_age_str;
+    }
+    else {
+        c->max_age = base->max_age;
+        c->max_age_str = base->max_age_str;
+    }
+    c->pna = add->pna != CORS_UNSET ? add->pna : base->pna;
+    c->preflight_status = add->preflight_status != CORS_UNSET
+                          ? add->preflight_status : base->preflight_status;
+    c->deny = add->deny ? add->deny : base->deny;
+    c->denies = cors_merge_denies(p, base, add);
+    c->deny_cleared = add->deny_cleared || base->deny_cleared;
+    c->timing = add->timing != CORS_UNSET ? add->timing : base->timing;
+    c->debug = add->debug != CORS_UNSET ? add->debug : base->debug;
+    return c;
+}
+
+/* In CORS scope: an origin rule, and CorsEngine not Off.  (Most requests
+ * of a server are outside: the test that says so comes first.) */
+static APR_INLINE int cors_in_scope(const cors_dir_conf *c)
+{
+    return ((c->origins && c->origins->rules > 0)
+            || (c->regexes && c->regexes->nelts > 0))
+           && c->engine != 0;
+}
+
+static int cors_credentials(const cors_dir_conf *c)
+{
+    return c->credentials == 1;
+}
+
+static int cors_preflight_status(const cors_dir_conf *c)
+{
+    return c->preflight_status == CORS_UNSET ? CORS_DEFAULT_PREFLIGHT_STATUS
+                                             : c->preflight_status;
+}
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Directives and the command table                                    |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
 
 /* One CorsAllowOrigin value (where: see cors_config_warning()). */
 static const char *cors_allow_one(cmd_parms *cmd, cors_dir_conf *c,
@@ -2318,50 +2638,13 @@ static const command_rec cors_cmds[] = {
     {NULL}
 };
 
-/* ------------------------------------------------------------------ */
-/* Request time                                                       */
-/* ------------------------------------------------------------------ */
-
 /*
- * Client input for a log line.  httpd's error log already escapes control
- * characters, non-ASCII bytes and backslashes in every message; this only
- * keeps a hostile 8 KB value from filling the line.
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  The decision                                                        |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
  */
-static const char *cors_logitem(apr_pool_t *p, const char *s)
-{
-    return strlen(s) > 200 ? apr_pstrcat(p, apr_pstrndup(p, s, 200), "...",
-                                         NULL) : s;
-}
-
-/*
- * A refused combination (cors_unsafe_rules) that merging sections made
- * decides this answer: log it, once per process, with what is answered
- * instead.
- */
-static void cors_fail_safe(request_rec *r, const cors_dir_conf *c,
-                           cors_unsafe k)
-{
-    apr_uint32_t bit = 1u << k;
-    apr_uint32_t old = apr_atomic_read32(&cors_warned);
-
-    while (!(old & bit)) {
-        apr_uint32_t seen = apr_atomic_cas32(&cors_warned, old | bit, old);
-
-        if (seen == old) {
-            const char *part = cors_unsafe_rules[k].part(r->pool, c);
-
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "%s: the merged configuration combines '%s' with "
-                          "'%s'; %s (for %s; logged once per process)",
-                          cors_unsafe_rules[k].tag, part ? part : "?",
-                          cors_unsafe_rules[k].other,
-                          cors_unsafe_rules[k].failsafe,
-                          cors_logitem(r->pool, r->uri));
-            return;
-        }
-        old = seen;
-    }
-}
 
 /* cors_conf() after an internal redirect: the chain from its first
  * request; *off: a request of it says CorsEngine Off. */
@@ -2397,20 +2680,6 @@ static const cors_dir_conf *cors_conf(request_rec *r)
     return cors_in_scope(c) ? c : NULL;
 }
 
-/* The request headers the module reads (httpd has joined repeated lines
- * with ", "). */
-typedef struct {
-    const char *origin;
-    const char *method;      /* Access-Control-Request-Method */
-    const char *headers;     /* Access-Control-Request-Headers */
-    const char *pna;         /* Access-Control-Request-Private-Network */
-    /* cors_match() of origin under match_conf, asked once: the write
-     * check and the decision ask the same (cors_match_once()) */
-    const void *match_conf;
-    const char *match_how;
-    int match_unsafe;
-} cors_req;
-
 /* Origin (unless the caller read it: have_origin), and for a preflight
  * (OPTIONS with Origin and Access-Control-Request-Method) the other
  * Access-Control-Request-* fields the answer needs.  q starts zeroed. */
@@ -2432,249 +2701,6 @@ static void cors_read_request(const request_rec *r, const cors_dir_conf *c,
                                "Access-Control-Request-Private-Network")
                              : NULL;
     }
-}
-
-/*
- * Take one response header table over: remove every Access-Control-*
- * field from it, and say whether a Vary line of it holds "*".
- */
-static int cors_take_table(request_rec *r, apr_table_t *t)
-{
-    const apr_array_header_t *a = apr_table_elts(t);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
-    int i, star = 0;
-
-    for (i = 0; i < a->nelts; i++) {
-        const char *k = e[i].key;
-
-        /* the first letter and the length before a compare: few names
-         * start with these (Accept-Ranges is shorter) */
-        if (!k) {
-            continue;
-        }
-        if ((k[0] == 'a' || k[0] == 'A') && strlen(k) >= 15
-            && !strncasecmp(k, "Access-Control-", 15)) {
-            apr_table_unset(t, k);
-            i = -1;     /* the table moved: rescan */
-        }
-        else if ((k[0] == 'v' || k[0] == 'V') && !strcasecmp(k, "Vary")) {
-            star |= ap_find_list_item(r->pool, e[i].val, "*");
-        }
-    }
-    return star;
-}
-
-/* Take both response header tables over (the module owns the
- * Access-Control-* fields in its scope); 1 when a Vary line holds "*". */
-static int cors_take_tables(request_rec *r)
-{
-    int star = cors_take_table(r, r->headers_out);
-
-    return cors_take_table(r, r->err_headers_out) || star;
-}
-
-#define CORS_VARY_PREFLIGHT "Origin, Access-Control-Request-Method, " \
-                            "Access-Control-Request-Headers"
-#define CORS_VARY_PREFLIGHT_PNA CORS_VARY_PREFLIGHT \
-                                ", Access-Control-Request-Private-Network"
-
-/*
- * The parts of a value shaped like scheme://host[:port] (host_off,
- * host_len, scheme_len, len), found without validating anything: for a
- * serialised origin they are what cors_origin_parse() finds.  0 when the
- * value has no such shape.
- */
-static int cors_origin_shape(const char *s, apr_size_t n, cors_origin *o)
-{
-    const char *h, *e;
-
-    o->scheme_len = cors_scheme_len(s);
-    if (o->scheme_len == 0 || s[o->scheme_len] != ':'
-        || s[o->scheme_len + 1] != '/' || s[o->scheme_len + 2] != '/') {
-        return 0;
-    }
-    o->host_off = o->scheme_len + 3;
-    h = s + o->host_off;
-    if (*h == '[') {
-        e = memchr(h, ']', n - o->host_off);
-        e = e ? e + 1 : s + n;
-        o->is_ip = 1;
-    }
-    else {
-        /* a port ends in a digit; most hosts do not */
-        e = apr_isdigit(s[n - 1]) ? memchr(h, ':', n - o->host_off) : NULL;
-        e = e ? e : s + n;
-        o->is_ip = 0;
-    }
-    o->host_len = e - h;
-    o->len = n;
-    o->is_null = 0;
-    return 1;
-}
-
-/*
- * A value matched a rule by its shape (cors_origin_shape()).  The part the
- * rule's key covered is valid, as the configuration was, and so is the
- * scheme (compared with configured ones).  Is the rest valid too, so that
- * the whole value is a serialised origin?  Left to check: the labels before
- * a matched subdomain suffix (at: where it starts; 0 for a port pattern,
- * which covered the whole host), the host's length, and the port unless the
- * key included it.
- */
-static int cors_rest_ok(const char *s, const cors_origin *o, apr_size_t at,
-                        int port_matched)
-{
-    int numeric;
-
-    if (at && (o->host_len > CORS_MAX_HOST
-               || cors_labels(s, o->host_off, at, &numeric) != at)) {
-        return 0;
-    }
-    return port_matched
-           || cors_port_end(s, o->scheme_len, o->host_off + o->host_len)
-              == o->len;
-}
-
-/*
- * Does the configuration allow this Origin value?  Returns the reason it
- * matched, or NULL.  Never "*": the caller handles it.  An Origin is looked
- * up first and validated only when a rule matched it, so that refusing one
- * costs no parsing.  *unsafe: the refused combination (cors_unsafe) the
- * matching rule would make with credentials, or -1.
- */
-static const char *cors_match(const cors_dir_conf *c, const char *origin,
-                              int *unsafe)
-{
-    cors_origin o;
-    apr_size_t n = strlen(origin), at = 0;
-    const char *how = NULL;
-    int i, port_matched = 0, public_suffix = 0;
-
-    *unsafe = -1;
-    /* Configured exact origins are normalised: a byte-exact hit is a
-     * usable origin, so the common case needs no parsing. */
-    if (c->origins && cors_strset_get(&c->origins->exact, origin, n)) {
-        return "exact origin";
-    }
-    if (!c->regexes && !(c->origins && c->origins->parse)) {
-        return NULL;
-    }
-    if (n == 4 && !memcmp(origin, "null", 4)) {
-        return c->origins && c->origins->null ? "null listed" : NULL;
-    }
-    if (!cors_origin_shape(origin, n, &o)) {
-        return NULL;
-    }
-    if (c->origins && (how = cors_origins_match(c->origins, origin, &o, &at,
-                                                &port_matched,
-                                                &public_suffix))) {
-        /* matched by shape: the value must be a serialised origin too */
-        if (!cors_rest_ok(origin, &o, at, port_matched)) {
-            return NULL;
-        }
-        if (at && o.scheme_len == 4 && !memcmp(origin, "http", 4)) {
-            *unsafe = CORS_UNSAFE_HTTP_SUB_CREDENTIALS;
-        }
-        else if (public_suffix) {
-            *unsafe = CORS_UNSAFE_PSL_SUB_CREDENTIALS;
-        }
-        if (*unsafe < 0 || !c->regexes) {
-            return how;
-        }
-    }
-    /* A rule that allows the origin without a fail-safe decides, whatever
-     * rule matched before it (README "Merged combinations fail safe"). */
-    for (i = 0; c->regexes && i < c->regexes->nelts; i++) {
-        const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
-
-        if ((x->any && *unsafe >= 0) || !cors_regex_match(x, origin, n)) {
-            continue;
-        }
-        if (!how && !cors_origin_parse(origin, &o)) {
-            return NULL;
-        }
-        if (!x->any) {
-            *unsafe = -1;
-            return "CorsAllowOriginMatch";
-        }
-        *unsafe = CORS_UNSAFE_REGEX_CREDENTIALS;
-        how = "CorsAllowOriginMatch";   /* another expression may decide */
-    }
-    return how;
-}
-
-/* cors_match() of the request's Origin under c, asked once per request
- * and configuration. */
-static const char *cors_match_once(const cors_dir_conf *c, cors_req *q,
-                                   int *unsafe)
-{
-    if (q->match_conf != c) {
-        q->match_how = cors_match(c, q->origin, &q->match_unsafe);
-        q->match_conf = c;
-    }
-    *unsafe = q->match_unsafe;
-    return q->match_how;
-}
-
-/*
- * Does a CorsDenyOrigin list cover this Origin value?  The lookups of
- * cors_match(), on the value's shape alone: a value that only looks like a
- * denied origin is denied too (no allow rule would take it, and '*' must
- * not).
- */
-static int cors_denied_by(const cors_origins *l, const char *origin)
-{
-    cors_origin o;
-    apr_size_t n = strlen(origin), at;
-    int port_matched, public_suffix;
-
-    if (cors_strset_get(&l->exact, origin, n)) {
-        return 1;
-    }
-    if (!l->parse) {
-        return 0;
-    }
-    if (n == 4 && !memcmp(origin, "null", 4)) {
-        return l->null;
-    }
-    return cors_origin_shape(origin, n, &o)
-           && cors_origins_match(l, origin, &o, &at, &port_matched,
-                                 &public_suffix);
-}
-
-/*
- * Do the deny lists in force (every enclosing section's, since the last
- * "none") cover this Origin value (NULL: none sent)?  1: denied; 0: not
- * denied, but the answer depends on Origin; -1: no list holds a rule.
- */
-static int cors_denied(const cors_dir_conf *c, const char *origin)
-{
-    int i, rules = 0;
-
-    for (i = 0; c->denies && i < c->denies->nelts; i++) {
-        const cors_origins *l = APR_ARRAY_IDX(c->denies, i, cors_origins *);
-
-        if (l->rules) {
-            if (origin && cors_denied_by(l, origin)) {
-                return 1;
-            }
-            rules = 1;
-        }
-    }
-    return rules ? 0 : -1;
-}
-
-/* Why cors_match() refused an Origin, for the debug line. */
-static const char *cors_why_not(const cors_dir_conf *c, const char *origin)
-{
-    cors_origin o;
-
-    if (!strcmp(origin, "null")) {
-        return c->origins && c->origins->null ? "not in the allowed origins"
-                                              : "null is not listed";
-    }
-    return cors_origin_parse(origin, &o) ? "not in the allowed origins"
-                                         : "not a serialised origin";
 }
 
 /* The debug line of a decision (origin and method from the request). */
@@ -2862,64 +2888,6 @@ static cors_decision *cors_decide(request_rec *r, const cors_dir_conf *c,
     d->timing = c->timing == 1;
     cors_publish(r, d, q);
     return d;
-}
-
-/*
- * CorsTimingAllowOrigin On: in its scope the module owns Timing-Allow-Origin
- * as it owns Access-Control-*.  Others' lines go; an actual response that
- * allows an origin carries the Access-Control-Allow-Origin value here too.
- * Preflight answers carry none: browsers expose no timing of a preflight.
- */
-static void cors_apply_timing(request_rec *r, const cors_decision *d)
-{
-    apr_table_unset(r->headers_out, "Timing-Allow-Origin");
-    apr_table_unset(r->err_headers_out, "Timing-Allow-Origin");
-    if (d->acao && d->outcome < CORS_PREFLIGHT_OK) {
-        apr_table_setn(r->headers_out, "Timing-Allow-Origin", d->acao);
-    }
-}
-
-/* Write a decision into the response headers, replacing what others put
- * there. */
-static void cors_apply(request_rec *r, const cors_decision *d)
-{
-    apr_table_t *t = r->headers_out;
-    int star = cors_take_tables(r);
-
-    if (d->acao) {
-        apr_table_addn(t, "Access-Control-Allow-Origin", d->acao);
-        if (d->credentials) {
-            apr_table_addn(t, "Access-Control-Allow-Credentials", "true");
-        }
-        if (d->expose) {
-            apr_table_addn(t, "Access-Control-Expose-Headers", d->expose);
-        }
-        if (d->allow_methods) {
-            apr_table_addn(t, "Access-Control-Allow-Methods",
-                           d->allow_methods);
-        }
-        if (d->allow_headers) {
-            apr_table_addn(t, "Access-Control-Allow-Headers",
-                           d->allow_headers);
-        }
-        if (d->max_age) {
-            apr_table_addn(t, "Access-Control-Max-Age", d->max_age);
-        }
-        if (d->allow_pna) {
-            apr_table_addn(t, "Access-Control-Allow-Private-Network",
-                           "true");
-        }
-    }
-    if (d->timing) {
-        cors_apply_timing(r, d);
-    }
-    /* httpd's HTTP/1 header filter (fixup_vary) and mod_http2 join the Vary
-     * lines of both tables into one and drop repeated tokens,
-     * case-insensitively, so a line of our own is enough.  "Vary: *" says
-     * all there is to say: it is left alone. */
-    if (d->vary && !star) {
-        apr_table_addn(t, "Vary", d->vary);
-    }
 }
 
 /* GET, HEAD and POST: browsers never ask about them (the Fetch
@@ -3204,6 +3172,141 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
 }
 
 /*
+ * The decision for an internal redirect (ErrorDocument) of a preflight
+ * that CorsEngine ReportOnly let through, or of a write that the
+ * cross-origin write check refused, taken over from the chain's request
+ * that decided it; NULL for any other request, which is decided anew
+ * (cors_out_filter()).
+ */
+static const cors_decision *cors_chain_preflight(request_rec *r)
+{
+    const request_rec *p;
+
+    for (p = r->prev; p; p = p->prev) {
+        const cors_decision *d = ap_get_module_config(p->request_config,
+                                                      &cors_module);
+
+        if (d) {
+            if (!d->write_refused
+                && (!d->report || d->outcome < CORS_PREFLIGHT_OK)) {
+                return NULL;
+            }
+            ap_set_module_config(r->request_config, &cors_module, (void *)d);
+            apr_table_setn(r->subprocess_env, "CORS_RESULT",
+                           cors_outcomes[d->write ? d->write
+                                                  : d->outcome].result);
+            return d;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Applying the decision: header tables and the output filter          |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
+
+/*
+ * Take one response header table over: remove every Access-Control-*
+ * field from it, and say whether a Vary line of it holds "*".
+ */
+static int cors_take_table(request_rec *r, apr_table_t *t)
+{
+    const apr_array_header_t *a = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+    int i, star = 0;
+
+    for (i = 0; i < a->nelts; i++) {
+        const char *k = e[i].key;
+
+        /* the first letter and the length before a compare: few names
+         * start with these (Accept-Ranges is shorter) */
+        if (!k) {
+            continue;
+        }
+        if ((k[0] == 'a' || k[0] == 'A') && strlen(k) >= 15
+            && !strncasecmp(k, "Access-Control-", 15)) {
+            apr_table_unset(t, k);
+            i = -1;     /* the table moved: rescan */
+        }
+        else if ((k[0] == 'v' || k[0] == 'V') && !strcasecmp(k, "Vary")) {
+            star |= ap_find_list_item(r->pool, e[i].val, "*");
+        }
+    }
+    return star;
+}
+
+/* Take both response header tables over (the module owns the
+ * Access-Control-* fields in its scope); 1 when a Vary line holds "*". */
+static int cors_take_tables(request_rec *r)
+{
+    int star = cors_take_table(r, r->headers_out);
+
+    return cors_take_table(r, r->err_headers_out) || star;
+}
+
+/*
+ * CorsTimingAllowOrigin On: in its scope the module owns Timing-Allow-Origin
+ * as it owns Access-Control-*.  Others' lines go; an actual response that
+ * allows an origin carries the Access-Control-Allow-Origin value here too.
+ * Preflight answers carry none: browsers expose no timing of a preflight.
+ */
+static void cors_apply_timing(request_rec *r, const cors_decision *d)
+{
+    apr_table_unset(r->headers_out, "Timing-Allow-Origin");
+    apr_table_unset(r->err_headers_out, "Timing-Allow-Origin");
+    if (d->acao && d->outcome < CORS_PREFLIGHT_OK) {
+        apr_table_setn(r->headers_out, "Timing-Allow-Origin", d->acao);
+    }
+}
+
+/* Write a decision into the response headers, replacing what others put
+ * there. */
+static void cors_apply(request_rec *r, const cors_decision *d)
+{
+    apr_table_t *t = r->headers_out;
+    int star = cors_take_tables(r);
+
+    if (d->acao) {
+        apr_table_addn(t, "Access-Control-Allow-Origin", d->acao);
+        if (d->credentials) {
+            apr_table_addn(t, "Access-Control-Allow-Credentials", "true");
+        }
+        if (d->expose) {
+            apr_table_addn(t, "Access-Control-Expose-Headers", d->expose);
+        }
+        if (d->allow_methods) {
+            apr_table_addn(t, "Access-Control-Allow-Methods",
+                           d->allow_methods);
+        }
+        if (d->allow_headers) {
+            apr_table_addn(t, "Access-Control-Allow-Headers",
+                           d->allow_headers);
+        }
+        if (d->max_age) {
+            apr_table_addn(t, "Access-Control-Max-Age", d->max_age);
+        }
+        if (d->allow_pna) {
+            apr_table_addn(t, "Access-Control-Allow-Private-Network",
+                           "true");
+        }
+    }
+    if (d->timing) {
+        cors_apply_timing(r, d);
+    }
+    /* httpd's HTTP/1 header filter (fixup_vary) and mod_http2 join the Vary
+     * lines of both tables into one and drop repeated tokens,
+     * case-insensitively, so a line of our own is enough.  "Vary: *" says
+     * all there is to say: it is left alone. */
+    if (d->vary && !star) {
+        apr_table_addn(t, "Vary", d->vary);
+    }
+}
+
+/*
  * Answer a preflight completely: status, headers, empty body.  Returns
  * DONE so that nothing after header_parser (authentication, redirects,
  * handlers, backends) sees it.  The answer is a response like any other
@@ -3233,199 +3336,62 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
     return DONE;
 }
 
-/* ------------------------------------------------------------------ */
-/* Cross-origin writes (CorsCrossOriginProtection)                    */
-/* ------------------------------------------------------------------ */
+/* Defined in the section "CorsEngine ReportOnly" below. */
+static void cors_report_only(request_rec *r, const cors_decision *d);
 
-/*
- * CORS decides who may read a response; it never stops a form POST or a
- * no-cors fetch, which browsers send without a preflight, from reaching
- * the application.  The write check refuses such requests from origins the
- * policy does not trust (README "Cross-origin writes"), from the browser's
- * Sec-Fetch-Site or, from browsers that do not send it, from Origin
- * against Host.
- */
-
-/* GET, HEAD (httpd numbers it M_GET) and OPTIONS: never refused. */
-static APR_INLINE int cors_safe_method(const request_rec *r)
+static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
-    return r->method_number == M_GET || r->method_number == M_OPTIONS;
-}
+    request_rec *r = f->r;
+    const cors_decision *d;
 
-/*
- * May this Origin write?  An origin the merged policy allows and would
- * allow with credentials (a write carries the user's cookies), minus the
- * denied ones: never "*", "null", an expression that matches any origin,
- * a plain-http subdomain pattern or one on a public suffix.  The origin
- * rules count whether or not CorsEngine is Off.
- */
-static int cors_write_trusted(const cors_dir_conf *c, cors_req *q)
-{
-    int unsafe;
-
-    /* (the first letter before a call: most origins start with "h") */
-    if (!q->origin || (q->origin[0] == 'n' && !strcmp(q->origin, "null"))) {
-        return 0;
+    if (f->ctx) {
+        /* done: the headers went with the first brigade (staying in the
+         * chain costs less than leaving it, for the usual one brigade) */
+        return ap_pass_brigade(f->next, bb);
     }
-    if (cors_denied(c, q->origin) == 1) {
-        return 0;
+    if (APR_BRIGADE_EMPTY(bb)) {
+        return APR_SUCCESS;
     }
-    return cors_match_once(c, q, &unsafe) && unsafe < 0;
-}
-
-/* Is the Origin's host and port the request's Host?  (Browsers omit a
- * default port from both.)  The scheme is not compared: Host has none. */
-static int cors_origin_is_host(const request_rec *r, const char *origin)
-{
-    const char *host = apr_table_get(r->headers_in, "Host");
-    cors_origin o;
-
-    return host && cors_origin_parse(origin, &o) && !o.is_null
-           && !strcasecmp(origin + o.host_off, host);
-}
-
-/*
- * The cross-origin write check for a request that is not GET, HEAD or
- * OPTIONS, under r's own configuration c, q holding its Origin: 0 when
- * the write passes, else the outcome of its refusal (CORS_WRITE_*).  One
- * debug line, CORS0040 for a write that passes, the outcome's tag for one
- * refused.
- */
-static cors_outcome cors_check_write(request_rec *r, const cors_dir_conf *c,
-                                     cors_req *q)
-{
-    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
-    const char *origin = q->origin;
-    cors_outcome refused = 0;
-    const char *why;
-
-    if (site) {
-        /* what the browser says about the initiator's relationship (the
-         * first letter before a call) */
-        if ((site[0] == 's' && !strcmp(site, "same-origin"))
-            || (site[0] == 'n' && !strcmp(site, "none"))) {
-            why = "Sec-Fetch-Site says same-origin or none";
-        }
-        else if (cors_write_trusted(c, q)) {
-            why = "a trusted origin";
-        }
-        else {
-            refused = CORS_WRITE_DENIED_FETCH_SITE;
-            why = "Sec-Fetch-Site is not same-origin or none, and the "
-                  "origin is not trusted";
-        }
-    }
-    else if (!origin) {
-        why = "neither Sec-Fetch-Site nor Origin";
-    }
-    else if (cors_origin_is_host(r, origin)) {
-        why = "no Sec-Fetch-Site, and Origin matches Host";
-    }
-    else if (cors_write_trusted(c, q)) {
-        why = "no Sec-Fetch-Site, and a trusted origin";
-    }
-    else {
-        refused = CORS_WRITE_DENIED_ORIGIN;
-        why = "no Sec-Fetch-Site, and Origin neither matches Host nor is "
-              "trusted";
-    }
-    if (APLOGrdebug(r)) {
-        const char *host = apr_table_get(r->headers_in, "Host");
-
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "%s: cross-origin write check: %s from %s%s%s%s (%s; "
-                      "Sec-Fetch-Site '%s', Host '%s')",
-                      refused ? cors_outcomes[refused].tag : "CORS0040",
-                      cors_logitem(r->pool, r->method),
-                      origin ? "origin '" : "no Origin header",
-                      origin ? cors_logitem(r->pool, origin) : "",
-                      origin ? "'" : "",
-                      !refused ? " passes"
-                      : c->protect == CORS_REPORT_ONLY
-                        ? " would be refused (ReportOnly)"
-                        : cors_outcomes[refused].verdict, why,
-                      site ? cors_logitem(r->pool, site) : "",
-                      host ? cors_logitem(r->pool, host) : "");
-    }
-    return refused;
-}
-
-/*
- * The write check's decision for a request outside CORS scope, checked
- * under c: no header to write; when refused (or ReportOnly would refuse),
- * CORS_RESULT and the counters.
- */
-static void cors_publish_write(request_rec *r, const cors_dir_conf *c,
-                               cors_outcome write, int refused)
-{
-    cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
-    cors_req q;
-
-    memset(&q, 0, sizeof(q));
-    d->outcome = CORS_NO_ORIGIN;
-    d->write = write;
-    d->write_refused = refused;
-    d->write_only = 1;
-    d->write_conf = c;
-    if (write) {
-        cors_publish(r, d, &q);
-    }
-    else {
-        ap_set_module_config(r->request_config, &cors_module, d);
-    }
-}
-
-/*
- * fixups, after mod_dir's: DirectoryIndex and FallbackResource hand a
- * request over to another file's configuration after header_parser
- * (ap_internal_fast_redirect()).  A write that this configuration protects
- * and that was not checked under it is checked now, after authentication
- * and before the handler.
- */
-static int cors_fixups(request_rec *r)
-{
-    const cors_dir_conf *c, *sc;
-    cors_decision *d;
-    cors_req q;
-    cors_outcome write;
-    int refused;
-
-    if (r->main || cors_safe_method(r)) {
-        return DECLINED;
-    }
-    c = ap_get_module_config(r->per_dir_config, &cors_module);
     d = ap_get_module_config(r->request_config, &cors_module);
-    if (c->protect <= 0 || (d && d->write_conf == c)) {
-        return DECLINED;
+    if (d && d->write_only && !d->write) {
+        /* a write that passed the check outside CORS scope: undecided */
+        d = NULL;
     }
-    memset(&q, 0, sizeof(q));
-    q.origin = apr_table_get(r->headers_in, "Origin");
-    write = cors_check_write(r, c, &q);
-    refused = write && c->protect == 1;
-    if (d && (!d->write_only || d->write)) {
-        /* decided (and counted) under the first configuration: a
-         * refusal is what CORS_RESULT names now */
-        if (write && !d->write) {
-            d->write = write;
-            d->write_refused = refused;
-            apr_table_setn(r->subprocess_env, "CORS_RESULT",
-                           cors_outcomes[write].result);
+    if (!d && r->prev) {
+        d = cors_chain_preflight(r);
+    }
+    if (!d) {
+        /* an error response for a request that failed before
+         * header_parser (the filter is only added in scope) */
+        const cors_dir_conf *c = cors_conf(r);
+        cors_req q;
+
+        memset(&q, 0, sizeof(q));
+        if (c) {
+            q.origin = apr_table_get(r->headers_in, "Origin");
+            d = cors_decide(r, c, &q, 0, 0);
         }
     }
-    else if ((sc = cors_conf(r))) {
-        /* in CORS scope now: decided as header_parser would have */
-        cors_read_request(r, sc, &q, 1);
-        cors_decide(r, sc, &q, write, refused)->write_conf = c;
+    if (d && d->write_only) {
+        /* a write check's decision outside CORS scope: no header */
     }
-    else {
-        cors_publish_write(r, c, write, refused);
+    else if (d && d->report) {
+        cors_report_only(r, d);
     }
-    return refused ? HTTP_FORBIDDEN : DECLINED;
+    else if (d) {
+        cors_apply(r, d);
+    }
+    f->ctx = f;
+    return ap_pass_brigade(f->next, bb);
 }
 
-/* ------------------------------------------------------------------ */
-/* CorsEngine ReportOnly: the response compared with the decision      */
-/* ------------------------------------------------------------------ */
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  CorsEngine ReportOnly: the response compared with the decision      |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
 
 /* The fields CORS_REPORT names, in its order (README "CorsEngine"). */
 typedef enum {
@@ -3713,148 +3679,158 @@ static void cors_report_only(request_rec *r, const cors_decision *d)
 }
 
 /*
- * The decision for an internal redirect (ErrorDocument) of a preflight
- * that CorsEngine ReportOnly let through, or of a write that the
- * cross-origin write check refused, taken over from the chain's request
- * that decided it; NULL for any other request, which is decided anew
- * (cors_out_filter()).
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Cross-origin writes (CorsCrossOriginProtection)                     |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
  */
-static const cors_decision *cors_chain_preflight(request_rec *r)
+
+/*
+ * CORS decides who may read a response; it never stops a form POST or a
+ * no-cors fetch, which browsers send without a preflight, from reaching
+ * the application.  The write check refuses such requests from origins the
+ * policy does not trust (README "Cross-origin writes"), from the browser's
+ * Sec-Fetch-Site or, from browsers that do not send it, from Origin
+ * against Host.
+ */
+
+/* GET, HEAD (httpd numbers it M_GET) and OPTIONS: never refused. */
+static APR_INLINE int cors_safe_method(const request_rec *r)
 {
-    const request_rec *p;
-
-    for (p = r->prev; p; p = p->prev) {
-        const cors_decision *d = ap_get_module_config(p->request_config,
-                                                      &cors_module);
-
-        if (d) {
-            if (!d->write_refused
-                && (!d->report || d->outcome < CORS_PREFLIGHT_OK)) {
-                return NULL;
-            }
-            ap_set_module_config(r->request_config, &cors_module, (void *)d);
-            apr_table_setn(r->subprocess_env, "CORS_RESULT",
-                           cors_outcomes[d->write ? d->write
-                                                  : d->outcome].result);
-            return d;
-        }
-    }
-    return NULL;
+    return r->method_number == M_GET || r->method_number == M_OPTIONS;
 }
 
 /*
- * header_parser (main requests only): the per-directory configuration is
- * final, nothing has authenticated, redirected or handled the request yet.
- * A cross-origin write is checked under the request's own configuration
- * and refused with a 403 (ErrorDocument 403 applies), in or outside CORS
- * scope.  Preflights are answered; actual requests are decided, so that
- * CORS_RESULT is there for mod_rewrite, mod_headers and the log.  (An
- * ErrorDocument for a preflight that ReportOnly let through, or for a
- * refused write, is a GET: it keeps that decision.)
+ * May this Origin write?  An origin the merged policy allows and would
+ * allow with credentials (a write carries the user's cookies), minus the
+ * denied ones: never "*", "null", an expression that matches any origin,
+ * a plain-http subdomain pattern or one on a public suffix.  The origin
+ * rules count whether or not CorsEngine is Off.
  */
-static int cors_header_parser(request_rec *r)
+static int cors_write_trusted(const cors_dir_conf *c, cors_req *q)
 {
-    const cors_dir_conf *own = ap_get_module_config(r->per_dir_config,
-                                                    &cors_module);
-    const cors_dir_conf *c;
-    cors_outcome write = 0;
-    int checked = own->protect > 0 && !cors_safe_method(r), refuse;
+    int unsafe;
+
+    /* (the first letter before a call: most origins start with "h") */
+    if (!q->origin || (q->origin[0] == 'n' && !strcmp(q->origin, "null"))) {
+        return 0;
+    }
+    if (cors_denied(c, q->origin) == 1) {
+        return 0;
+    }
+    return cors_match_once(c, q, &unsafe) && unsafe < 0;
+}
+
+/* Is the Origin's host and port the request's Host?  (Browsers omit a
+ * default port from both.)  The scheme is not compared: Host has none. */
+static int cors_origin_is_host(const request_rec *r, const char *origin)
+{
+    const char *host = apr_table_get(r->headers_in, "Host");
+    cors_origin o;
+
+    return host && cors_origin_parse(origin, &o) && !o.is_null
+           && !strcasecmp(origin + o.host_off, host);
+}
+
+/*
+ * The cross-origin write check for a request that is not GET, HEAD or
+ * OPTIONS, under r's own configuration c, q holding its Origin: 0 when
+ * the write passes, else the outcome of its refusal (CORS_WRITE_*).  One
+ * debug line, CORS0040 for a write that passes, the outcome's tag for one
+ * refused.
+ */
+static cors_outcome cors_check_write(request_rec *r, const cors_dir_conf *c,
+                                     cors_req *q)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *origin = q->origin;
+    cors_outcome refused = 0;
+    const char *why;
+
+    if (site) {
+        /* what the browser says about the initiator's relationship (the
+         * first letter before a call) */
+        if ((site[0] == 's' && !strcmp(site, "same-origin"))
+            || (site[0] == 'n' && !strcmp(site, "none"))) {
+            why = "Sec-Fetch-Site says same-origin or none";
+        }
+        else if (cors_write_trusted(c, q)) {
+            why = "a trusted origin";
+        }
+        else {
+            refused = CORS_WRITE_DENIED_FETCH_SITE;
+            why = "Sec-Fetch-Site is not same-origin or none, and the "
+                  "origin is not trusted";
+        }
+    }
+    else if (!origin) {
+        why = "neither Sec-Fetch-Site nor Origin";
+    }
+    else if (cors_origin_is_host(r, origin)) {
+        why = "no Sec-Fetch-Site, and Origin matches Host";
+    }
+    else if (cors_write_trusted(c, q)) {
+        why = "no Sec-Fetch-Site, and a trusted origin";
+    }
+    else {
+        refused = CORS_WRITE_DENIED_ORIGIN;
+        why = "no Sec-Fetch-Site, and Origin neither matches Host nor is "
+              "trusted";
+    }
+    if (APLOGrdebug(r)) {
+        const char *host = apr_table_get(r->headers_in, "Host");
+
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "%s: cross-origin write check: %s from %s%s%s%s (%s; "
+                      "Sec-Fetch-Site '%s', Host '%s')",
+                      refused ? cors_outcomes[refused].tag : "CORS0040",
+                      cors_logitem(r->pool, r->method),
+                      origin ? "origin '" : "no Origin header",
+                      origin ? cors_logitem(r->pool, origin) : "",
+                      origin ? "'" : "",
+                      !refused ? " passes"
+                      : c->protect == CORS_REPORT_ONLY
+                        ? " would be refused (ReportOnly)"
+                        : cors_outcomes[refused].verdict, why,
+                      site ? cors_logitem(r->pool, site) : "",
+                      host ? cors_logitem(r->pool, host) : "");
+    }
+    return refused;
+}
+
+/*
+ * The write check's decision for a request outside CORS scope, checked
+ * under c: no header to write; when refused (or ReportOnly would refuse),
+ * CORS_RESULT and the counters.
+ */
+static void cors_publish_write(request_rec *r, const cors_dir_conf *c,
+                               cors_outcome write, int refused)
+{
+    cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
     cors_req q;
 
     memset(&q, 0, sizeof(q));
-    if (checked) {
-        q.origin = apr_table_get(r->headers_in, "Origin");
-        write = cors_check_write(r, own, &q);
+    d->outcome = CORS_NO_ORIGIN;
+    d->write = write;
+    d->write_refused = refused;
+    d->write_only = 1;
+    d->write_conf = c;
+    if (write) {
+        cors_publish(r, d, &q);
     }
-    else if (r->prev && cors_chain_preflight(r)) {
-        return DECLINED;
+    else {
+        ap_set_module_config(r->request_config, &cors_module, d);
     }
-    refuse = write && own->protect == 1;
-    if (!(c = cors_conf(r))) {
-        if (checked) {
-            cors_publish_write(r, own, write, refuse);
-        }
-        return refuse ? HTTP_FORBIDDEN : DECLINED;
-    }
-    cors_read_request(r, c, &q, checked);
-    if (q.method) {
-        return cors_preflight(r, c, &q);
-    }
-    cors_decide(r, c, &q, write, refuse)->write_conf = checked ? own : NULL;
-    return refuse ? HTTP_FORBIDDEN : DECLINED;
-}
-
-static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
-{
-    request_rec *r = f->r;
-    const cors_decision *d;
-
-    if (f->ctx) {
-        /* done: the headers went with the first brigade (staying in the
-         * chain costs less than leaving it, for the usual one brigade) */
-        return ap_pass_brigade(f->next, bb);
-    }
-    if (APR_BRIGADE_EMPTY(bb)) {
-        return APR_SUCCESS;
-    }
-    d = ap_get_module_config(r->request_config, &cors_module);
-    if (d && d->write_only && !d->write) {
-        /* a write that passed the check outside CORS scope: undecided */
-        d = NULL;
-    }
-    if (!d && r->prev) {
-        d = cors_chain_preflight(r);
-    }
-    if (!d) {
-        /* an error response for a request that failed before
-         * header_parser (the filter is only added in scope) */
-        const cors_dir_conf *c = cors_conf(r);
-        cors_req q;
-
-        memset(&q, 0, sizeof(q));
-        if (c) {
-            q.origin = apr_table_get(r->headers_in, "Origin");
-            d = cors_decide(r, c, &q, 0, 0);
-        }
-    }
-    if (d && d->write_only) {
-        /* a write check's decision outside CORS scope: no header */
-    }
-    else if (d && d->report) {
-        cors_report_only(r, d);
-    }
-    else if (d) {
-        cors_apply(r, d);
-    }
-    f->ctx = f;
-    return ap_pass_brigade(f->next, bb);
 }
 
 /*
- * Add the output filter to requests in scope: those header_parser decided
- * for, and those whose configuration is in scope although header_parser
- * did not decide (error responses for requests that failed before it, and
- * mod_dir's DirectoryIndex, which takes over the configuration of the
- * index file).  Subrequests (mod_include, mod_dir lookups) are left alone:
- * the main request writes the headers, once.
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Counters: mod_status's page and the cors-metrics handler            |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
  */
-static void cors_insert_filter(request_rec *r)
-{
-    const cors_decision *d;
-
-    if (r->main) {
-        return;
-    }
-    d = ap_get_module_config(r->request_config, &cors_module);
-    if ((d && !d->write_only) || ((!d || !d->write) && cors_conf(r))) {
-        ap_add_output_filter_handle(cors_filter_handle, NULL, r,
-                                    r->connection);
-    }
-}
-
-/* ------------------------------------------------------------------ */
-/* Counters: mod_status's page and the cors-metrics handler           */
-/* ------------------------------------------------------------------ */
 
 /*
  * The decisions of every child and thread, counted by virtual host and
@@ -4000,51 +3976,6 @@ static void cors_counters_assign(cors_counters *k, server_rec *s,
     }
 }
 
-/* pre_mpm (start-up and full restarts): new counters, all zero. */
-static int cors_pre_mpm(apr_pool_t *p, ap_scoreboard_e sb_type)
-{
-    cors_counters *k = cors_counters_get(p), fresh;
-    apr_pool_t *ptemp;
-    apr_shm_t *shm;
-    apr_size_t size;
-    apr_status_t rv;
-    server_rec *s;
-    int hosts = 0;
-
-    (void)sb_type;
-    if (k) {
-        apr_pool_destroy(k->pool);      /* the last generation's */
-        apr_pool_userdata_set(NULL, CORS_COUNTERS_KEY, NULL, p);
-    }
-    for (s = ap_server_conf; s; s = s->next) {
-        hosts++;
-    }
-    memset(&fresh, 0, sizeof(fresh));
-    fresh.rows = 2 * hosts + 16 + 1;
-    size = (apr_size_t)fresh.rows * CORS_OUTCOME_COUNT * sizeof(apr_uint64_t);
-    apr_pool_create(&fresh.pool, p);
-    rv = apr_shm_create(&shm, size, NULL, fresh.pool);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ap_server_conf,
-                     "CORS0060: cannot create the counters' shared memory "
-                     "(%" APR_SIZE_T_FMT " bytes)", size);
-        apr_pool_destroy(fresh.pool);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    fresh.counts = apr_shm_baseaddr_get(shm);
-    memset(fresh.counts, 0, size);
-    fresh.by_name = apr_hash_make(fresh.pool);
-    fresh.names = apr_array_make(fresh.pool, hosts, sizeof(const char *));
-    fresh.shown = apr_pcalloc(fresh.pool, fresh.rows);
-    fresh.reset = apr_time_now();
-    k = apr_pmemdup(fresh.pool, &fresh, sizeof(fresh));
-    apr_pool_userdata_set(k, CORS_COUNTERS_KEY, NULL, p);
-    apr_pool_create(&ptemp, fresh.pool);
-    cors_counters_assign(k, ap_server_conf, ptemp);
-    apr_pool_destroy(ptemp);
-    return OK;
-}
-
 /* The rows: one per name, then "(other)".  Row i's counts are read into v
  * (atomically, each) and added to total; its name is returned, or NULL
  * for a row not shown: one no server that can get requests used, and that
@@ -4156,27 +4087,6 @@ static void cors_status_html(request_rec *r, const cors_counters *k)
     }
 }
 
-/* mod_status's optional hook: its page, or the ?auto lines. */
-static int cors_status_hook(request_rec *r, int flags)
-{
-    const cors_counters *k = cors_counters_get(r->server->process->pool);
-    apr_uint64_t v[CORS_OUTCOME_COUNT], total[CORS_OUTCOME_COUNT] = { 0 };
-    int i;
-
-    if (!k) {
-        return OK;
-    }
-    if (!(flags & AP_STATUS_SHORT)) {
-        cors_status_html(r, k);
-        return OK;
-    }
-    for (i = 0; i < cors_counters_rows(k); i++) {
-        cors_counters_read(k, i, v, total);
-    }
-    cors_status_auto(r, total);
-    return OK;
-}
-
 /* A label value of the Prometheus text format: \, " and newline escaped. */
 static const char *cors_prom_label(apr_pool_t *p, const char *s)
 {
@@ -4246,16 +4156,13 @@ static int cors_metrics_page(request_rec *r)
     return OK;
 }
 
-/* SetHandler cors-metrics.  httpd asks every handler about every request:
- * the first letter before the compare, and nothing else before it. */
-static int cors_metrics_handler(request_rec *r)
-{
-    if (!r->handler || r->handler[0] != 'c'
-        || strcmp(r->handler, "cors-metrics")) {
-        return DECLINED;
-    }
-    return cors_metrics_page(r);
-}
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Hooks: configuration, start-up, request and handler                 |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
 
 static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp)
@@ -4273,6 +4180,25 @@ static void cors_report(server_rec *s)
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "CORS0001: mod_cors/"
                  CORS_VERSION ": %d exact origins and %d patterns loaded",
                  cors_count_exact, cors_count_patterns);
+}
+
+/* apachectl -t, and the terminal at start-up: the configuration warnings
+ * (the log level of the main server is final here, and its error log is
+ * still stderr). */
+static int cors_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    cors_log_config_warnings(s);
+    return OK;
+}
+
+static void cors_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    (void)pconf;
+    cors_report(s);
 }
 
 static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -4296,23 +4222,193 @@ static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-/* apachectl -t, and the terminal at start-up: the configuration warnings
- * (the log level of the main server is final here, and its error log is
- * still stderr). */
-static int cors_check_config(apr_pool_t *pconf, apr_pool_t *plog,
-                             apr_pool_t *ptemp, server_rec *s)
+/* pre_mpm (start-up and full restarts): new counters, all zero. */
+static int cors_pre_mpm(apr_pool_t *p, ap_scoreboard_e sb_type)
 {
-    (void)pconf;
-    (void)plog;
-    (void)ptemp;
-    cors_log_config_warnings(s);
+    cors_counters *k = cors_counters_get(p), fresh;
+    apr_pool_t *ptemp;
+    apr_shm_t *shm;
+    apr_size_t size;
+    apr_status_t rv;
+    server_rec *s;
+    int hosts = 0;
+
+    (void)sb_type;
+    if (k) {
+        apr_pool_destroy(k->pool);      /* the last generation's */
+        apr_pool_userdata_set(NULL, CORS_COUNTERS_KEY, NULL, p);
+    }
+    for (s = ap_server_conf; s; s = s->next) {
+        hosts++;
+    }
+    memset(&fresh, 0, sizeof(fresh));
+    fresh.rows = 2 * hosts + 16 + 1;
+    size = (apr_size_t)fresh.rows * CORS_OUTCOME_COUNT * sizeof(apr_uint64_t);
+    apr_pool_create(&fresh.pool, p);
+    rv = apr_shm_create(&shm, size, NULL, fresh.pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ap_server_conf,
+                     "CORS0060: cannot create the counters' shared memory "
+                     "(%" APR_SIZE_T_FMT " bytes)", size);
+        apr_pool_destroy(fresh.pool);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    fresh.counts = apr_shm_baseaddr_get(shm);
+    memset(fresh.counts, 0, size);
+    fresh.by_name = apr_hash_make(fresh.pool);
+    fresh.names = apr_array_make(fresh.pool, hosts, sizeof(const char *));
+    fresh.shown = apr_pcalloc(fresh.pool, fresh.rows);
+    fresh.reset = apr_time_now();
+    k = apr_pmemdup(fresh.pool, &fresh, sizeof(fresh));
+    apr_pool_userdata_set(k, CORS_COUNTERS_KEY, NULL, p);
+    apr_pool_create(&ptemp, fresh.pool);
+    cors_counters_assign(k, ap_server_conf, ptemp);
+    apr_pool_destroy(ptemp);
     return OK;
 }
 
-static void cors_test_config(apr_pool_t *pconf, server_rec *s)
+/*
+ * header_parser (main requests only): the per-directory configuration is
+ * final, nothing has authenticated, redirected or handled the request yet.
+ * A cross-origin write is checked under the request's own configuration
+ * and refused with a 403 (ErrorDocument 403 applies), in or outside CORS
+ * scope.  Preflights are answered; actual requests are decided, so that
+ * CORS_RESULT is there for mod_rewrite, mod_headers and the log.  (An
+ * ErrorDocument for a preflight that ReportOnly let through, or for a
+ * refused write, is a GET: it keeps that decision.)
+ */
+static int cors_header_parser(request_rec *r)
 {
-    (void)pconf;
-    cors_report(s);
+    const cors_dir_conf *own = ap_get_module_config(r->per_dir_config,
+                                                    &cors_module);
+    const cors_dir_conf *c;
+    cors_outcome write = 0;
+    int checked = own->protect > 0 && !cors_safe_method(r), refuse;
+    cors_req q;
+
+    memset(&q, 0, sizeof(q));
+    if (checked) {
+        q.origin = apr_table_get(r->headers_in, "Origin");
+        write = cors_check_write(r, own, &q);
+    }
+    else if (r->prev && cors_chain_preflight(r)) {
+        return DECLINED;
+    }
+    refuse = write && own->protect == 1;
+    if (!(c = cors_conf(r))) {
+        if (checked) {
+            cors_publish_write(r, own, write, refuse);
+        }
+        return refuse ? HTTP_FORBIDDEN : DECLINED;
+    }
+    cors_read_request(r, c, &q, checked);
+    if (q.method) {
+        return cors_preflight(r, c, &q);
+    }
+    cors_decide(r, c, &q, write, refuse)->write_conf = checked ? own : NULL;
+    return refuse ? HTTP_FORBIDDEN : DECLINED;
+}
+
+/*
+ * fixups, after mod_dir's: DirectoryIndex and FallbackResource hand a
+ * request over to another file's configuration after header_parser
+ * (ap_internal_fast_redirect()).  A write that this configuration protects
+ * and that was not checked under it is checked now, after authentication
+ * and before the handler.
+ */
+static int cors_fixups(request_rec *r)
+{
+    const cors_dir_conf *c, *sc;
+    cors_decision *d;
+    cors_req q;
+    cors_outcome write;
+    int refused;
+
+    if (r->main || cors_safe_method(r)) {
+        return DECLINED;
+    }
+    c = ap_get_module_config(r->per_dir_config, &cors_module);
+    d = ap_get_module_config(r->request_config, &cors_module);
+    if (c->protect <= 0 || (d && d->write_conf == c)) {
+        return DECLINED;
+    }
+    memset(&q, 0, sizeof(q));
+    q.origin = apr_table_get(r->headers_in, "Origin");
+    write = cors_check_write(r, c, &q);
+    refused = write && c->protect == 1;
+    if (d && (!d->write_only || d->write)) {
+        /* decided (and counted) under the first configuration: a
+         * refusal is what CORS_RESULT names now */
+        if (write && !d->write) {
+            d->write = write;
+            d->write_refused = refused;
+            apr_table_setn(r->subprocess_env, "CORS_RESULT",
+                           cors_outcomes[write].result);
+        }
+    }
+    else if ((sc = cors_conf(r))) {
+        /* in CORS scope now: decided as header_parser would have */
+        cors_read_request(r, sc, &q, 1);
+        cors_decide(r, sc, &q, write, refused)->write_conf = c;
+    }
+    else {
+        cors_publish_write(r, c, write, refused);
+    }
+    return refused ? HTTP_FORBIDDEN : DECLINED;
+}
+
+/*
+ * Add the output filter to requests in scope: those header_parser decided
+ * for, and those whose configuration is in scope although header_parser
+ * did not decide (error responses for requests that failed before it, and
+ * mod_dir's DirectoryIndex, which takes over the configuration of the
+ * index file).  Subrequests (mod_include, mod_dir lookups) are left alone:
+ * the main request writes the headers, once.
+ */
+static void cors_insert_filter(request_rec *r)
+{
+    const cors_decision *d;
+
+    if (r->main) {
+        return;
+    }
+    d = ap_get_module_config(r->request_config, &cors_module);
+    if ((d && !d->write_only) || ((!d || !d->write) && cors_conf(r))) {
+        ap_add_output_filter_handle(cors_filter_handle, NULL, r,
+                                    r->connection);
+    }
+}
+
+/* SetHandler cors-metrics.  httpd asks every handler about every request:
+ * the first letter before the compare, and nothing else before it. */
+static int cors_metrics_handler(request_rec *r)
+{
+    if (!r->handler || r->handler[0] != 'c'
+        || strcmp(r->handler, "cors-metrics")) {
+        return DECLINED;
+    }
+    return cors_metrics_page(r);
+}
+
+/* mod_status's optional hook: its page, or the ?auto lines. */
+static int cors_status_hook(request_rec *r, int flags)
+{
+    const cors_counters *k = cors_counters_get(r->server->process->pool);
+    apr_uint64_t v[CORS_OUTCOME_COUNT], total[CORS_OUTCOME_COUNT] = { 0 };
+    int i;
+
+    if (!k) {
+        return OK;
+    }
+    if (!(flags & AP_STATUS_SHORT)) {
+        cors_status_html(r, k);
+        return OK;
+    }
+    for (i = 0; i < cors_counters_rows(k); i++) {
+        cors_counters_read(k, i, v, total);
+    }
+    cors_status_auto(r, total);
+    return OK;
 }
 
 static void cors_register_hooks(apr_pool_t *p)
@@ -4347,6 +4443,14 @@ static void cors_register_hooks(apr_pool_t *p)
                                                    NULL,
                                                    AP_FTYPE_CONTENT_SET);
 }
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  The module                                                          |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
 
 AP_DECLARE_MODULE(cors) = {
     STANDARD20_MODULE_STUFF,
