@@ -1056,6 +1056,24 @@ static void **cors_strset_slot(apr_pool_t *p, cors_strset *t,
     return t->vals ? &t->vals[i] : (void **)&t->slots[i].key;
 }
 
+/*
+ * Make room for n more keys at once, so that adding them never grows the
+ * set again: growing by doubling leaves every old array in the pool (a
+ * pool frees nothing), twice the memory of the final one.
+ */
+static void cors_strset_reserve(apr_pool_t *p, cors_strset *t, apr_size_t n,
+                                int with_vals)
+{
+    apr_size_t size = t->slots ? (apr_size_t)t->mask + 1 : 16;
+
+    while ((t->count + n) * 2 > size) {
+        size *= 2;
+    }
+    if (!t->slots || size > (apr_size_t)t->mask + 1) {
+        cors_strset_grow(p, t, (apr_uint32_t)size, with_vals);
+    }
+}
+
 /* Add key to a set without values; *added says whether it was new. */
 static void cors_strset_add(apr_pool_t *p, cors_strset *t, const char *key,
                             int *added)
@@ -2287,6 +2305,35 @@ static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
 }
 
 /*
+ * Size the section's exact-origin set once for the lines of an origin file
+ * that may allow one (not blank, not '#', not '!'; a pattern among them
+ * makes it an overestimate by a slot).  A file of '!' lines only sets no
+ * CorsAllowOrigin list.
+ */
+static void cors_origin_file_reserve(cmd_parms *cmd, cors_dir_conf *c,
+                                     const char *p, const char *end)
+{
+    apr_size_t lines = 0;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', end - p), *e = nl ? nl : end;
+
+        while (p < e && apr_isspace(*p)) {
+            p++;
+        }
+        lines += p < e && *p != '#' && *p != '!';
+        p = e + (e < end);
+    }
+    if (!lines) {
+        return;
+    }
+    if (!c->origins) {
+        c->origins = cors_origins_make(cmd->pool);
+    }
+    cors_strset_reserve(cmd->pool, &c->origins->exact, lines, 0);
+}
+
+/*
  * CorsAllowOriginFile: one origin or pattern per line (as CorsAllowOrigin
  * takes them), blank lines and '#' comments ignored, a UTF-8 byte-order
  * mark skipped; added to the section's CorsAllowOrigin list ("!origin"
@@ -2298,8 +2345,9 @@ static const char *cors_cmd_origin_file(cmd_parms *cmd, void *dconf,
                                         const char *arg)
 {
     const char *path = ap_server_root_relative(cmd->temp_pool, arg);
-    const char *err;
+    const char *err = NULL;
     char *buf, *p, *end;
+    apr_pool_t *temp_pool = cmd->temp_pool, *line_pool;
     apr_size_t len;
     unsigned int n;
 
@@ -2315,6 +2363,11 @@ static const char *cors_cmd_origin_file(cmd_parms *cmd, void *dconf,
     if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) {
         p += 3;
     }
+    cors_origin_file_reserve(cmd, dconf, p, end);
+    /* What a line needs while it is parsed goes with the line: a million
+     * lines would otherwise keep a hundred bytes each in temp_pool. */
+    apr_pool_create(&line_pool, temp_pool);
+    cmd->temp_pool = line_pool;
     for (n = 1; p < end; n++) {
         char *nl = memchr(p, '\n', end - p), *e = nl ? nl : end;
 
@@ -2327,12 +2380,16 @@ static const char *cors_cmd_origin_file(cmd_parms *cmd, void *dconf,
         if ((err = cors_origin_line(cmd, dconf, p, e - p,
                                     apr_psprintf(cmd->temp_pool, "%s:%u",
                                                  path, n)))) {
-            return apr_psprintf(cmd->pool, "%s: %s line %u: %s",
-                                cmd->cmd->name, path, n, err);
+            err = apr_psprintf(cmd->pool, "%s: %s line %u: %s",
+                               cmd->cmd->name, path, n, err);
+            break;
         }
+        apr_pool_clear(line_pool);
         p = nl ? nl + 1 : end;
     }
-    return NULL;
+    cmd->temp_pool = temp_pool;
+    apr_pool_destroy(line_pool);
+    return err;
 }
 
 /*
