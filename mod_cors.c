@@ -1558,8 +1558,20 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
     apr_pool_t *p = cmd->pool;
     const char *err;
     cors_rule u;
+    cors_origin o;
     int added, any_port;
 
+    /* An origin written as browsers serialise it is its own lookup key:
+     * the request-time check says so in one pass, without the rewriting
+     * below (in .htaccess this runs on every request). */
+    if (cors_origin_parse(arg, &o) && !o.is_null
+        && !(o.len > o.host_off + o.host_len + 1
+             && arg[o.host_off + o.host_len + 1] == '0')) {
+        cors_strset_add(p, &l->exact, apr_pstrmemdup(p, arg, o.len), &added);
+        cors_count(&cors_count_exact);
+        l->rules++;
+        return NULL;
+    }
     if ((err = cors_parse_rule(cmd, arg, &u, l->deny))) {
         return err;
     }
@@ -2144,9 +2156,11 @@ static int cors_preflight_status(const cors_dir_conf *c)
 static const char *cors_allow_one(cmd_parms *cmd, cors_dir_conf *c,
                                   const char *arg, const char *where)
 {
+    /* the keywords start with 'n', 'N' or '*'; origins with a scheme */
+    int keyword = (arg[0] | 0x20) == 'n' || arg[0] == '*', check = 1;
     const char *err;
 
-    if (!strcasecmp(arg, "none")) {
+    if (keyword && !strcasecmp(arg, "none")) {
         c->origins = cors_origins_make(cmd->pool);
         c->origins_cleared = 1;
         return NULL;
@@ -2154,27 +2168,65 @@ static const char *cors_allow_one(cmd_parms *cmd, cors_dir_conf *c,
     if (!c->origins) {
         c->origins = cors_origins_make(cmd->pool);
     }
-    if (!strcmp(arg, "*")) {
+    if (keyword && !strcmp(arg, "*")) {
         c->origins->any = 1;
         c->origins->rules++;
     }
-    else if (!strcasecmp(arg, "null")) {
+    else if (keyword && !strcasecmp(arg, "null")) {
         c->origins->null = 1;
         c->origins->parse = 1;
         c->origins->rules++;
+        check = 0;
     }
-    else if ((err = cors_add_origin(cmd, c->origins, arg, where))) {
-        return err;
+    else {
+        const char *http_sub = c->origins->http_sub;
+        const char *psl_sub = c->origins->psl_sub;
+
+        if ((err = cors_add_origin(cmd, c->origins, arg, where))) {
+            return err;
+        }
+        check = http_sub != c->origins->http_sub
+                || psl_sub != c->origins->psl_sub;
     }
     if (c->deny && (err = cors_check_both(cmd, c, arg, 0))) {
         return err;
     }
-    return cors_check_section(cmd, c);
+    /* A value that adds no part of a refused combination (an exact origin,
+     * null) cannot complete one: the check after the section's previous
+     * directive held.  (In .htaccess this runs for every origin of every
+     * request.) */
+    return check ? cors_check_section(cmd, c) : NULL;
+}
+
+/*
+ * Size a section's exact-origin set once for the words of its first
+ * CorsAllowOrigin line (at most one origin each): in .htaccess, read on
+ * every request, a long line would otherwise grow the set by doubling
+ * and rehashing in the request pool.
+ */
+static void cors_origin_line_reserve(cmd_parms *cmd, cors_dir_conf *c)
+{
+    const char *s = cmd->directive ? cmd->directive->args : NULL;
+    apr_size_t words;
+
+    if (!s || (c->origins && c->origins->exact.slots)) {
+        return;
+    }
+    for (words = 1; (s = strchr(s, ' ')); s++) {
+        words++;                /* (an overestimate by repeated spaces) */
+    }
+    if (words > 8) {
+        if (!c->origins) {
+            c->origins = cors_origins_make(cmd->pool);
+        }
+        cors_strset_reserve(cmd->pool, &c->origins->exact, words, 0);
+    }
 }
 
 static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
                                    const char *arg)
 {
+    cors_origin_line_reserve(cmd, dconf);
     return cors_allow_one(cmd, dconf, arg, NULL);
 }
 

@@ -67,7 +67,7 @@ def check_response(m, status, headers):
     if m.expect in ('plain', 'denied', 'noorigin'):
         if status != m.status or acao:
             problems.append('want %d without ACAO' % m.status)
-    elif m.expect in ('allowed', 'acao-vary'):
+    elif m.expect in ('allowed', 'acao-vary', 'acao-only'):
         problems += want_allowed(m, status, h, acao)
     elif m.expect == 'preflight':
         if status != m.status or acao != [m.origin]:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+from cases import SIZES_HTACCESS
 from common import (APACHE, BUILT_SO, CG_DIR, CORS_SO, FLOOR_DIR, FLOOR_SO,
                     FLOOR_SRC, HTDOCS, IS_ROOT, NOCOUNTERS_DIR, NOCOUNTERS_SO,
                     ORIGINS_DIR, REPO, RUN, RUN_USER, SRV, log, unlink, write)
@@ -70,7 +71,8 @@ def setup(cfgs):
     build_nocounters()
     os.chmod(CORS_SO, 0o755)
     body = json_body()
-    for d in ('api', 'static'):
+    for d in ('api', 'static', 'hta-headers') + tuple(
+            'hta-%d' % n for n in SIZES_HTACCESS):
         write(os.path.join(HTDOCS, d, 'data.json'), body)
         os.chmod(os.path.join(HTDOCS, d), 0o755)
     for c in cfgs.values():
