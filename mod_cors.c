@@ -163,22 +163,40 @@ module AP_MODULE_DECLARE_DATA cors_module;
 
 #define CORS_VERSION "0.1.0"
 
-/* Tri-state and numeric "not set in this section" marker. */
+/* Numeric "not set in this section" marker (CorsMaxAge,
+ * CorsPreflightStatus). */
 #define CORS_UNSET (-1)
 
-/* CorsEngine ReportOnly (Off is 0, On is 1: in scope as On is). */
-#define CORS_REPORT_ONLY 2
+/*
+ * The value of an On/Off directive, and of CorsEngine and
+ * CorsCrossOriginProtection, which also take ReportOnly.  Unset is a value
+ * of its own, so that a section's Off overrides an inherited On and an
+ * unset one inherits it.  Read with cors_on() and cors_off().
+ */
+typedef enum {
+    CORS_FLAG_UNSET = CORS_UNSET,
+    CORS_FLAG_OFF = 0,
+    CORS_FLAG_ON = 1,
+    CORS_FLAG_REPORT_ONLY = 2   /* acts as On does, changes no response */
+} cors_flag;
+
+/* On (not Off, ReportOnly or unset). */
+#define cors_on(flag) ((flag) == CORS_FLAG_ON)
+/* Off in this section or inherited (not On, ReportOnly or unset). */
+#define cors_off(flag) ((flag) == CORS_FLAG_OFF)
+/* On or ReportOnly: deciding (CorsEngine, CorsCrossOriginProtection). */
+#define cors_acts(flag) ((flag) > CORS_FLAG_OFF)
 
 #define CORS_DEFAULT_PREFLIGHT_STATUS 204
 #define CORS_MAX_AGE_LIMIT 86400
 #define CORS_MAX_HOST 253
 #define CORS_MAX_LABEL 63
 
-/* The refused combinations found only after merging (cors_unsafe_rules),
+/* The refused combinations found only after merging (cors_refused),
  * one bit each: logged once per process. */
 static volatile apr_uint32_t cors_warned = 0;
 
-/* Counters for the start-up report, reset in pre_config. */
+/* Counters for the start-up line (CORS0001), reset in pre_config. */
 static int cors_count_exact = 0;
 static int cors_count_patterns = 0;
 
@@ -276,9 +294,8 @@ typedef struct {
 } cors_tokens;
 
 typedef struct {
-    int engine;                  /* CorsEngine: CORS_UNSET, 0, 1 or
-                                  * CORS_REPORT_ONLY */
-    int protect;                 /* CorsCrossOriginProtection: the same
+    cors_flag engine;            /* CorsEngine: On, Off, ReportOnly */
+    cors_flag protect;           /* CorsCrossOriginProtection: the same
                                   * values, independent of engine */
     cors_origins *origins;       /* CorsAllowOrigin; NULL: not set here */
     int origins_cleared;         /* "none" given in this section or, once
@@ -289,10 +306,10 @@ typedef struct {
     cors_tokens *methods;        /* CorsAllowMethods; NULL: not set */
     cors_tokens *headers;        /* CorsAllowHeaders; NULL: not set */
     cors_tokens *expose;         /* CorsExposeHeaders; NULL: not set */
-    int credentials;             /* CorsAllowCredentials: tri-state */
+    cors_flag credentials;       /* CorsAllowCredentials: On/Off */
     int max_age;                 /* CorsMaxAge: CORS_UNSET or 0..86400 */
     const char *max_age_str;     /* the same, as sent */
-    int pna;                     /* CorsAllowPrivateNetwork: tri-state */
+    cors_flag pna;               /* CorsAllowPrivateNetwork: On/Off */
     int preflight_status;        /* CorsPreflightStatus: CORS_UNSET/204/200 */
     cors_origins *deny;          /* CorsDenyOrigin of this section; NULL:
                                   * not set here ("none": an empty list).
@@ -305,8 +322,8 @@ typedef struct {
     int deny_cleared;            /* "CorsDenyOrigin none" given in this
                                   * section or, once merged, in any of the
                                   * merged sections */
-    int timing;                  /* CorsTimingAllowOrigin: tri-state */
-    int debug;                   /* CorsDebug: tri-state */
+    cors_flag timing;            /* CorsTimingAllowOrigin: On/Off */
+    cors_flag debug;             /* CorsDebug: On/Off */
 } cors_dir_conf;
 
 /* A request's Origin value, split; see cors_origin_parse(). */
@@ -449,7 +466,7 @@ typedef enum {
     CORS_UNSAFE_REGEX_CREDENTIALS,    /* an expression matching anything */
     CORS_UNSAFE_HTTP_SUB_CREDENTIALS, /* a plain-http subdomain pattern */
     CORS_UNSAFE_PSL_SUB_CREDENTIALS,  /* a pattern on a public suffix */
-    CORS_UNSAFE_RULES
+    CORS_REFUSED_COUNT
 } cors_unsafe;
 
 #define CORS_VARY_PREFLIGHT "Origin, Access-Control-Request-Method, " \
@@ -1338,7 +1355,7 @@ static int cors_public_suffix(cmd_parms *cmd, const char *arg,
     return 1;
 }
 
-/* Count a rule for the start-up report; .htaccess files (read while the
+/* Count an origin rule for the start-up line; .htaccess files (read while the
  * server runs, by many threads) are not counted. */
 static void cors_count(int *counter)
 {
@@ -1812,85 +1829,67 @@ static const char *cors_why_not(const cors_dir_conf *c, const char *origin)
  * +----------------------------------------------------------------------+
  */
 
-/* The first part of a combination as configured, or NULL when c does not
+/* The first part of combination k as configured, or NULL when c does not
  * combine it with the second. */
-typedef const char *cors_unsafe_part(apr_pool_t *p, const cors_dir_conf *c);
-
-static const char *cors_part_any(apr_pool_t *p, const cors_dir_conf *c)
+static const char *cors_unsafe_part(apr_pool_t *p, const cors_dir_conf *c,
+                                    cors_unsafe k)
 {
-    (void)p;
-    return c->credentials == 1 && c->origins && c->origins->any
-           ? "CorsAllowOrigin *" : NULL;
-}
+    int creds = cors_on(c->credentials), i;
 
-static const char *cors_part_expose(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->credentials == 1 && c->expose && c->expose->any
-           ? "CorsExposeHeaders *" : NULL;
-}
+    switch (k) {
+    case CORS_UNSAFE_ANY_CREDENTIALS:
+        return creds && c->origins && c->origins->any
+               ? "CorsAllowOrigin *" : NULL;
+    case CORS_UNSAFE_EXPOSE_CREDENTIALS:
+        return creds && c->expose && c->expose->any
+               ? "CorsExposeHeaders *" : NULL;
+    case CORS_UNSAFE_PNA_ANY:
+        return cors_on(c->pna) && c->origins && c->origins->any
+               ? "CorsAllowPrivateNetwork On" : NULL;
+    case CORS_UNSAFE_REGEX_CREDENTIALS:
+        for (i = 0; creds && c->regexes && i < c->regexes->nelts; i++) {
+            const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
 
-static const char *cors_part_pna(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->pna == 1 && c->origins && c->origins->any
-           ? "CorsAllowPrivateNetwork On" : NULL;
-}
-
-static const char *cors_part_regex(apr_pool_t *p, const cors_dir_conf *c)
-{
-    int i;
-
-    for (i = 0; c->credentials == 1 && c->regexes && i < c->regexes->nelts;
-         i++) {
-        const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
-
-        if (x->any) {
-            return apr_pstrcat(p, "CorsAllowOriginMatch ", x->src, NULL);
+            if (x->any) {
+                return apr_pstrcat(p, "CorsAllowOriginMatch ", x->src, NULL);
+            }
         }
+        return NULL;
+    case CORS_UNSAFE_HTTP_SUB_CREDENTIALS:
+        return creds && c->origins ? c->origins->http_sub : NULL;
+    case CORS_UNSAFE_PSL_SUB_CREDENTIALS:
+        return creds && c->origins ? c->origins->psl_sub : NULL;
+    default:
+        return NULL;
     }
-    return NULL;
-}
-
-static const char *cors_part_http_sub(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->credentials == 1 && c->origins ? c->origins->http_sub : NULL;
-}
-
-static const char *cors_part_psl_sub(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->credentials == 1 && c->origins ? c->origins->psl_sub : NULL;
 }
 
 static const struct {
-    cors_unsafe_part *part;
     const char *other;       /* the second part */
     const char *advice;      /* why one section may not combine them */
     const char *tag;         /* log tag of the merged case */
     const char *failsafe;    /* what is answered instead, once merged */
-} cors_unsafe_rules[CORS_UNSAFE_RULES] = {
-    { cors_part_any, "CorsAllowCredentials On",
+} cors_refused[CORS_REFUSED_COUNT] = {
+    { "CorsAllowCredentials On",
       "browsers refuse credentials with '*'; list the allowed origins "
       "instead",
       "CORS0030", "origins not allowed by another rule get '*' without "
       "credentials" },
-    { cors_part_expose, "CorsAllowCredentials On",
+    { "CorsAllowCredentials On",
       "with credentials browsers read '*' as a header name; list the "
       "headers to expose",
       "CORS0031", "'*' is left out of Access-Control-Expose-Headers" },
-    { cors_part_pna, "CorsAllowOrigin *",
+    { "CorsAllowOrigin *",
       "list the origins that may reach the private network",
       "CORS0032", "private network access is not granted to '*'" },
-    { cors_part_regex, "CorsAllowCredentials On",
+    { "CorsAllowCredentials On",
       "the expression matches any origin; anchor it to your own domains",
       "CORS0033", "the origins it matches get '*' without credentials" },
-    { cors_part_http_sub, "CorsAllowCredentials On",
+    { "CorsAllowCredentials On",
       "any network attacker can answer for a plain-http subdomain; use "
       "https:// or list the origins",
       "CORS0034", "the origins it matches are allowed without credentials" },
-    { cors_part_psl_sub, "CorsAllowCredentials On",
+    { "CorsAllowCredentials On",
       "the domain after '*.', or one below it, is on the Public Suffix "
       "List: anyone can register a site that the pattern matches; list your "
       "own domains or origins",
@@ -1898,7 +1897,7 @@ static const struct {
 };
 
 /*
- * Refuse the combinations of cors_unsafe_rules in one section.  Called
+ * Refuse the combinations of cors_refused in one section.  Called
  * after every directive that takes part, so the order of lines does not
  * matter.
  */
@@ -1906,15 +1905,15 @@ static const char *cors_check_section(cmd_parms *cmd, const cors_dir_conf *c)
 {
     int k;
 
-    for (k = 0; k < CORS_UNSAFE_RULES; k++) {
-        const char *part = cors_unsafe_rules[k].part(cmd->pool, c);
+    for (k = 0; k < CORS_REFUSED_COUNT; k++) {
+        const char *part = cors_unsafe_part(cmd->pool, c, k);
 
         if (part) {
             return apr_psprintf(cmd->pool, "%s: '%s' and '%s' cannot be "
                                 "combined in one section (%s)",
                                 cmd->cmd->name, part,
-                                cors_unsafe_rules[k].other,
-                                cors_unsafe_rules[k].advice);
+                                cors_refused[k].other,
+                                cors_refused[k].advice);
         }
     }
     return NULL;
@@ -1967,7 +1966,7 @@ static const char *cors_logitem(apr_pool_t *p, const char *s)
 }
 
 /*
- * A refused combination (cors_unsafe_rules) that merging sections made
+ * A refused combination (cors_refused) that merging sections made
  * decides this answer: log it, once per process, with what is answered
  * instead.
  */
@@ -1981,14 +1980,14 @@ static void cors_fail_safe(request_rec *r, const cors_dir_conf *c,
         apr_uint32_t seen = apr_atomic_cas32(&cors_warned, old | bit, old);
 
         if (seen == old) {
-            const char *part = cors_unsafe_rules[k].part(r->pool, c);
+            const char *part = cors_unsafe_part(r->pool, c, k);
 
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                           "%s: the merged configuration combines '%s' with "
                           "'%s'; %s (for %s; logged once per process)",
-                          cors_unsafe_rules[k].tag, part ? part : "?",
-                          cors_unsafe_rules[k].other,
-                          cors_unsafe_rules[k].failsafe,
+                          cors_refused[k].tag, part ? part : "?",
+                          cors_refused[k].other,
+                          cors_refused[k].failsafe,
                           cors_logitem(r->pool, r->uri));
             return;
         }
@@ -2009,14 +2008,14 @@ static void *cors_create_dir_conf(apr_pool_t *p, char *dir)
     cors_dir_conf *c = apr_pcalloc(p, sizeof(*c));
 
     (void)dir;
-    c->engine = CORS_UNSET;
-    c->protect = CORS_UNSET;
-    c->credentials = CORS_UNSET;
+    c->engine = CORS_FLAG_UNSET;
+    c->protect = CORS_FLAG_UNSET;
+    c->credentials = CORS_FLAG_UNSET;
     c->max_age = CORS_UNSET;
-    c->pna = CORS_UNSET;
+    c->pna = CORS_FLAG_UNSET;
     c->preflight_status = CORS_UNSET;
-    c->timing = CORS_UNSET;
-    c->debug = CORS_UNSET;
+    c->timing = CORS_FLAG_UNSET;
+    c->debug = CORS_FLAG_UNSET;
     return c;
 }
 
@@ -2042,13 +2041,13 @@ static void *cors_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
 /* Did a section set nothing at all?  (Most sections are about other things.) */
 static int cors_conf_empty(const cors_dir_conf *c)
 {
-    return c->engine == CORS_UNSET && c->protect == CORS_UNSET
+    return c->engine == CORS_FLAG_UNSET && c->protect == CORS_FLAG_UNSET
            && !c->origins && !c->regexes
            && !c->methods && !c->headers && !c->expose
-           && c->credentials == CORS_UNSET && c->max_age == CORS_UNSET
-           && c->pna == CORS_UNSET && c->preflight_status == CORS_UNSET
-           && !c->deny && c->timing == CORS_UNSET
-           && c->debug == CORS_UNSET;
+           && c->credentials == CORS_FLAG_UNSET && c->max_age == CORS_UNSET
+           && c->pna == CORS_FLAG_UNSET && c->preflight_status == CORS_UNSET
+           && !c->deny && c->timing == CORS_FLAG_UNSET
+           && c->debug == CORS_FLAG_UNSET;
 }
 
 /*
@@ -2071,6 +2070,12 @@ static apr_array_header_t *cors_merge_denies(apr_pool_t *p,
     return apr_array_append(p, base->denies, add->denies);
 }
 
+/* The merge of one field: the section's own value when it set one, else
+ * the inherited one. */
+#define CORS_PICK(f, unset) (c->f = add->f != (unset) ? add->f : base->f)
+#define CORS_PICK_PTR(f) CORS_PICK(f, NULL)
+#define CORS_PICK_FLAG(f) CORS_PICK(f, CORS_FLAG_UNSET)
+
 static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const cors_dir_conf *base = basev, *add = addv;
@@ -2086,9 +2091,9 @@ static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     }
     c = apr_pcalloc(p, sizeof(*c));
 
-    c->engine = add->engine != CORS_UNSET ? add->engine : base->engine;
-    c->protect = add->protect != CORS_UNSET ? add->protect : base->protect;
-    c->origins = add->origins ? add->origins : base->origins;
+    CORS_PICK_FLAG(engine);
+    CORS_PICK_FLAG(protect);
+    CORS_PICK_PTR(origins);
     /* httpd merges nested sections with each other before merging them
      * onto the server's configuration: "none" anywhere in the merged
      * sections must still drop what comes from above them, so that any
@@ -2100,27 +2105,19 @@ static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     else {
         c->regexes = add->origins_cleared ? NULL : base->regexes;
     }
-    c->methods = add->methods ? add->methods : base->methods;
-    c->headers = add->headers ? add->headers : base->headers;
-    c->expose = add->expose ? add->expose : base->expose;
-    c->credentials = add->credentials != CORS_UNSET ? add->credentials
-                                                     : base->credentials;
-    if (add->max_age != CORS_UNSET) {
-        c->max_age = add->max_age;
-        c->max_age_str = add->max_age_str;
-    }
-    else {
-        c->max_age = base->max_age;
-        c->max_age_str = base->max_age_str;
-    }
-    c->pna = add->pna != CORS_UNSET ? add->pna : base->pna;
-    c->preflight_status = add->preflight_status != CORS_UNSET
-                          ? add->preflight_status : base->preflight_status;
-    c->deny = add->deny ? add->deny : base->deny;
+    CORS_PICK_PTR(methods);
+    CORS_PICK_PTR(headers);
+    CORS_PICK_PTR(expose);
+    CORS_PICK_FLAG(credentials);
+    CORS_PICK(max_age, CORS_UNSET);
+    CORS_PICK_PTR(max_age_str);     /* set with max_age, or neither */
+    CORS_PICK_FLAG(pna);
+    CORS_PICK(preflight_status, CORS_UNSET);
+    CORS_PICK_PTR(deny);
     c->denies = cors_merge_denies(p, base, add);
     c->deny_cleared = add->deny_cleared || base->deny_cleared;
-    c->timing = add->timing != CORS_UNSET ? add->timing : base->timing;
-    c->debug = add->debug != CORS_UNSET ? add->debug : base->debug;
+    CORS_PICK_FLAG(timing);
+    CORS_PICK_FLAG(debug);
     return c;
 }
 
@@ -2130,12 +2127,12 @@ static APR_INLINE int cors_in_scope(const cors_dir_conf *c)
 {
     return ((c->origins && c->origins->rules > 0)
             || (c->regexes && c->regexes->nelts > 0))
-           && c->engine != 0;
+           && !cors_off(c->engine);
 }
 
 static int cors_credentials(const cors_dir_conf *c)
 {
-    return c->credentials == 1;
+    return cors_on(c->credentials);
 }
 
 static int cors_preflight_status(const cors_dir_conf *c)
@@ -2640,13 +2637,14 @@ static const char *cors_cmd_flag(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *cors_cmd_engine(cmd_parms *cmd, void *dconf,
                                    const char *arg)
 {
-    int *field = (int *)((char *)dconf + (apr_uintptr_t)cmd->info);
+    cors_flag *field = (cors_flag *)((char *)dconf
+                                     + (apr_uintptr_t)cmd->info);
 
     if (!strcasecmp(arg, "reportonly")) {
-        *field = CORS_REPORT_ONLY;
+        *field = CORS_FLAG_REPORT_ONLY;
     }
     else if (!strcasecmp(arg, "on") || !strcasecmp(arg, "off")) {
-        *field = !strcasecmp(arg, "on");
+        *field = !strcasecmp(arg, "on") ? CORS_FLAG_ON : CORS_FLAG_OFF;
     }
     else {
         return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use On, Off "
@@ -2765,7 +2763,7 @@ static const cors_dir_conf *cors_conf_chain(request_rec *r, int *off)
         return c;
     }
     c = ap_get_module_config(r->per_dir_config, &cors_module);
-    *off = c->engine == 0;
+    *off = cors_off(c->engine);
     return !*off && cors_in_scope(c) ? c : NULL;
 }
 
@@ -2806,7 +2804,7 @@ static void cors_read_request(const request_rec *r, const cors_dir_conf *c,
         q->headers = apr_table_get(r->headers_in,
                                    "Access-Control-Request-Headers");
         /* read only where CorsAllowPrivateNetwork On answers it */
-        q->pna = c->pna == 1 ? apr_table_get(r->headers_in,
+        q->pna = cors_on(c->pna) ? apr_table_get(r->headers_in,
                                "Access-Control-Request-Private-Network")
                              : NULL;
     }
@@ -2844,7 +2842,7 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
     int unsafe, denied;
     const char *how;
 
-    d->report = c->engine == CORS_REPORT_ONLY;
+    d->report = c->engine == CORS_FLAG_REPORT_ONLY;
     if (c->denies && (denied = cors_denied(c, origin)) >= 0) {
         /* before every allow rule, an exact origin and '*' included; the
          * answer depends on Origin now, whatever the rest says */
@@ -2994,7 +2992,7 @@ static cors_decision *cors_decide(request_rec *r, const cors_dir_conf *c,
     if (d->acao) {
         d->expose = cors_expose_value(r, c, d->credentials);
     }
-    d->timing = c->timing == 1;
+    d->timing = cors_on(c->timing);
     cors_publish(r, d, q);
     return d;
 }
@@ -3228,8 +3226,8 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
     int malformed = 0;
 
     cors_decide_origin(r, c, q, d);
-    d->vary = c->pna == 1 ? CORS_VARY_PREFLIGHT_PNA : CORS_VARY_PREFLIGHT;
-    d->timing = c->timing == 1;
+    d->vary = cors_on(c->pna) ? CORS_VARY_PREFLIGHT_PNA : CORS_VARY_PREFLIGHT;
+    d->timing = cors_on(c->timing);
     if (d->acao && cors_is_star(d->acao)
         && !cors_origin_parse(q->origin, &o)) {
         /* '*' is sent on every actual response so that caches stay
@@ -3259,7 +3257,7 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
         d->allow_methods = q->method;
         d->allow_headers = allow_headers;
         d->max_age = c->max_age != CORS_UNSET ? c->max_age_str : NULL;
-        if (c->pna == 1 && q->pna && !strcasecmp(q->pna, "true")) {
+        if (cors_on(c->pna) && q->pna && !strcasecmp(q->pna, "true")) {
             if (cors_is_star(d->acao)) {
                 cors_fail_safe(r, c, CORS_UNSAFE_PNA_ANY);
             }
@@ -3267,7 +3265,7 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
         }
         return d;
     }
-    if (c->debug == 1 && (d->outcome == CORS_PREFLIGHT_DENIED_METHOD
+    if (cors_on(c->debug) && (d->outcome == CORS_PREFLIGHT_DENIED_METHOD
                           || d->outcome == CORS_PREFLIGHT_DENIED_HEADER)
         && cors_debug_answer(r, c, q, d)) {
         d->status = cors_preflight_status(c);
@@ -3899,7 +3897,7 @@ static cors_outcome cors_check_write(request_rec *r, const cors_dir_conf *c,
                       origin ? cors_logitem(r->pool, origin) : "",
                       origin ? "'" : "",
                       !refused ? " passes"
-                      : c->protect == CORS_REPORT_ONLY
+                      : c->protect == CORS_FLAG_REPORT_ONLY
                         ? " would be refused (ReportOnly)"
                         : cors_outcomes[refused].verdict, why,
                       site ? cors_logitem(r->pool, site) : "",
@@ -4283,8 +4281,8 @@ static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-/* Start-up report: how many origins the configuration holds. */
-static void cors_report(server_rec *s)
+/* The start-up line (CORS0001): how many origins the configuration holds. */
+static void cors_log_startup(server_rec *s)
 {
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "CORS0001: mod_cors/"
                  CORS_VERSION ": %d exact origins and %d patterns loaded",
@@ -4307,7 +4305,7 @@ static int cors_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void cors_test_config(apr_pool_t *pconf, server_rec *s)
 {
     (void)pconf;
-    cors_report(s);
+    cors_log_startup(s);
 }
 
 static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -4320,7 +4318,7 @@ static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     /* httpd reads its configuration twice at start-up: report once, and
      * the warnings of the first reading into the error log, now open */
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
-        cors_report(s);
+        cors_log_startup(s);
     }
     cors_log_config_warnings(s);
     /* a restart: the virtual hosts keep their rows (at a full restart,
@@ -4392,7 +4390,7 @@ static int cors_header_parser(request_rec *r)
                                                     &cors_module);
     const cors_dir_conf *c;
     cors_outcome write = 0;
-    int checked = own->protect > 0 && !cors_safe_method(r), refuse;
+    int checked = cors_acts(own->protect) && !cors_safe_method(r), refuse;
     cors_req q;
 
     memset(&q, 0, sizeof(q));
@@ -4403,7 +4401,7 @@ static int cors_header_parser(request_rec *r)
     else if (r->prev && cors_chain_preflight(r)) {
         return DECLINED;
     }
-    refuse = write && own->protect == 1;
+    refuse = write && cors_on(own->protect);
     if (!(c = cors_conf(r))) {
         if (checked) {
             cors_publish_write(r, own, write, refuse);
@@ -4438,13 +4436,13 @@ static int cors_fixups(request_rec *r)
     }
     c = ap_get_module_config(r->per_dir_config, &cors_module);
     d = ap_get_module_config(r->request_config, &cors_module);
-    if (c->protect <= 0 || (d && d->write_conf == c)) {
+    if (!cors_acts(c->protect) || (d && d->write_conf == c)) {
         return DECLINED;
     }
     memset(&q, 0, sizeof(q));
     q.origin = apr_table_get(r->headers_in, "Origin");
     write = cors_check_write(r, c, &q);
-    refused = write && c->protect == 1;
+    refused = write && cors_on(c->protect);
     if (d && (!d->write_only || d->write)) {
         /* decided (and counted) under the first configuration: a
          * refusal is what CORS_RESULT names now */

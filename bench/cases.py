@@ -9,6 +9,7 @@ from common import (CORS_SO, FLOOR_SO, HTDOCS, IS_ROOT, NOCOUNTERS_SO,
 SIZES_EXACT = [1, 100, 10000, 100000]
 SIZES_REGEX = [10, 100, 1000]
 SIZES_HTACCESS = [1, 10, 100]
+MEMORY_ORIGINS = 1000000
 N_SUB = 1000
 EXPOSE = 'X-Request-Id'
 
@@ -220,6 +221,13 @@ def cors_configs():
     cfgs.append(Config('cors-1-min', '    CorsAllowOrigin %s' % LAST,
                        cors=True, note='mod_cors, 1 origin, credentials '
                        'off, nothing exposed: ACAO + Vary only'))
+    # start-up only: the memory goal, 1,000,000 origins in a file
+    cfgs.append(Config('cors-1m', '    CorsAllowOriginFile "%s"\n'
+                       % origin_file(MEMORY_ORIGINS) + CORS_POLICY,
+                       cors=True, files={origin_file(MEMORY_ORIGINS): ''.join(
+                           '%s\n' % o for o in origins(MEMORY_ORIGINS))},
+                       note='mod_cors, 1,000,000 exact origins '
+                            '(CorsAllowOriginFile; start-up only)'))
     # start-up only: 100,000 inline lines
     cfgs.append(Config('cors-100k-inline',
                        allow_lines(origins(100000)) + '\n' + CORS_POLICY,

@@ -150,6 +150,27 @@ def config_test(cfg, extra=()):
                           text=True, timeout=120)
 
 
+# Runs its arguments and prints their peak RSS (kB) from wait4.  A fresh,
+# small interpreter: Linux counts in a process's peak the memory of the
+# process it was forked from until it calls exec, so a child of this bench
+# (which holds the million origins it wrote) would report the bench's own.
+RSS_PROBE = (
+    'import os, subprocess, sys\n'
+    'p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n'
+    '_, st, ru = os.wait4(p.pid, 0)\n'
+    'sys.stdout.write("%d %d" % (os.waitstatus_to_exitcode(st), '
+    'ru.ru_maxrss))\n')
+
+
+def config_test_rss(cfg, extra=()):
+    """apache2 -t: (exit status, stderr, peak RSS in kB)."""
+    p = subprocess.run([sys.executable, '-c', RSS_PROBE]
+                       + apache_cmd(cfg, '-t', *extra), capture_output=True,
+                       text=True, timeout=120)
+    rc, rss = (int(x) for x in p.stdout.split())
+    return rc, p.stderr, rss
+
+
 def check_configs(cfgs):
     for c in cfgs.values():
         p = config_test(c)

@@ -209,9 +209,9 @@ static void check_section(const cors_dir_conf *c)
                      "an expression matching any origin, with credentials");
         }
     }
-    FZ_CHECK(c->engine >= CORS_UNSET && c->engine <= CORS_REPORT_ONLY,
+    FZ_CHECK(c->engine >= CORS_UNSET && c->engine <= CORS_FLAG_REPORT_ONLY,
              "engine %d", c->engine);
-    FZ_CHECK(c->protect >= CORS_UNSET && c->protect <= CORS_REPORT_ONLY,
+    FZ_CHECK(c->protect >= CORS_UNSET && c->protect <= CORS_FLAG_REPORT_ONLY,
              "protect %d", c->protect);
     FZ_CHECK(c->credentials >= CORS_UNSET && c->credentials <= 1,
              "credentials %d", c->credentials);

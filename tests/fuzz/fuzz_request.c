@@ -772,7 +772,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r->status = status0 = HTTP_FORBIDDEN;
         rv = DECLINED;
     }
-    if (ec && !sub && ec->engine == CORS_REPORT_ONLY) {
+    if (ec && !sub && ec->engine == CORS_FLAG_REPORT_ONLY) {
         FZ_CHECK(rv == DECLINED, "ReportOnly answered (%d)", rv);
         cors_insert_filter(r);
         FZ_CHECK(fuzz_filters_added == added + 1, "no filter in ReportOnly");
