@@ -1372,8 +1372,7 @@ static cors_origins *cors_origins_make(apr_pool_t *p)
 static const char *cors_bad_origin(cmd_parms *cmd, const char *arg,
                                    const char *why)
 {
-    return apr_psprintf(cmd->pool, "%s: '%s' is not an origin (%s)",
-                        cmd->cmd->name, arg, why);
+    return apr_psprintf(cmd->pool, "'%s' is not an origin (%s)", arg, why);
 }
 
 /* Add a subdomain pattern's ".domain[:port]" key with its scheme (and
@@ -1450,10 +1449,9 @@ static const char *cors_parse_host(cmd_parms *cmd, const char *arg,
                                "name, not an IP address");
     }
     if (u->sub && !deny && !strchr(u->host + 1, '.')) {
-        return apr_psprintf(cmd->pool, "%s: '%s' matches every site under a "
+        return apr_psprintf(cmd->pool, "'%s' matches every site under a "
                             "top-level domain; give at least two labels after "
-                            "'*.', e.g. https://*.example.com",
-                            cmd->cmd->name, arg);
+                            "'*.', e.g. https://*.example.com", arg);
     }
     return NULL;
 }
@@ -1896,6 +1894,23 @@ static const struct {
       "CORS0035", "the origins it matches are allowed without credentials" }
 };
 
+/* Why section c may not stand (a combination of cors_refused), or NULL. */
+static const char *cors_refused_in(apr_pool_t *p, const cors_dir_conf *c)
+{
+    int k;
+
+    for (k = 0; k < CORS_REFUSED_COUNT; k++) {
+        const char *part = cors_unsafe_part(p, c, k);
+
+        if (part) {
+            return apr_psprintf(p, "'%s' and '%s' cannot be combined in one "
+                                "section (%s)", part, cors_refused[k].other,
+                                cors_refused[k].advice);
+        }
+    }
+    return NULL;
+}
+
 /*
  * Refuse the combinations of cors_refused in one section.  Called
  * after every directive that takes part, so the order of lines does not
@@ -1903,20 +1918,10 @@ static const struct {
  */
 static const char *cors_check_section(cmd_parms *cmd, const cors_dir_conf *c)
 {
-    int k;
+    const char *why = cors_refused_in(cmd->pool, c);
 
-    for (k = 0; k < CORS_REFUSED_COUNT; k++) {
-        const char *part = cors_unsafe_part(cmd->pool, c, k);
-
-        if (part) {
-            return apr_psprintf(cmd->pool, "%s: '%s' and '%s' cannot be "
-                                "combined in one section (%s)",
-                                cmd->cmd->name, part,
-                                cors_refused[k].other,
-                                cors_refused[k].advice);
-        }
-    }
-    return NULL;
+    return why ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", why, NULL)
+               : NULL;
 }
 
 /*
@@ -1948,10 +1953,10 @@ static const char *cors_check_both(cmd_parms *cmd, const cors_dir_conf *c,
                           *u.port ? ":" : "", u.port, NULL);
         both = cors_strset_get(&other->exact, key, strlen(key)) != NULL;
     }
-    return both ? apr_psprintf(cmd->pool, "%s: '%s' is both allowed "
+    return both ? apr_psprintf(cmd->pool, "'%s' is both allowed "
                                "(CorsAllowOrigin) and denied (CorsDenyOrigin) "
                                "in one section: remove it from one of them",
-                               cmd->cmd->name, arg) : NULL;
+                               arg) : NULL;
 }
 
 /*
@@ -2149,50 +2154,92 @@ static int cors_preflight_status(const cors_dir_conf *c)
  * +----------------------------------------------------------------------+
  */
 
-/* One CorsAllowOrigin value (where: see cors_config_warning()). */
-static const char *cors_allow_one(cmd_parms *cmd, cors_dir_conf *c,
-                                  const char *arg, const char *where)
+/*
+ * The origin list of section c that a CorsAllowOrigin value (deny: a
+ * CorsDenyOrigin value) goes into, made when the section has none yet;
+ * clear: "none", which starts an empty list and drops the inherited ones.
+ */
+static cors_origins *cors_origin_list(cmd_parms *cmd, cors_dir_conf *c,
+                                      int deny, int clear)
+{
+    if (!deny) {
+        if (clear || !c->origins) {
+            c->origins = cors_origins_make(cmd->pool);
+        }
+        c->origins_cleared |= clear;
+        return c->origins;
+    }
+    if (clear) {
+        c->deny = NULL;
+        c->deny_cleared = 1;
+    }
+    if (!c->deny) {
+        c->deny = cors_origins_make(cmd->pool);
+        c->deny->deny = 1;
+        c->denies = apr_array_make(cmd->pool, 1, sizeof(cors_origins *));
+        APR_ARRAY_PUSH(c->denies, cors_origins *) = c->deny;
+    }
+    return c->deny;
+}
+
+/*
+ * One value of CorsAllowOrigin (deny: of CorsDenyOrigin), from the
+ * directive or a line of CorsAllowOriginFile (where: see
+ * cors_config_warning()): the reason it is refused, without the
+ * directive's name, or NULL.  '*' would deny every origin (CorsEngine Off
+ * says that); null is the opaque origin.
+ */
+static const char *cors_origin_value(cmd_parms *cmd, cors_dir_conf *c,
+                                     const char *arg, int deny,
+                                     const char *where)
 {
     /* the keywords start with 'n', 'N' or '*'; origins with a scheme */
-    int keyword = (arg[0] | 0x20) == 'n' || arg[0] == '*', check = 1;
+    int keyword = (arg[0] | 0x20) == 'n' || arg[0] == '*', check = 0;
+    cors_origins *l;
     const char *err;
 
     if (keyword && !strcasecmp(arg, "none")) {
-        c->origins = cors_origins_make(cmd->pool);
-        c->origins_cleared = 1;
+        cors_origin_list(cmd, c, deny, 1);
         return NULL;
     }
-    if (!c->origins) {
-        c->origins = cors_origins_make(cmd->pool);
-    }
+    l = cors_origin_list(cmd, c, deny, 0);
     if (keyword && !strcmp(arg, "*")) {
-        c->origins->any = 1;
-        c->origins->rules++;
+        if (deny) {
+            return "'*' would deny every origin: use CorsEngine Off (or "
+                   "CorsAllowOrigin none) to turn CORS off";
+        }
+        l->any = 1;
+        l->rules++;
+        check = 1;
     }
     else if (keyword && !strcasecmp(arg, "null")) {
-        c->origins->null = 1;
-        c->origins->parse = 1;
-        c->origins->rules++;
-        check = 0;
+        l->null = 1;
+        l->parse = 1;
+        l->rules++;
     }
     else {
-        const char *http_sub = c->origins->http_sub;
-        const char *psl_sub = c->origins->psl_sub;
+        const char *http_sub = l->http_sub, *psl_sub = l->psl_sub;
 
-        if ((err = cors_add_origin(cmd, c->origins, arg, where))) {
+        if ((err = cors_add_origin(cmd, l, arg, where))) {
             return err;
         }
-        check = http_sub != c->origins->http_sub
-                || psl_sub != c->origins->psl_sub;
+        check = http_sub != l->http_sub || psl_sub != l->psl_sub;
     }
-    if (c->deny && (err = cors_check_both(cmd, c, arg, 0))) {
+    if ((err = cors_check_both(cmd, c, arg, deny))) {
         return err;
     }
     /* A value that adds no part of a refused combination (an exact origin,
-     * null) cannot complete one: the check after the section's previous
-     * directive held.  (In .htaccess this runs for every origin of every
-     * request.) */
-    return check ? cors_check_section(cmd, c) : NULL;
+     * null, any denied value) cannot complete one: the check after the
+     * section's previous directive held.  (In .htaccess this runs for
+     * every origin of every request.) */
+    return check && !deny ? cors_refused_in(cmd->pool, c) : NULL;
+}
+
+/* A directive's error: its name, then the reason. */
+static const char *cors_directive_error(cmd_parms *cmd, const char *why)
+{
+    return why ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", why, NULL)
+               : NULL;
 }
 
 /*
@@ -2224,47 +2271,19 @@ static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
                                    const char *arg)
 {
     cors_origin_line_reserve(cmd, dconf);
-    return cors_allow_one(cmd, dconf, arg, NULL);
+    return cors_directive_error(cmd, cors_origin_value(cmd, dconf, arg, 0,
+                                                       NULL));
 }
 
 /*
  * CorsDenyOrigin: origins and patterns that are never allowed, in the
- * forms CorsAllowOrigin takes, into a list of their own.  '*' would deny
- * every origin (CorsEngine Off says that); null denies the opaque origin;
- * none starts an empty list and drops the inherited ones (deny_cleared).
+ * forms CorsAllowOrigin takes, into a list of their own; none starts an
+ * empty list and drops the inherited ones (deny_cleared).
  */
 static const char *cors_cmd_deny(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    cors_dir_conf *c = dconf;
-    const char *err;
-
-    if (!strcasecmp(arg, "none")) {
-        c->deny = NULL;
-        c->deny_cleared = 1;
-    }
-    if (!c->deny) {
-        c->deny = cors_origins_make(cmd->pool);
-        c->deny->deny = 1;
-        c->denies = apr_array_make(cmd->pool, 1, sizeof(cors_origins *));
-        APR_ARRAY_PUSH(c->denies, cors_origins *) = c->deny;
-    }
-    if (!strcasecmp(arg, "none")) {
-        return NULL;
-    }
-    if (!strcmp(arg, "*")) {
-        return apr_psprintf(cmd->pool, "%s: '*' would deny every origin: use "
-                            "CorsEngine Off (or CorsAllowOrigin none) to turn "
-                            "CORS off", cmd->cmd->name);
-    }
-    if (!strcasecmp(arg, "null")) {
-        c->deny->null = 1;
-        c->deny->parse = 1;
-        c->deny->rules++;
-    }
-    else if ((err = cors_add_origin(cmd, c->deny, arg, NULL))) {
-        return err;
-    }
-    return cors_check_both(cmd, c, arg, 1);
+    return cors_directive_error(cmd, cors_origin_value(cmd, dconf, arg, 1,
+                                                       NULL));
 }
 
 /* Read all of a file into memory (NUL-terminated; *len bytes before it). */
@@ -2312,7 +2331,6 @@ static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
                                     const char *line, apr_size_t len,
                                     const char *where)
 {
-    const char *name = cmd->cmd->name, *err;
     char *copy;
 
     if (memchr(line, '\0', len)) {
@@ -2345,12 +2363,8 @@ static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
         return "'!none' is not allowed in a file: use CorsDenyOrigin none";
     }
     /* "!origin": a CorsDenyOrigin entry */
-    err = copy[0] == '!' ? cors_cmd_deny(cmd, dconf, copy + 1)
-                         : cors_allow_one(cmd, dconf, copy, where);
-    if (err && !strncmp(err, name, strlen(name)) && err[strlen(name)] == ':') {
-        err += strlen(name) + 2;    /* drop our own "CorsAllowOriginFile: " */
-    }
-    return err;
+    return cors_origin_value(cmd, dconf, copy + (copy[0] == '!'),
+                             copy[0] == '!', where);
 }
 
 /*
