@@ -2636,13 +2636,15 @@ static const char *cors_cmd_expose(cmd_parms *cmd, void *dconf, int argc,
 static const char *cors_cmd_flag(cmd_parms *cmd, void *dconf, const char *arg)
 {
     cors_dir_conf *c = dconf;
-    int *field = (int *)((char *)c + (apr_uintptr_t)cmd->info);
+    cors_flag *field = (cors_flag *)((char *)c + (apr_uintptr_t)cmd->info);
 
+    /* (not AP_INIT_FLAG: httpd's "must be On or Off" does not quote the
+     * value; README "Configuration errors") */
     if (strcasecmp(arg, "on") && strcasecmp(arg, "off")) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use On or Off",
                             cmd->cmd->name, arg);
     }
-    *field = !strcasecmp(arg, "on");
+    *field = !strcasecmp(arg, "on") ? CORS_FLAG_ON : CORS_FLAG_OFF;
     return cors_check_section(cmd, c);
 }
 
