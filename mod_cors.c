@@ -528,19 +528,11 @@ static void cors_init_classes(void)
 
 #define cors_is_tchar(c) (cors_class[(unsigned char)(c)] & CORS_C_TCHAR)
 
-static int cors_is_token(const char *s, apr_size_t len)
+/* Is s (NUL-terminated) one whole token (RFC 9110 tchar), as httpd scans
+ * them? */
+static APR_INLINE int cors_is_token(const char *s)
 {
-    apr_size_t i;
-
-    if (len == 0) {
-        return 0;
-    }
-    for (i = 0; i < len; i++) {
-        if (!cors_is_tchar((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
+    return *s && !*ap_scan_http_token(s);
 }
 
 /* The Fetch standard's forbidden methods, compared case-insensitively. */
@@ -2566,7 +2558,7 @@ static const char *cors_cmd_tokens(cmd_parms *cmd, cors_tokens **slot,
             t->any = 1;
             continue;
         }
-        if (!cors_is_token(a, strlen(a))) {
+        if (!cors_is_token(a)) {
             return apr_psprintf(cmd->pool, "%s: '%s' is not a valid %s "
                                 "(an HTTP token: letters, digits and "
                                 "!#$%%&'*+-.^_`|~, no commas or spaces)",
@@ -3033,7 +3025,7 @@ static const char *cors_check_method(const cors_dir_conf *c, const char *m,
     apr_size_t n = strlen(m);
 
     *malformed = 0;
-    if (!cors_is_token(m, n)) {
+    if (!cors_is_token(m)) {
         *malformed = 1;
         return "Access-Control-Request-Method is not a method token";
     }
@@ -3182,7 +3174,7 @@ static int cors_debug_headers(request_rec *r, const cors_dir_conf *c,
     while (s && (name = ap_get_list_item(r->pool, &s))) {
         apr_size_t len = strlen(name);
 
-        if (!cors_is_token(name, len)) {
+        if (!cors_is_token(name)) {
             return 0;
         }
         if (cors_header_allowed(c, name, len)

@@ -80,7 +80,7 @@ static void check_tokens(const cors_tokens *t, int lower, int methods)
     while (set_next(&t->set, &i, &k, &v)) {
         const char *q;
 
-        FZ_CHECK(cors_is_token(k, strlen(k)), "'%s' in a token set", k);
+        FZ_CHECK(cors_is_token(k), "'%s' in a token set", k);
         if (lower) {
             for (q = k; *q; q++) {
                 FZ_CHECK(!apr_isupper(*q), "'%s' not lowercased", k);

@@ -287,7 +287,7 @@ static void check_preflight(const fz_config *fc, request_rec *r,
                  r->status);
         FZ_CHECK(am && m && !strcmp(am, m), "Allow-Methods '%s' for '%s'",
                  am ? am : "(none)", m ? m : "(none)");
-        FZ_CHECK(cors_is_token(m, strlen(m)) && !cors_forbidden_method(m),
+        FZ_CHECK(cors_is_token(m) && !cors_forbidden_method(m),
                  "method '%s' allowed", m);
         check_acao(fc, r);
     }
