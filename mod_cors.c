@@ -59,12 +59,12 @@
  * that directive and inherits the rest.  Several CorsAllowOrigin lines in one
  * section add up; "CorsAllowOrigin none" drops the inherited origins (and
  * inherited CorsAllowOriginMatch expressions and CorsAllowOriginDBDQuery)
- * in its section and every one
- * below it, however httpd groups the sections when it merges them.  Deny
- * lists add up down the tree instead: every CorsDenyOrigin of an enclosing
- * section holds below, until "CorsDenyOrigin none" (cors_merge_denies()).  A
- * request is in CORS scope when its merged configuration has an origin rule
- * and CorsEngine is not Off; outside that scope the module changes nothing.
+ * in its section and every one below it, however httpd groups the sections
+ * when it merges them.  Deny lists add up down the tree instead: every
+ * CorsDenyOrigin of an enclosing section holds below, until "CorsDenyOrigin
+ * none" (cors_merge_denies()).  A request is in CORS scope when its merged
+ * configuration has an origin rule and CorsEngine is not Off; outside that
+ * scope the module changes nothing.
  * With CorsEngine ReportOnly it decides as with On, but changes no response
  * and answers no preflight: its output filter compares what the response
  * carries with what it would have sent (CORS_REPORT, cors_report_only()).
@@ -111,6 +111,24 @@
  *   SetHandler cors-metrics             (Prometheus text format 0.0.4)
  *
  * with a label per dimension of a CORS_RESULT (request, outcome, reason).
+ *
+ * Contents (each section opens with a boxed banner):
+ *
+ *   Types and module-wide state
+ *   Origin syntax: tokens, methods, hosts and origins
+ *   Configuration warnings
+ *   Origin rules: parse, lookup set, match
+ *   Refused combinations
+ *   Configuration: create and merge
+ *   Directives and the command table
+ *   The decision
+ *   Applying the decision: header tables and the output filter
+ *   CorsEngine ReportOnly: the response compared with the decision
+ *   Cross-origin writes (CorsCrossOriginProtection)
+ *   Origins from a database (CorsAllowOriginDBDQuery)
+ *   Counters: mod_status's page and the cors-metrics handler
+ *   Hooks: configuration, start-up, request and handler
+ *   The module
  */
 
 #include "apr_strings.h"
@@ -150,24 +168,50 @@
 
 module AP_MODULE_DECLARE_DATA cors_module;
 
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Types and module-wide state                                         |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
+
 #define CORS_VERSION "0.1.0"
 
-/* Tri-state and numeric "not set in this section" marker. */
+/* Numeric "not set in this section" marker (CorsMaxAge,
+ * CorsPreflightStatus). */
 #define CORS_UNSET (-1)
 
-/* CorsEngine ReportOnly (Off is 0, On is 1: in scope as On is). */
-#define CORS_REPORT_ONLY 2
+/*
+ * The value of an On/Off directive, and of CorsEngine and
+ * CorsCrossOriginProtection, which also take ReportOnly.  Unset is a value
+ * of its own, so that a section's Off overrides an inherited On and an
+ * unset one inherits it.  Read with cors_on() and cors_off().
+ */
+typedef enum {
+    CORS_FLAG_UNSET = CORS_UNSET,
+    CORS_FLAG_OFF = 0,
+    CORS_FLAG_ON = 1,
+    CORS_FLAG_REPORT_ONLY = 2   /* acts as On does, changes no response */
+} cors_flag;
+
+/* On (not Off, ReportOnly or unset). */
+#define cors_on(flag) ((flag) == CORS_FLAG_ON)
+/* Off in this section or inherited (not On, ReportOnly or unset). */
+#define cors_off(flag) ((flag) == CORS_FLAG_OFF)
+/* On or ReportOnly: deciding (CorsEngine, CorsCrossOriginProtection). */
+#define cors_acts(flag) ((flag) > CORS_FLAG_OFF)
 
 #define CORS_DEFAULT_PREFLIGHT_STATUS 204
 #define CORS_MAX_AGE_LIMIT 86400
 #define CORS_MAX_HOST 253
 #define CORS_MAX_LABEL 63
 
-/* The refused combinations found only after merging (cors_unsafe_rules),
+/* The refused combinations found only after merging (cors_refused),
  * one bit each: logged once per process. */
 static volatile apr_uint32_t cors_warned = 0;
 
-/* Counters for the start-up report, reset in pre_config. */
+/* Counters for the start-up line (CORS0001), reset in pre_config. */
 static int cors_count_exact = 0;
 static int cors_count_patterns = 0;
 
@@ -250,20 +294,6 @@ typedef struct {
     int any;                 /* it matches origins nobody would list */
 } cors_regex;
 
-/*
- * Does the expression match the whole of [s, s+n)?  The anchors it is
- * wrapped in are not trusted alone: a backtracking verb such as (*ACCEPT)
- * or a \K can end or start a match inside the value, so the match itself
- * must span all of it.
- */
-static int cors_regex_match(const cors_regex *x, const char *s, apr_size_t n)
-{
-    ap_regmatch_t m[1];
-
-    return ap_regexec_len(x->re, s, n, 1, m, 0) == 0 && m[0].rm_so == 0
-           && (apr_size_t)m[0].rm_eo == n;
-}
-
 /* Origins no policy means to allow: an expression that matches one of them
  * matches any origin. */
 static const char *const cors_probe_origins[] = {
@@ -279,9 +309,8 @@ typedef struct {
 } cors_tokens;
 
 typedef struct {
-    int engine;                  /* CorsEngine: CORS_UNSET, 0, 1 or
-                                  * CORS_REPORT_ONLY */
-    int protect;                 /* CorsCrossOriginProtection: the same
+    cors_flag engine;            /* CorsEngine: On, Off, ReportOnly */
+    cors_flag protect;           /* CorsCrossOriginProtection: the same
                                   * values, independent of engine */
     cors_origins *origins;       /* CorsAllowOrigin; NULL: not set here */
     int origins_cleared;         /* "none" given in this section or, once
@@ -292,10 +321,10 @@ typedef struct {
     cors_tokens *methods;        /* CorsAllowMethods; NULL: not set */
     cors_tokens *headers;        /* CorsAllowHeaders; NULL: not set */
     cors_tokens *expose;         /* CorsExposeHeaders; NULL: not set */
-    int credentials;             /* CorsAllowCredentials: tri-state */
+    cors_flag credentials;       /* CorsAllowCredentials: On/Off */
     int max_age;                 /* CorsMaxAge: CORS_UNSET or 0..86400 */
     const char *max_age_str;     /* the same, as sent */
-    int pna;                     /* CorsAllowPrivateNetwork: tri-state */
+    cors_flag pna;               /* CorsAllowPrivateNetwork: On/Off */
     int preflight_status;        /* CorsPreflightStatus: CORS_UNSET/204/200 */
     cors_origins *deny;          /* CorsDenyOrigin of this section; NULL:
                                   * not set here ("none": an empty list).
@@ -308,15 +337,15 @@ typedef struct {
     int deny_cleared;            /* "CorsDenyOrigin none" given in this
                                   * section or, once merged, in any of the
                                   * merged sections */
-    int timing;                  /* CorsTimingAllowOrigin: tri-state */
-    int debug;                   /* CorsDebug: tri-state */
+    cors_flag timing;            /* CorsTimingAllowOrigin: On/Off */
+    cors_flag debug;             /* CorsDebug: On/Off */
     /* Origins from a database */
     const char *dbd_label;       /* CorsAllowOriginDBDQuery: the label of
                                   * its statement in mod_dbd, "cors_dbd_"
                                   * and 8 hex digits of the statement's
-                                  * SHA-1 (also the cache keys' prefix);
-                                  * NULL: not set, or dropped by
-                                  * "CorsAllowOrigin none" */
+                                  * SHA-1 (also in the cache keys); NULL:
+                                  * not set, or dropped by "CorsAllowOrigin
+                                  * none" */
 } cors_dir_conf;
 
 /* What the database said about an Origin (cors_dbd_match()). */
@@ -413,7 +442,6 @@ static const struct {
 
 #define CORS_OUTCOME_COUNT (sizeof(cors_outcomes) / sizeof(cors_outcomes[0]))
 
-/* Per virtual host (server config). */
 /* CorsAllowOriginDBDCache: where the database's answers are kept. */
 typedef struct {
     const char *spec;        /* provider[:args], as configured */
@@ -423,6 +451,7 @@ typedef struct {
     int seconds;             /* the same, in seconds */
 } cors_dbd_cache;
 
+/* Per virtual host (server config). */
 typedef struct {
     apr_uint64_t *counts;    /* its row of the shared counters, one per
                               * outcome (cors_counters), or NULL */
@@ -473,9 +502,51 @@ typedef struct {
                                   * under, or NULL (cors_fixups()) */
 } cors_decision;
 
-/* ------------------------------------------------------------------ */
-/* Pure helpers: no request_rec.                                      */
-/* ------------------------------------------------------------------ */
+/* The request headers the module reads (httpd has joined repeated lines
+ * with ", "). */
+typedef struct {
+    const char *origin;
+    const char *method;      /* Access-Control-Request-Method */
+    const char *headers;     /* Access-Control-Request-Headers */
+    const char *pna;         /* Access-Control-Request-Private-Network */
+    /* cors_match() of origin under match_conf, asked once: the write
+     * check and the decision ask the same (cors_match_once()) */
+    const void *match_conf;
+    const char *match_how;
+    int match_unsafe;
+    cors_db_answer db;       /* what the database said, with match_how */
+} cors_req;
+
+/*
+ * The combinations that could reflect an arbitrary origin with credentials
+ * (or grant private-network access to any origin).  One table for both
+ * places that refuse them: cors_check_section() rejects a combination that
+ * one section makes (README "Configuration errors"), and the request-time
+ * code of each row fails safe where merging sections made it, logging it
+ * once per process (README "Merging").
+ */
+typedef enum {
+    CORS_UNSAFE_ANY_CREDENTIALS,      /* CorsAllowOrigin * */
+    CORS_UNSAFE_EXPOSE_CREDENTIALS,   /* CorsExposeHeaders * */
+    CORS_UNSAFE_PNA_ANY,              /* private network with * */
+    CORS_UNSAFE_REGEX_CREDENTIALS,    /* an expression matching anything */
+    CORS_UNSAFE_HTTP_SUB_CREDENTIALS, /* a plain-http subdomain pattern */
+    CORS_UNSAFE_PSL_SUB_CREDENTIALS,  /* a pattern on a public suffix */
+    CORS_REFUSED_COUNT
+} cors_unsafe;
+
+#define CORS_VARY_PREFLIGHT "Origin, Access-Control-Request-Method, " \
+                            "Access-Control-Request-Headers"
+#define CORS_VARY_PREFLIGHT_PNA CORS_VARY_PREFLIGHT \
+                                ", Access-Control-Request-Private-Network"
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Origin syntax: tokens, methods, hosts and origins                   |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
 
 /*
  * Character classes, one table lookup per byte at request time:
@@ -523,19 +594,11 @@ static void cors_init_classes(void)
 
 #define cors_is_tchar(c) (cors_class[(unsigned char)(c)] & CORS_C_TCHAR)
 
-static int cors_is_token(const char *s, apr_size_t len)
+/* Is s (NUL-terminated) one whole token (RFC 9110 tchar), as httpd scans
+ * them? */
+static APR_INLINE int cors_is_token(const char *s)
 {
-    apr_size_t i;
-
-    if (len == 0) {
-        return 0;
-    }
-    for (i = 0; i < len; i++) {
-        if (!cors_is_tchar((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
+    return *s && !*ap_scan_http_token(s);
 }
 
 /* The Fetch standard's forbidden methods, compared case-insensitively. */
@@ -845,9 +908,111 @@ static int cors_origin_parse(const char *s, cors_origin *o)
     return 1;
 }
 
-/* ------------------------------------------------------------------ */
-/* The lookup set (see cors_strset)                                  */
-/* ------------------------------------------------------------------ */
+/* A whole number of at most max, digits only: ports and CorsMaxAge. */
+static int cors_parse_number(const char *s, long max, long *v)
+{
+    apr_size_t i;
+
+    *v = 0;
+    for (i = 0; apr_isdigit(s[i]); i++) {
+        if (i == 6) {
+            return 0;
+        }
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return i > 0 && s[i] == '\0' && *v <= max;
+}
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Configuration warnings                                              |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
+
+/*
+ * Keep a configuration warning for cors_log_config_warnings(), with where
+ * the value was written (where: "file:line", or NULL for the directive's
+ * own line).  Only the first reading of the configuration warns: apachectl
+ * -t, and once per start-up; not the second reading of a start-up nor a
+ * graceful restart's, and not a .htaccess file's, read per request.
+ */
+static int cors_config_warns(void)
+{
+    return cors_config_warnings
+           && ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
+}
+
+static void cors_config_warning(cmd_parms *cmd, const char *where,
+                                const char *fmt, ...)
+{
+    const char *msg;
+    va_list ap;
+
+    if (!cors_config_warns()) {
+        return;
+    }
+    if (!where) {
+        where = cmd->directive
+                ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                               cmd->directive->line_num) : "?";
+    }
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(cmd->pool, fmt, ap);
+    va_end(ap);
+    APR_ARRAY_PUSH(cors_config_warnings, const char *) =
+        apr_psprintf(cmd->pool, "%s (%s)", msg, where);
+}
+
+/* check_config and post_config of the first reading: log the warnings
+ * against the main server, whose log level is final now (and whose error
+ * log is open in post_config). */
+static void cors_log_config_warnings(server_rec *s)
+{
+    int i;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return;
+    }
+    for (i = 0; cors_config_warnings && i < cors_config_warnings->nelts;
+         i++) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s",
+                     APR_ARRAY_IDX(cors_config_warnings, i, const char *));
+    }
+}
+
+/* What goes with the configuration it was read for is forgotten with it. */
+static apr_status_t cors_config_free(void *data)
+{
+    (void)data;
+    cors_config_warnings = NULL;
+    memset(&cors_psl_below, 0, sizeof(cors_psl_below));
+    cors_psl_below_file = NULL;
+    return APR_SUCCESS;
+}
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Origin rules: parse, lookup set, match                              |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
+
+/*
+ * Does the expression match the whole of [s, s+n)?  The anchors it is
+ * wrapped in are not trusted alone: a backtracking verb such as (*ACCEPT)
+ * or a \K can end or start a match inside the value, so the match itself
+ * must span all of it.
+ */
+static int cors_regex_match(const cors_regex *x, const char *s, apr_size_t n)
+{
+    ap_regmatch_t m[1];
+
+    return ap_regexec_len(x->re, s, n, 1, m, 0) == 0 && m[0].rm_so == 0
+           && (apr_size_t)m[0].rm_eo == n;
+}
 
 static APR_INLINE apr_uint64_t cors_load64(const char *p)
 {
@@ -966,6 +1131,24 @@ static void **cors_strset_slot(apr_pool_t *p, cors_strset *t,
     return t->vals ? &t->vals[i] : (void **)&t->slots[i].key;
 }
 
+/*
+ * Make room for n more keys at once, so that adding them never grows the
+ * set again: growing by doubling leaves every old array in the pool (a
+ * pool frees nothing), twice the memory of the final one.
+ */
+static void cors_strset_reserve(apr_pool_t *p, cors_strset *t, apr_size_t n,
+                                int with_vals)
+{
+    apr_size_t size = t->slots ? (apr_size_t)t->mask + 1 : 16;
+
+    while ((t->count + n) * 2 > size) {
+        size *= 2;
+    }
+    if (!t->slots || size > (apr_size_t)t->mask + 1) {
+        cors_strset_grow(p, t, (apr_uint32_t)size, with_vals);
+    }
+}
+
 /* Add key to a set without values; *added says whether it was new. */
 static void cors_strset_add(apr_pool_t *p, cors_strset *t, const char *key,
                             int *added)
@@ -1056,388 +1239,6 @@ static const char *cors_origins_match(const cors_origins *l, const char *s,
         }
     }
     return found ? "subdomain pattern" : NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* Configuration                                                      */
-/* ------------------------------------------------------------------ */
-
-static void *cors_create_dir_conf(apr_pool_t *p, char *dir)
-{
-    cors_dir_conf *c = apr_pcalloc(p, sizeof(*c));
-
-    (void)dir;
-    c->engine = CORS_UNSET;
-    c->protect = CORS_UNSET;
-    c->credentials = CORS_UNSET;
-    c->max_age = CORS_UNSET;
-    c->pna = CORS_UNSET;
-    c->preflight_status = CORS_UNSET;
-    c->timing = CORS_UNSET;
-    c->debug = CORS_UNSET;
-    return c;
-}
-
-/* A virtual host's row of the counters is found in post_config and
- * pre_mpm (cors_counters_assign()). */
-static void *cors_create_srv_conf(apr_pool_t *p, server_rec *s)
-{
-    (void)s;
-    return apr_pcalloc(p, sizeof(cors_srv_conf));
-}
-
-/* Each virtual host has a configuration of its own, and inherits nothing:
- * with AP_MODULE_FLAG_ALWAYS_MERGE httpd creates one for every host, also
- * those that set no directive of the module (it would share the main
- * server's). */
-static void *cors_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
-{
-    (void)p;
-    (void)basev;
-    return addv;
-}
-
-/* Did a section set nothing at all?  (Most sections are about other things.) */
-static int cors_conf_empty(const cors_dir_conf *c)
-{
-    return c->engine == CORS_UNSET && c->protect == CORS_UNSET
-           && !c->origins && !c->regexes
-           && !c->methods && !c->headers && !c->expose
-           && c->credentials == CORS_UNSET && c->max_age == CORS_UNSET
-           && c->pna == CORS_UNSET && c->preflight_status == CORS_UNSET
-           && !c->deny && c->timing == CORS_UNSET
-           && c->debug == CORS_UNSET && !c->dbd_label;
-}
-
-/*
- * The deny lists in force below base and add: a deny is a safety rule, and
- * adding one must never drop another, so the lists add up down the tree
- * unless add says "CorsDenyOrigin none" (README "Merging").  Combined as
- * origins_cleared is, so that any grouping of the sections gives the same
- * lists in the same order.  Never changes either side's array.
- */
-static apr_array_header_t *cors_merge_denies(apr_pool_t *p,
-                                             const cors_dir_conf *base,
-                                             const cors_dir_conf *add)
-{
-    if (!add->denies) {
-        return base->denies;
-    }
-    if (add->deny_cleared || !base->denies) {
-        return add->denies;
-    }
-    return apr_array_append(p, base->denies, add->denies);
-}
-
-static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
-{
-    const cors_dir_conf *base = basev, *add = addv;
-    cors_dir_conf *c;
-
-    /* Configurations are read-only once built: when one side set nothing,
-     * the other side is the merged result, and can be shared. */
-    if (cors_conf_empty(add)) {
-        return basev;
-    }
-    if (cors_conf_empty(base)) {
-        return addv;
-    }
-    c = apr_pcalloc(p, sizeof(*c));
-
-    c->engine = add->engine != CORS_UNSET ? add->engine : base->engine;
-    c->protect = add->protect != CORS_UNSET ? add->protect : base->protect;
-    c->origins = add->origins ? add->origins : base->origins;
-    /* httpd merges nested sections with each other before merging them
-     * onto the server's configuration: "none" anywhere in the merged
-     * sections must still drop what comes from above them, so that any
-     * grouping gives the same result (README "Merging"). */
-    c->origins_cleared = add->origins_cleared || base->origins_cleared;
-    if (add->regexes) {
-        c->regexes = add->regexes;
-    }
-    else {
-        c->regexes = add->origins_cleared ? NULL : base->regexes;
-    }
-    c->methods = add->methods ? add->methods : base->methods;
-    c->headers = add->headers ? add->headers : base->headers;
-    c->expose = add->expose ? add->expose : base->expose;
-    c->credentials = add->credentials != CORS_UNSET ? add->credentials
-                                                     : base->credentials;
-    if (add->max_age != CORS_UNSET) {
-        c->max_age = add->max_age;
-        c->max_age_str = add->max_age_str;
-    }
-    else {
-        c->max_age = base->max_age;
-        c->max_age_str = base->max_age_str;
-    }
-    c->pna = add->pna != CORS_UNSET ? add->pna : base->pna;
-    c->preflight_status = add->preflight_status != CORS_UNSET
-                          ? add->preflight_status : base->preflight_status;
-    c->deny = add->deny ? add->deny : base->deny;
-    c->denies = cors_merge_denies(p, base, add);
-    c->deny_cleared = add->deny_cleared || base->deny_cleared;
-    c->timing = add->timing != CORS_UNSET ? add->timing : base->timing;
-    c->debug = add->debug != CORS_UNSET ? add->debug : base->debug;
-    /* Origins from a database: an origin rule, dropped by "none" as an
-     * inherited CorsAllowOriginMatch is */
-    if (add->dbd_label) {
-        c->dbd_label = add->dbd_label;
-    }
-    else {
-        c->dbd_label = add->origins_cleared ? NULL : base->dbd_label;
-    }
-    return c;
-}
-
-/* In CORS scope: an origin rule, and CorsEngine not Off.  (Most requests
- * of a server are outside: the test that says so comes first.) */
-static APR_INLINE int cors_in_scope(const cors_dir_conf *c)
-{
-    return ((c->origins && c->origins->rules > 0)
-            || (c->regexes && c->regexes->nelts > 0) || c->dbd_label)
-           && c->engine != 0;
-}
-
-static int cors_credentials(const cors_dir_conf *c)
-{
-    return c->credentials == 1;
-}
-
-static int cors_preflight_status(const cors_dir_conf *c)
-{
-    return c->preflight_status == CORS_UNSET ? CORS_DEFAULT_PREFLIGHT_STATUS
-                                             : c->preflight_status;
-}
-
-/*
- * The combinations that could reflect an arbitrary origin with credentials
- * (or grant private-network access to any origin).  One table for both
- * places that refuse them: cors_check_section() rejects a combination that
- * one section makes (README "Configuration errors"), and the request-time
- * code of each row fails safe where merging sections made it, logging it
- * once per process (README "Merging").
- */
-typedef enum {
-    CORS_UNSAFE_ANY_CREDENTIALS,      /* CorsAllowOrigin * */
-    CORS_UNSAFE_EXPOSE_CREDENTIALS,   /* CorsExposeHeaders * */
-    CORS_UNSAFE_PNA_ANY,              /* private network with * */
-    CORS_UNSAFE_REGEX_CREDENTIALS,    /* an expression matching anything */
-    CORS_UNSAFE_HTTP_SUB_CREDENTIALS, /* a plain-http subdomain pattern */
-    CORS_UNSAFE_PSL_SUB_CREDENTIALS,  /* a pattern on a public suffix */
-    CORS_UNSAFE_RULES
-} cors_unsafe;
-
-/* The first part of a combination as configured, or NULL when c does not
- * combine it with the second. */
-typedef const char *cors_unsafe_part(apr_pool_t *p, const cors_dir_conf *c);
-
-static const char *cors_part_any(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->credentials == 1 && c->origins && c->origins->any
-           ? "CorsAllowOrigin *" : NULL;
-}
-
-static const char *cors_part_expose(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->credentials == 1 && c->expose && c->expose->any
-           ? "CorsExposeHeaders *" : NULL;
-}
-
-static const char *cors_part_pna(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->pna == 1 && c->origins && c->origins->any
-           ? "CorsAllowPrivateNetwork On" : NULL;
-}
-
-static const char *cors_part_regex(apr_pool_t *p, const cors_dir_conf *c)
-{
-    int i;
-
-    for (i = 0; c->credentials == 1 && c->regexes && i < c->regexes->nelts;
-         i++) {
-        const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
-
-        if (x->any) {
-            return apr_pstrcat(p, "CorsAllowOriginMatch ", x->src, NULL);
-        }
-    }
-    return NULL;
-}
-
-static const char *cors_part_http_sub(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->credentials == 1 && c->origins ? c->origins->http_sub : NULL;
-}
-
-static const char *cors_part_psl_sub(apr_pool_t *p, const cors_dir_conf *c)
-{
-    (void)p;
-    return c->credentials == 1 && c->origins ? c->origins->psl_sub : NULL;
-}
-
-static const struct {
-    cors_unsafe_part *part;
-    const char *other;       /* the second part */
-    const char *advice;      /* why one section may not combine them */
-    const char *tag;         /* log tag of the merged case */
-    const char *failsafe;    /* what is answered instead, once merged */
-} cors_unsafe_rules[CORS_UNSAFE_RULES] = {
-    { cors_part_any, "CorsAllowCredentials On",
-      "browsers refuse credentials with '*'; list the allowed origins "
-      "instead",
-      "CORS0030", "origins not allowed by another rule get '*' without "
-      "credentials" },
-    { cors_part_expose, "CorsAllowCredentials On",
-      "with credentials browsers read '*' as a header name; list the "
-      "headers to expose",
-      "CORS0031", "'*' is left out of Access-Control-Expose-Headers" },
-    { cors_part_pna, "CorsAllowOrigin *",
-      "list the origins that may reach the private network",
-      "CORS0032", "private network access is not granted to '*'" },
-    { cors_part_regex, "CorsAllowCredentials On",
-      "the expression matches any origin; anchor it to your own domains",
-      "CORS0033", "the origins it matches get '*' without credentials" },
-    { cors_part_http_sub, "CorsAllowCredentials On",
-      "any network attacker can answer for a plain-http subdomain; use "
-      "https:// or list the origins",
-      "CORS0034", "the origins it matches are allowed without credentials" },
-    { cors_part_psl_sub, "CorsAllowCredentials On",
-      "the domain after '*.', or one below it, is on the Public Suffix "
-      "List: anyone can register a site that the pattern matches; list your "
-      "own domains or origins",
-      "CORS0035", "the origins it matches are allowed without credentials" }
-};
-
-/*
- * Refuse the combinations of cors_unsafe_rules in one section.  Called
- * after every directive that takes part, so the order of lines does not
- * matter.
- */
-static const char *cors_check_section(cmd_parms *cmd, const cors_dir_conf *c)
-{
-    int k;
-
-    for (k = 0; k < CORS_UNSAFE_RULES; k++) {
-        const char *part = cors_unsafe_rules[k].part(cmd->pool, c);
-
-        if (part) {
-            return apr_psprintf(cmd->pool, "%s: '%s' and '%s' cannot be "
-                                "combined in one section (%s)",
-                                cmd->cmd->name, part,
-                                cors_unsafe_rules[k].other,
-                                cors_unsafe_rules[k].advice);
-        }
-    }
-    return NULL;
-}
-
-/* Count a rule for the start-up report; .htaccess files (read while the
- * server runs, by many threads) are not counted. */
-static void cors_count(int *counter)
-{
-    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
-        (*counter)++;
-    }
-}
-
-static cors_origins *cors_origins_make(apr_pool_t *p)
-{
-    return apr_pcalloc(p, sizeof(cors_origins));
-}
-
-static const char *cors_bad_origin(cmd_parms *cmd, const char *arg,
-                                   const char *why)
-{
-    return apr_psprintf(cmd->pool, "%s: '%s' is not an origin (%s)",
-                        cmd->cmd->name, arg, why);
-}
-
-/* Add a subdomain pattern's ".domain[:port]" key with its scheme (and
- * whether the domain is a public suffix). */
-static void cors_add_sub(cmd_parms *cmd, cors_strset *t, const char *key,
-                         const char *scheme, int public_suffix)
-{
-    int added;
-    void **v = cors_strset_slot(cmd->pool, t, key, 1, &added);
-    cors_sub *sub;
-
-    if (!*v) {
-        sub = apr_pcalloc(cmd->pool, sizeof(*sub));
-        sub->schemes = apr_array_make(cmd->pool, 1, sizeof(const char *));
-        sub->public_suffix = public_suffix;
-        *v = sub;
-    }
-    sub = *v;
-    if (!cors_scheme_in(sub->schemes, scheme, strlen(scheme))) {
-        APR_ARRAY_PUSH(sub->schemes, const char *) = apr_pstrdup(cmd->pool,
-                                                                 scheme);
-    }
-}
-
-/*
- * Keep a configuration warning for cors_log_config_warnings(), with where
- * the value was written (where: "file:line", or NULL for the directive's
- * own line).  Only the first reading of the configuration warns: apachectl
- * -t, and once per start-up; not the second reading of a start-up nor a
- * graceful restart's, and not a .htaccess file's, read per request.
- */
-static int cors_config_warns(void)
-{
-    return cors_config_warnings
-           && ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
-}
-
-static void cors_config_warning(cmd_parms *cmd, const char *where,
-                                const char *fmt, ...)
-{
-    const char *msg;
-    va_list ap;
-
-    if (!cors_config_warns()) {
-        return;
-    }
-    if (!where) {
-        where = cmd->directive
-                ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
-                               cmd->directive->line_num) : "?";
-    }
-    va_start(ap, fmt);
-    msg = apr_pvsprintf(cmd->pool, fmt, ap);
-    va_end(ap);
-    APR_ARRAY_PUSH(cors_config_warnings, const char *) =
-        apr_psprintf(cmd->pool, "%s (%s)", msg, where);
-}
-
-/* check_config and post_config of the first reading: log the warnings
- * against the main server, whose log level is final now (and whose error
- * log is open in post_config). */
-static void cors_log_config_warnings(server_rec *s)
-{
-    int i;
-
-    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
-        return;
-    }
-    for (i = 0; cors_config_warnings && i < cors_config_warnings->nelts;
-         i++) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "%s",
-                     APR_ARRAY_IDX(cors_config_warnings, i, const char *));
-    }
-}
-
-/* What goes with the configuration it was read for is forgotten with it. */
-static apr_status_t cors_config_free(void *data)
-{
-    (void)data;
-    cors_config_warnings = NULL;
-    memset(&cors_psl_below, 0, sizeof(cors_psl_below));
-    cors_psl_below_file = NULL;
-    return APR_SUCCESS;
 }
 
 /* The Public Suffix List goes with the configuration it was read for
@@ -1612,19 +1413,46 @@ static int cors_public_suffix(cmd_parms *cmd, const char *arg,
     return 1;
 }
 
-/* A whole number of at most max, digits only: ports and CorsMaxAge. */
-static int cors_parse_number(const char *s, long max, long *v)
+/* Count an origin rule for the start-up line; .htaccess files (read while the
+ * server runs, by many threads) are not counted. */
+static void cors_count(int *counter)
 {
-    apr_size_t i;
-
-    *v = 0;
-    for (i = 0; apr_isdigit(s[i]); i++) {
-        if (i == 6) {
-            return 0;
-        }
-        *v = *v * 10 + (s[i] - '0');
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
+        (*counter)++;
     }
-    return i > 0 && s[i] == '\0' && *v <= max;
+}
+
+static cors_origins *cors_origins_make(apr_pool_t *p)
+{
+    return apr_pcalloc(p, sizeof(cors_origins));
+}
+
+static const char *cors_bad_origin(cmd_parms *cmd, const char *arg,
+                                   const char *why)
+{
+    return apr_psprintf(cmd->pool, "'%s' is not an origin (%s)", arg, why);
+}
+
+/* Add a subdomain pattern's ".domain[:port]" key with its scheme (and
+ * whether the domain is a public suffix). */
+static void cors_add_sub(cmd_parms *cmd, cors_strset *t, const char *key,
+                         const char *scheme, int public_suffix)
+{
+    int added;
+    void **v = cors_strset_slot(cmd->pool, t, key, 1, &added);
+    cors_sub *sub;
+
+    if (!*v) {
+        sub = apr_pcalloc(cmd->pool, sizeof(*sub));
+        sub->schemes = apr_array_make(cmd->pool, 1, sizeof(const char *));
+        sub->public_suffix = public_suffix;
+        *v = sub;
+    }
+    sub = *v;
+    if (!cors_scheme_in(sub->schemes, scheme, strlen(scheme))) {
+        APR_ARRAY_PUSH(sub->schemes, const char *) = apr_pstrdup(cmd->pool,
+                                                                 scheme);
+    }
 }
 
 /* One configured origin or pattern, parsed and normalised (in the
@@ -1679,10 +1507,9 @@ static const char *cors_parse_host(cmd_parms *cmd, const char *arg,
                                "name, not an IP address");
     }
     if (u->sub && !deny && !strchr(u->host + 1, '.')) {
-        return apr_psprintf(cmd->pool, "%s: '%s' matches every site under a "
+        return apr_psprintf(cmd->pool, "'%s' matches every site under a "
                             "top-level domain; give at least two labels after "
-                            "'*.', e.g. https://*.example.com",
-                            cmd->cmd->name, arg);
+                            "'*.', e.g. https://*.example.com", arg);
     }
     return NULL;
 }
@@ -1804,8 +1631,20 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
     apr_pool_t *p = cmd->pool;
     const char *err;
     cors_rule u;
+    cors_origin o;
     int added, any_port;
 
+    /* An origin written as browsers serialise it is its own lookup key:
+     * the request-time check says so in one pass, without the rewriting
+     * below (in .htaccess this runs on every request). */
+    if (cors_origin_parse(arg, &o) && !o.is_null
+        && !(o.len > o.host_off + o.host_len + 1
+             && arg[o.host_off + o.host_len + 1] == '0')) {
+        cors_strset_add(p, &l->exact, apr_pstrmemdup(p, arg, o.len), &added);
+        cors_count(&cors_count_exact);
+        l->rules++;
+        return NULL;
+    }
     if ((err = cors_parse_rule(cmd, arg, &u, l->deny))) {
         return err;
     }
@@ -1838,1257 +1677,6 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
     l->rules++;
     return NULL;
 }
-
-/*
- * An origin (or null) both allowed and denied in one section is a mistake
- * whichever was meant (README "Configuration errors").  arg was just added
- * to one list (denied: to CorsDenyOrigin's); is it in the other's exact
- * origins, as normalised?
- */
-static const char *cors_check_both(cmd_parms *cmd, const cors_dir_conf *c,
-                                   const char *arg, int denied)
-{
-    const cors_origins *other = denied ? c->origins : c->deny;
-    const char *key;
-    cors_rule u;
-    int both;
-
-    if (!other || !other->rules) {
-        return NULL;
-    }
-    if (!strcasecmp(arg, "null")) {
-        both = other->null;
-    }
-    else if (!other->exact.count || cors_parse_rule(cmd, arg, &u, denied)
-             || u.sub || !strcmp(u.port, "*")) {
-        return NULL;            /* a pattern, or '*' */
-    }
-    else {
-        key = apr_pstrcat(cmd->temp_pool, u.scheme, "://", u.host,
-                          *u.port ? ":" : "", u.port, NULL);
-        both = cors_strset_get(&other->exact, key, strlen(key)) != NULL;
-    }
-    return both ? apr_psprintf(cmd->pool, "%s: '%s' is both allowed "
-                               "(CorsAllowOrigin) and denied (CorsDenyOrigin) "
-                               "in one section: remove it from one of them",
-                               cmd->cmd->name, arg) : NULL;
-}
-
-/* One CorsAllowOrigin value (where: see cors_config_warning()). */
-static const char *cors_allow_one(cmd_parms *cmd, cors_dir_conf *c,
-                                  const char *arg, const char *where)
-{
-    const char *err;
-
-    if (!strcasecmp(arg, "none")) {
-        c->origins = cors_origins_make(cmd->pool);
-        c->origins_cleared = 1;
-        return NULL;
-    }
-    if (!c->origins) {
-        c->origins = cors_origins_make(cmd->pool);
-    }
-    if (!strcmp(arg, "*")) {
-        c->origins->any = 1;
-        c->origins->rules++;
-    }
-    else if (!strcasecmp(arg, "null")) {
-        c->origins->null = 1;
-        c->origins->parse = 1;
-        c->origins->rules++;
-    }
-    else if ((err = cors_add_origin(cmd, c->origins, arg, where))) {
-        return err;
-    }
-    if (c->deny && (err = cors_check_both(cmd, c, arg, 0))) {
-        return err;
-    }
-    return cors_check_section(cmd, c);
-}
-
-static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
-                                   const char *arg)
-{
-    return cors_allow_one(cmd, dconf, arg, NULL);
-}
-
-/*
- * CorsDenyOrigin: origins and patterns that are never allowed, in the
- * forms CorsAllowOrigin takes, into a list of their own.  '*' would deny
- * every origin (CorsEngine Off says that); null denies the opaque origin;
- * none starts an empty list and drops the inherited ones (deny_cleared).
- */
-static const char *cors_cmd_deny(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    cors_dir_conf *c = dconf;
-    const char *err;
-
-    if (!strcasecmp(arg, "none")) {
-        c->deny = NULL;
-        c->deny_cleared = 1;
-    }
-    if (!c->deny) {
-        c->deny = cors_origins_make(cmd->pool);
-        c->deny->deny = 1;
-        c->denies = apr_array_make(cmd->pool, 1, sizeof(cors_origins *));
-        APR_ARRAY_PUSH(c->denies, cors_origins *) = c->deny;
-    }
-    if (!strcasecmp(arg, "none")) {
-        return NULL;
-    }
-    if (!strcmp(arg, "*")) {
-        return apr_psprintf(cmd->pool, "%s: '*' would deny every origin: use "
-                            "CorsEngine Off (or CorsAllowOrigin none) to turn "
-                            "CORS off", cmd->cmd->name);
-    }
-    if (!strcasecmp(arg, "null")) {
-        c->deny->null = 1;
-        c->deny->parse = 1;
-        c->deny->rules++;
-    }
-    else if ((err = cors_add_origin(cmd, c->deny, arg, NULL))) {
-        return err;
-    }
-    return cors_check_both(cmd, c, arg, 1);
-}
-
-/* Read all of a file into memory (NUL-terminated; *len bytes before it). */
-static const char *cors_read_file(cmd_parms *cmd, const char *path,
-                                  char **buf, apr_size_t *len)
-{
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_status_t rv;
-    char errbuf[120];
-
-    rv = apr_file_open(&f, path, APR_READ, APR_OS_DEFAULT, cmd->temp_pool);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&fi, APR_FINFO_TYPE | APR_FINFO_SIZE, f);
-        if (rv == APR_SUCCESS && fi.filetype != APR_REG) {
-            apr_file_close(f);
-            return apr_psprintf(cmd->pool, "%s: '%s' is not a regular file",
-                                cmd->cmd->name, path);
-        }
-    }
-    if (rv == APR_SUCCESS) {
-        *buf = apr_palloc(cmd->temp_pool, (apr_size_t)fi.size + 1);
-        rv = apr_file_read_full(f, *buf, (apr_size_t)fi.size, len);
-        if (rv == APR_EOF) {
-            rv = APR_SUCCESS;       /* it shrank while we read it */
-        }
-        (*buf)[*len] = '\0';
-        apr_file_close(f);
-    }
-    if (rv != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: cannot open '%s': %s",
-                            cmd->cmd->name, path,
-                            apr_strerror(rv, errbuf, sizeof(errbuf)));
-    }
-    return NULL;
-}
-
-/*
- * The error, if any, of one line of an origin file (without its newline,
- * surrounding blanks removed): one origin or pattern as CorsAllowOrigin
- * takes them, the same after '!' for CorsDenyOrigin, or nothing, or a '#'
- * comment.
- */
-static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
-                                    const char *line, apr_size_t len,
-                                    const char *where)
-{
-    const char *name = cmd->cmd->name, *err;
-    char *copy;
-
-    if (memchr(line, '\0', len)) {
-        return "a NUL byte (is the file saved as UTF-16? save it as ASCII "
-               "or UTF-8)";
-    }
-    if (len > MAX_STRING_LEN) {
-        return apr_psprintf(cmd->temp_pool, "the line is longer than %d "
-                            "bytes", MAX_STRING_LEN);
-    }
-    if (len == 0 || line[0] == '#') {
-        return NULL;
-    }
-    copy = apr_pstrmemdup(cmd->temp_pool, line, len);
-    if (strchr(copy, ',')) {
-        return apr_psprintf(cmd->temp_pool, "'%s': write one origin per "
-                            "line, without commas", copy);
-    }
-    if (!strcmp(copy, "!")) {
-        return "'!' alone names no origin: write the origin to deny after "
-               "it, e.g. !https://www.example.com";
-    }
-    if (copy[strcspn(copy, " \t")]) {
-        return "one origin per line (a '#' comment takes a line of its own)";
-    }
-    if (!strcasecmp(copy, "none")) {
-        return "'none' is not allowed in a file: use CorsAllowOrigin none";
-    }
-    if (!strcasecmp(copy, "!none")) {
-        return "'!none' is not allowed in a file: use CorsDenyOrigin none";
-    }
-    /* "!origin": a CorsDenyOrigin entry */
-    err = copy[0] == '!' ? cors_cmd_deny(cmd, dconf, copy + 1)
-                         : cors_allow_one(cmd, dconf, copy, where);
-    if (err && !strncmp(err, name, strlen(name)) && err[strlen(name)] == ':') {
-        err += strlen(name) + 2;    /* drop our own "CorsAllowOriginFile: " */
-    }
-    return err;
-}
-
-/*
- * CorsAllowOriginFile: one origin or pattern per line (as CorsAllowOrigin
- * takes them), blank lines and '#' comments ignored, a UTF-8 byte-order
- * mark skipped; added to the section's CorsAllowOrigin list ("!origin"
- * lines to its CorsDenyOrigin list).  Errors name
- * the file and the line.  Read with the rest of the configuration, so a
- * graceful restart reloads it.
- */
-static const char *cors_cmd_origin_file(cmd_parms *cmd, void *dconf,
-                                        const char *arg)
-{
-    const char *path = ap_server_root_relative(cmd->temp_pool, arg);
-    const char *err;
-    char *buf, *p, *end;
-    apr_size_t len;
-    unsigned int n;
-
-    if (!path) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid path",
-                            cmd->cmd->name, arg);
-    }
-    if ((err = cors_read_file(cmd, path, &buf, &len))) {
-        return err;
-    }
-    p = buf;
-    end = buf + len;
-    if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) {
-        p += 3;
-    }
-    for (n = 1; p < end; n++) {
-        char *nl = memchr(p, '\n', end - p), *e = nl ? nl : end;
-
-        while (p < e && apr_isspace(*p)) {
-            p++;
-        }
-        while (e > p && apr_isspace(e[-1])) {
-            e--;
-        }
-        if ((err = cors_origin_line(cmd, dconf, p, e - p,
-                                    apr_psprintf(cmd->temp_pool, "%s:%u",
-                                                 path, n)))) {
-            return apr_psprintf(cmd->pool, "%s: %s line %u: %s",
-                                cmd->cmd->name, path, n, err);
-        }
-        p = nl ? nl + 1 : end;
-    }
-    return NULL;
-}
-
-/*
- * The commonest mistake in an origin expression: an unescaped '.' between
- * two host labels, which matches any byte ("https://app.example.com" also
- * matches "https://app-example.com").  Returns where it is, or NULL.
- */
-static const char *cors_unescaped_dot(const char *re)
-{
-    const char *q;
-    int in_class = 0;
-
-    for (q = re; *q; q++) {
-        if (*q == '\\') {
-            if (!*++q) {
-                break;
-            }
-        }
-        else if (in_class) {
-            in_class = *q != ']';
-        }
-        else if (*q == '[') {
-            in_class = 1;
-            if (q[1] == ']' || (q[1] == '^' && q[2] == ']')) {
-                q += q[1] == '^' ? 2 : 1;  /* "[]...]": ']' is a member */
-            }
-        }
-        else if (*q == '.' && q > re && apr_isalnum(q[-1])
-                 && apr_isalnum(q[1])) {
-            return q;
-        }
-    }
-    return NULL;
-}
-
-static const char *cors_cmd_origin_match(cmd_parms *cmd, void *dconf,
-                                         const char *arg)
-{
-    cors_dir_conf *c = dconf;
-    cors_regex *x;
-    ap_regex_t *re;
-    const char *dot;
-    int i;
-
-    /* It must be a complete expression on its own, so that the anchors
-     * around it stay anchors: "a)|(b" would make "^(?:a)|(b)$". */
-    if (!ap_pregcomp(cmd->temp_pool, arg, AP_REG_NOSUB)) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid regular "
-                            "expression", cmd->cmd->name, arg);
-    }
-    re = ap_pregcomp(cmd->pool, apr_pstrcat(cmd->pool, "^(?:", arg, ")$",
-                                            NULL), 0);
-    if (!re) {
-        return apr_psprintf(cmd->pool, "%s: '%s' does not stay a complete "
-                            "expression inside ^(?: ... )$ (an unterminated "
-                            "quote or a (?x) comment?): rewrite it",
-                            cmd->cmd->name, arg);
-    }
-    if (cors_config_warns() && (dot = cors_unescaped_dot(arg))) {
-        cors_config_warning(cmd, NULL, "CORS0003: %s: '%s': the '.' after "
-                            "'%.*s' matches any character, not only a dot: "
-                            "write [.] or put a backslash before it",
-                            cmd->cmd->name, arg, (int)(dot - arg), arg);
-    }
-    if (!c->regexes) {
-        c->regexes = apr_array_make(cmd->pool, 2, sizeof(cors_regex));
-    }
-    x = apr_array_push(c->regexes);
-    x->re = re;
-    x->src = apr_pstrdup(cmd->pool, arg);
-    x->any = 0;
-    for (i = 0; cors_probe_origins[i]; i++) {
-        if (cors_regex_match(x, cors_probe_origins[i],
-                             strlen(cors_probe_origins[i]))) {
-            x->any = 1;
-        }
-    }
-    cors_count(&cors_count_patterns);
-    return cors_check_section(cmd, c);
-}
-
-/*
- * Build a token list from the directive's arguments.  Header names are
- * stored lowercased for lookup (lower != 0), methods as given.
- */
-static const char *cors_cmd_tokens(cmd_parms *cmd, cors_tokens **slot,
-                                   int argc, char *const argv[], int lower,
-                                   int methods)
-{
-    cors_tokens *t = *slot;
-    const char *norm;
-    int i;
-
-    if (argc < 1) {
-        return apr_psprintf(cmd->pool, "%s needs at least one argument",
-                            cmd->cmd->name);
-    }
-    /* A slot that is set belongs to this section (sections start empty):
-     * several lines in one section add up. */
-    if (!t) {
-        t = apr_pcalloc(cmd->pool, sizeof(*t));
-    }
-    for (i = 0; i < argc; i++) {
-        const char *a = argv[i];
-
-        if (!strcmp(a, "*")) {
-            if (!t->any) {
-                t->joined = t->joined ? apr_pstrcat(cmd->pool, t->joined,
-                                                    ", *", NULL) : "*";
-            }
-            t->any = 1;
-            continue;
-        }
-        if (!cors_is_token(a, strlen(a))) {
-            return apr_psprintf(cmd->pool, "%s: '%s' is not a valid %s "
-                                "(an HTTP token: letters, digits and "
-                                "!#$%%&'*+-.^_`|~, no commas or spaces)",
-                                cmd->cmd->name, a,
-                                methods ? "method name" : "header name");
-        }
-        if (methods && cors_forbidden_method(a)) {
-            return apr_psprintf(cmd->pool, "%s: '%s' can never be allowed "
-                                "cross-origin (the Fetch standard forbids "
-                                "it): remove it", cmd->cmd->name, a);
-        }
-        if (methods && (norm = cors_normalised_method(a))
-            && strcmp(a, norm)) {
-            return apr_psprintf(cmd->pool, "%s: '%s' never matches: "
-                                "browsers send %s", cmd->cmd->name, a, norm);
-        }
-        {
-            char *k = apr_pstrdup(cmd->pool, a);
-            int added;
-
-            if (lower) {
-                ap_str_tolower(k);
-            }
-            cors_strset_add(cmd->pool, &t->set, k, &added);
-            if (!added) {
-                continue;               /* listed twice */
-            }
-        }
-        t->joined = t->joined ? apr_pstrcat(cmd->pool, t->joined, ", ", a,
-                                            NULL) : a;
-        t->joined_named = t->joined_named
-                          ? apr_pstrcat(cmd->pool, t->joined_named, ", ", a,
-                                        NULL) : a;
-    }
-    *slot = t;
-    return NULL;
-}
-
-static const char *cors_cmd_methods(cmd_parms *cmd, void *dconf, int argc,
-                                    char *const argv[])
-{
-    cors_dir_conf *c = dconf;
-
-    return cors_cmd_tokens(cmd, &c->methods, argc, argv, 0, 1);
-}
-
-static const char *cors_cmd_headers(cmd_parms *cmd, void *dconf, int argc,
-                                    char *const argv[])
-{
-    cors_dir_conf *c = dconf;
-
-    return cors_cmd_tokens(cmd, &c->headers, argc, argv, 1, 0);
-}
-
-static const char *cors_cmd_expose(cmd_parms *cmd, void *dconf, int argc,
-                                   char *const argv[])
-{
-    cors_dir_conf *c = dconf;
-    const char *err = cors_cmd_tokens(cmd, &c->expose, argc, argv, 1, 0);
-
-    return err ? err : cors_check_section(cmd, c);
-}
-
-/* CorsAllowCredentials, CorsAllowPrivateNetwork, CorsTimingAllowOrigin,
- * CorsDebug: On or Off, into the field of cors_dir_conf at the offset
- * cmd->info. */
-static const char *cors_cmd_flag(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    cors_dir_conf *c = dconf;
-    int *field = (int *)((char *)c + (apr_uintptr_t)cmd->info);
-
-    if (strcasecmp(arg, "on") && strcasecmp(arg, "off")) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use On or Off",
-                            cmd->cmd->name, arg);
-    }
-    *field = !strcasecmp(arg, "on");
-    return cors_check_section(cmd, c);
-}
-
-/* CorsEngine, CorsCrossOriginProtection: On, Off or ReportOnly, into the
- * field of cors_dir_conf at the offset cmd->info. */
-static const char *cors_cmd_engine(cmd_parms *cmd, void *dconf,
-                                   const char *arg)
-{
-    int *field = (int *)((char *)dconf + (apr_uintptr_t)cmd->info);
-
-    if (!strcasecmp(arg, "reportonly")) {
-        *field = CORS_REPORT_ONLY;
-    }
-    else if (!strcasecmp(arg, "on") || !strcasecmp(arg, "off")) {
-        *field = !strcasecmp(arg, "on");
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use On, Off "
-                            "or ReportOnly", cmd->cmd->name, arg);
-    }
-    return NULL;
-}
-
-static const char *cors_cmd_max_age(cmd_parms *cmd, void *dconf,
-                                    const char *arg)
-{
-    cors_dir_conf *c = dconf;
-    long v;
-
-    if (!cors_parse_number(arg, CORS_MAX_AGE_LIMIT, &v)) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: give a whole "
-                            "number of seconds from 0 to %d", cmd->cmd->name,
-                            arg, CORS_MAX_AGE_LIMIT);
-    }
-    c->max_age = (int)v;
-    c->max_age_str = apr_ltoa(cmd->pool, v);
-    return NULL;
-}
-
-static const char *cors_cmd_preflight_status(cmd_parms *cmd, void *dconf,
-                                             const char *arg)
-{
-    cors_dir_conf *c = dconf;
-
-    if (!strcmp(arg, "204")) {
-        c->preflight_status = 204;
-    }
-    else if (!strcmp(arg, "200")) {
-        c->preflight_status = 200;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use 204 or "
-                            "200", cmd->cmd->name, arg);
-    }
-    return NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* Origins from a database (CorsAllowOriginDBDQuery)                  */
-/* ------------------------------------------------------------------ */
-
-/*
- * A multi-tenant service keeps its customers' origins in a table that
- * changes all day.  CorsAllowOriginDBDQuery asks it, through mod_dbd's
- * pooled connections and a statement prepared at start-up, about an
- * Origin that no static rule of the section allows and no deny refuses
- * (cors_match_once()); one or more rows mean allowed.  The answers,
- * allowed and refused alike, are kept in a mod_socache cache
- * (CorsAllowOriginDBDCache: shmcb by default, shared by the children;
- * memcache or redis, shared by a fleet) for a number of seconds, so that
- * an origin costs at most one query per period.  Whatever goes wrong, the
- * origin is refused (fail closed) and the request goes on as usual; the
- * error is logged once per period and per process, and the database is
- * not asked again in that process for that period (README "Origins from
- * a database").
- */
-
-#define CORS_DBD_DEFAULT_SECONDS 60
-#define CORS_DBD_MAX_SECONDS 86400
-/* Cache keys: two bytes of a hash of the Origin (shmcb picks a part of its
- * memory by the first byte), the label's 8 hex digits, and the Origin, or
- * its SHA-1 when longer than this (memcache and redis write keys in hex,
- * and take up to 250 bytes). */
-#define CORS_DBD_KEY_ORIGIN 92
-#define CORS_DBD_KEY_MAX (2 + 8 + CORS_DBD_KEY_ORIGIN)
-
-/* mod_dbd's functions (optional: NULL while it is not loaded). */
-static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *cors_dbd_prepare_fn = NULL;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *cors_dbd_acquire_fn = NULL;
-
-/* A CorsAllowOriginDBDQuery in this reading of the configuration. */
-static int cors_dbd_used = 0;
-
-/* The lock of the caches whose provider needs one (shmcb), or NULL. */
-static apr_global_mutex_t *cors_dbd_mutex = NULL;
-static const char *const cors_dbd_mutex_id = "cors-dbd-cache";
-
-/* Per process, in seconds since the epoch: until when mod_dbd is not asked
- * for a connection again after it had none to give, and until when a
- * database or a cache error is not logged again. */
-static volatile apr_uint32_t cors_dbd_down_until = 0;
-static volatile apr_uint32_t cors_dbd_quiet_until = 0;
-static volatile apr_uint32_t cors_dbd_cache_quiet_until = 0;
-
-/* The debug line's reason for each answer. */
-static const char *const cors_dbd_reasons[] = {
-    "", "CorsAllowOriginDBDQuery: a row", "CorsAllowOriginDBDQuery: no row",
-    "CorsAllowOriginDBDQuery: no answer (fail closed)"
-};
-
-/* Look mod_dbd's functions up; NULL when it is not loaded. */
-static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *cors_dbd_functions(void)
-{
-    if (!cors_dbd_prepare_fn) {
-        cors_dbd_prepare_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
-        cors_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    }
-    return cors_dbd_acquire_fn ? cors_dbd_prepare_fn : NULL;
-}
-
-/*
- * CorsAllowOriginDBDQuery "SELECT 1 FROM tenants WHERE origin = %s": the
- * statement is prepared by mod_dbd on every connection of its pool, with
- * the Origin as its one parameter (never spliced into the SQL).  The label
- * comes from the statement's text, so that servers sharing a cache with
- * the same statement share its answers.
- */
-static const char *cors_cmd_dbd_query(cmd_parms *cmd, void *dconf,
-                                      const char *arg)
-{
-    cors_dir_conf *c = dconf;
-    unsigned char digest[APR_SHA1_DIGESTSIZE];
-    apr_sha1_ctx_t sha;
-    const char *p = strchr(arg, '%');
-    APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare;
-
-    if (!p || p[1] != 's' || strchr(p + 1, '%')) {
-        return apr_psprintf(cmd->pool, "%s: '%s' must hold exactly one %%s "
-                            "(where the request's Origin goes, as a "
-                            "parameter) and no other '%%', for example "
-                            "\"SELECT 1 FROM tenants WHERE origin = %%s\"",
-                            cmd->cmd->name, arg);
-    }
-    if (!(prepare = cors_dbd_functions())) {
-        return apr_psprintf(cmd->pool, "%s: mod_dbd is not loaded: load it "
-                            "before this line (LoadModule dbd_module "
-                            "modules/mod_dbd.so, or a2enmod dbd) and give it "
-                            "DBDriver and DBDParams", cmd->cmd->name);
-    }
-    apr_sha1_init(&sha);
-    apr_sha1_update(&sha, arg, strlen(arg));
-    apr_sha1_final(digest, &sha);
-    c->dbd_label = apr_psprintf(cmd->pool, "cors_dbd_%02x%02x%02x%02x",
-                                digest[0], digest[1], digest[2], digest[3]);
-    prepare(cmd->server, arg, c->dbd_label);
-    cors_dbd_used = 1;
-    return NULL;
-}
-
-/* A socache provider by name, or the message that says what to load. */
-static const char *cors_dbd_provider(cmd_parms *cmd, const char *name,
-                                     const ap_socache_provider_t **provider)
-{
-    *provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
-                                   AP_SOCACHE_PROVIDER_VERSION);
-    return *provider ? NULL
-           : apr_psprintf(cmd->pool, "CorsAllowOriginDBDCache: the socache "
-                          "provider '%s' is not loaded: load "
-                          "mod_socache_%s before this line (LoadModule "
-                          "socache_%s_module modules/mod_socache_%s.so, or "
-                          "a2enmod socache_%s)", name, name, name, name,
-                          name);
-}
-
-/*
- * CorsAllowOriginDBDCache provider[:args] [seconds] (server config and
- * virtual host): the cache is made now, so that the provider checks its
- * arguments for apachectl -t, and set up in post_config.
- */
-static const char *cors_cmd_dbd_cache(cmd_parms *cmd, void *dconf,
-                                      const char *spec, const char *secs)
-{
-    cors_srv_conf *sc;
-    cors_dbd_cache *k = apr_pcalloc(cmd->pool, sizeof(*k));
-    const char *sep = strchr(spec, ':'), *err;
-    const char *name = sep ? apr_pstrmemdup(cmd->temp_pool, spec, sep - spec)
-                           : spec;
-    long v = CORS_DBD_DEFAULT_SECONDS;
-
-    (void)dconf;
-    if (secs && (!cors_parse_number(secs, CORS_DBD_MAX_SECONDS, &v)
-                 || v < 1)) {
-        return apr_psprintf(cmd->pool, "CorsAllowOriginDBDCache: '%s' is not "
-                            "a number of seconds from 1 to %d", secs,
-                            CORS_DBD_MAX_SECONDS);
-    }
-    if ((err = cors_dbd_provider(cmd, name, &k->provider))) {
-        return err;
-    }
-    err = k->provider->create(&k->instance, sep ? sep + 1 : NULL,
-                              cmd->temp_pool, cmd->pool);
-    if (err) {
-        return apr_psprintf(cmd->pool, "CorsAllowOriginDBDCache: '%s': %s",
-                            spec, err);
-    }
-    k->spec = apr_pstrdup(cmd->pool, spec);
-    k->seconds = (int)v;
-    k->ttl = apr_time_from_sec(v);
-    sc = ap_get_module_config(cmd->server->module_config, &cors_module);
-    sc->cache = k;
-    return NULL;
-}
-
-/* The default cache, where a statement is used and no server says
- * CorsAllowOriginDBDCache: shmcb for 60 seconds; NULL and a message in
- * *err when mod_socache_shmcb is not loaded. */
-static cors_dbd_cache *cors_dbd_default_cache(apr_pool_t *pconf,
-                                              apr_pool_t *ptemp,
-                                              const char **err)
-{
-    cors_dbd_cache *k = apr_pcalloc(pconf, sizeof(*k));
-
-    k->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb",
-                                     AP_SOCACHE_PROVIDER_VERSION);
-    if (!k->provider) {
-        *err = "CorsAllowOriginDBDQuery: no CorsAllowOriginDBDCache is set "
-               "and the default, shmcb, is not loaded: load mod_socache_shmcb "
-               "(LoadModule socache_shmcb_module modules/mod_socache_shmcb.so,"
-               " or a2enmod socache_shmcb) or set CorsAllowOriginDBDCache";
-        return NULL;
-    }
-    if ((*err = k->provider->create(&k->instance, NULL, ptemp, pconf))) {
-        return NULL;
-    }
-    k->spec = "shmcb";
-    k->seconds = CORS_DBD_DEFAULT_SECONDS;
-    k->ttl = apr_time_from_sec(CORS_DBD_DEFAULT_SECONDS);
-    return k;
-}
-
-/* apachectl -t and start-up: a statement needs a cache. */
-static int cors_dbd_check_config(server_rec *s, apr_pool_t *pconf,
-                                 apr_pool_t *ptemp)
-{
-    cors_srv_conf *sc = ap_get_module_config(s->module_config,
-                                             &cors_module);
-    const char *err = NULL;
-
-    if (cors_dbd_used && !sc->cache
-        && !(sc->cache = cors_dbd_default_cache(pconf, ptemp, &err))) {
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                     "CORS0070: %s", err);
-        return !OK;
-    }
-    return OK;
-}
-
-static apr_status_t cors_dbd_cache_destroy(void *data)
-{
-    cors_dbd_cache *k = data;
-
-    k->provider->destroy(k->instance, NULL);
-    return APR_SUCCESS;
-}
-
-static apr_status_t cors_dbd_mutex_remove(void *data)
-{
-    (void)data;
-    if (cors_dbd_mutex) {
-        apr_global_mutex_destroy(cors_dbd_mutex);
-        cors_dbd_mutex = NULL;
-    }
-    return APR_SUCCESS;
-}
-
-/*
- * post_config: every cache set up (a virtual host without one of its own
- * uses the main server's), and the lock made when a provider needs one.
- * Each cache has a name of its own ("cors-dbd", "cors-dbd-2", ... in the
- * order of the virtual hosts): shmcb's file, memcache's and redis' key
- * prefix.
- */
-static int cors_dbd_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                                apr_pool_t *ptemp, server_rec *main_server)
-{
-    const cors_srv_conf *msc = ap_get_module_config(
-                                   main_server->module_config, &cors_module);
-    struct ap_socache_hints hints = { 48, 1, 0 };
-    server_rec *s;
-    int n = 0, lock = 0;
-    apr_status_t rv;
-
-    cors_dbd_mutex = NULL;
-    if (!cors_dbd_used) {
-        return OK;
-    }
-    if (cors_dbd_check_config(main_server, pconf, ptemp) != OK) {
-        return !OK;
-    }
-    for (s = main_server; s; s = s->next) {
-        cors_srv_conf *sc = ap_get_module_config(s->module_config,
-                                                 &cors_module);
-
-        if (s != main_server && (!sc->cache || sc->cache == msc->cache)) {
-            sc->cache = msc->cache;
-            continue;
-        }
-        hints.expiry_interval = sc->cache->ttl;
-        rv = sc->cache->provider->init(sc->cache->instance, ++n == 1
-                                       ? "cors-dbd"
-                                       : apr_psprintf(ptemp, "cors-dbd-%d",
-                                                      n),
-                                       &hints, s, pconf);
-        if (rv != APR_SUCCESS) {
-            ap_log_perror(APLOG_MARK, APLOG_EMERG, rv, plog,
-                          "CORS0074: CorsAllowOriginDBDCache %s: the cache "
-                          "could not be set up", sc->cache->spec);
-            return !OK;
-        }
-        apr_pool_cleanup_register(pconf, sc->cache, cors_dbd_cache_destroy,
-                                  apr_pool_cleanup_null);
-        lock |= sc->cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE;
-    }
-    if (lock) {
-        rv = ap_global_mutex_create(&cors_dbd_mutex, NULL, cors_dbd_mutex_id,
-                                    NULL, main_server, pconf, 0);
-        if (rv != APR_SUCCESS) {
-            ap_log_perror(APLOG_MARK, APLOG_EMERG, rv, plog,
-                          "CORS0075: the lock of the origins' cache could "
-                          "not be made");
-            return !OK;
-        }
-        apr_pool_cleanup_register(pconf, NULL, cors_dbd_mutex_remove,
-                                  apr_pool_cleanup_null);
-    }
-    return OK;
-}
-
-/* child_init: the lock in each child. */
-static void cors_dbd_child_init(apr_pool_t *p, server_rec *s)
-{
-    apr_status_t rv;
-
-    if (!cors_dbd_mutex) {
-        return;
-    }
-    rv = apr_global_mutex_child_init(&cors_dbd_mutex,
-                                     apr_global_mutex_lockfile(cors_dbd_mutex),
-                                     p);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CORS0075: the lock of "
-                     "the origins' cache could not be opened in a child");
-    }
-}
-
-/*
- * Has the period that follows a logged error ended?  Then claim the next
- * one (*until), so that one thread of the process logs, once per period.
- */
-static int cors_dbd_quiet_over(volatile apr_uint32_t *until, int seconds)
-{
-    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
-    apr_uint32_t old = apr_atomic_read32(until);
-
-    return now >= old
-           && apr_atomic_cas32(until, now + (apr_uint32_t)seconds, old)
-              == old;
-}
-
-/* The cache key of an Origin under a statement (at most
- * CORS_DBD_KEY_MAX bytes). */
-static unsigned int cors_dbd_key(const char *label, const char *origin,
-                                 unsigned char *key)
-{
-    apr_ssize_t n = (apr_ssize_t)strlen(origin);
-    unsigned int h = apr_hashfunc_default(origin, &n);
-    apr_sha1_ctx_t sha;
-
-    key[0] = (unsigned char)h;
-    key[1] = (unsigned char)(h >> 8);
-    memcpy(key + 2, label + sizeof("cors_dbd_") - 1, 8);
-    if (n <= CORS_DBD_KEY_ORIGIN) {
-        memcpy(key + 10, origin, n);
-        return (unsigned int)(10 + n);
-    }
-    apr_sha1_init(&sha);
-    apr_sha1_update(&sha, origin, (unsigned int)n);
-    apr_sha1_final(key + 10, &sha);
-    return 10 + APR_SHA1_DIGESTSIZE;
-}
-
-/* The cache's answer: CORS_DB_ALLOWED, CORS_DB_REFUSED, CORS_DB_NONE (not
- * there) or CORS_DB_UNAVAILABLE. */
-static cors_db_answer cors_dbd_cache_get(request_rec *r,
-                                         const cors_dbd_cache *k,
-                                         const unsigned char *key,
-                                         unsigned int klen)
-{
-    unsigned char val[8];
-    unsigned int vlen = sizeof(val);
-    apr_status_t rv;
-
-    if (cors_dbd_mutex && (k->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)) {
-        apr_global_mutex_lock(cors_dbd_mutex);
-        rv = k->provider->retrieve(k->instance, r->server, key, klen, val,
-                                   &vlen, r->pool);
-        apr_global_mutex_unlock(cors_dbd_mutex);
-    }
-    else {
-        rv = k->provider->retrieve(k->instance, r->server, key, klen, val,
-                                   &vlen, r->pool);
-    }
-    if (rv == APR_SUCCESS && vlen == 1) {
-        return val[0] == '1' ? CORS_DB_ALLOWED : CORS_DB_REFUSED;
-    }
-    if (rv == APR_SUCCESS || APR_STATUS_IS_NOTFOUND(rv)) {
-        return CORS_DB_NONE;
-    }
-    if (cors_dbd_quiet_over(&cors_dbd_cache_quiet_until, k->seconds)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CORS0071: "
-                      "CorsAllowOriginDBDCache %s could not be read: origins "
-                      "it does not answer for are refused (logged once "
-                      "every %d seconds)", k->spec, k->seconds);
-    }
-    return CORS_DB_UNAVAILABLE;
-}
-
-/* Keep the database's answer for the cache's period. */
-static void cors_dbd_cache_put(request_rec *r, const cors_dbd_cache *k,
-                               const unsigned char *key, unsigned int klen,
-                               cors_db_answer answer)
-{
-    unsigned char val = answer == CORS_DB_ALLOWED ? '1' : '0';
-    apr_time_t expiry = apr_time_now() + k->ttl;
-    apr_status_t rv;
-
-    if (cors_dbd_mutex && (k->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)) {
-        apr_global_mutex_lock(cors_dbd_mutex);
-        rv = k->provider->store(k->instance, r->server, key, klen, expiry,
-                                &val, 1, r->pool);
-        apr_global_mutex_unlock(cors_dbd_mutex);
-    }
-    else {
-        rv = k->provider->store(k->instance, r->server, key, klen, expiry,
-                                &val, 1, r->pool);
-    }
-    if (rv != APR_SUCCESS
-        && cors_dbd_quiet_over(&cors_dbd_cache_quiet_until, k->seconds)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CORS0072: "
-                      "CorsAllowOriginDBDCache %s could not keep an answer "
-                      "(logged once every %d seconds)", k->spec, k->seconds);
-    }
-}
-
-/*
- * A database error: logged once per period and process.  down: mod_dbd
- * had no connection (the server is down, or refuses): it is not asked
- * again by this process for the period, so that a flood does not become
- * a storm of connection attempts.  (A statement that fails does not stop
- * the next one: one Origin must not shut the database off for others.)
- */
-static cors_db_answer cors_dbd_failed(request_rec *r, const cors_dbd_cache *k,
-                                      const char *what, int down)
-{
-    if (down) {
-        apr_atomic_set32(&cors_dbd_down_until,
-                         (apr_uint32_t)apr_time_sec(apr_time_now())
-                         + (apr_uint32_t)k->seconds);
-    }
-    if (cors_dbd_quiet_over(&cors_dbd_quiet_until, k->seconds)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CORS0073: "
-                      "CorsAllowOriginDBDQuery: %s: origins that no static "
-                      "rule allows are refused%s (logged once every %d "
-                      "seconds)", what, down ? ", and mod_dbd is not asked "
-                      "again by this process until the time is up" : "",
-                      k->seconds);
-    }
-    return CORS_DB_UNAVAILABLE;
-}
-
-/* Ask the database: the Origin is the statement's one parameter. */
-static cors_db_answer cors_dbd_query(request_rec *r, const cors_dbd_cache *k,
-                                     const char *label, const char *origin)
-{
-    ap_dbd_t *dbd;
-    apr_dbd_prepared_t *statement;
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int rv, rows = 0, failed = 0;
-
-    if (apr_time_sec(apr_time_now())
-        < (apr_time_t)apr_atomic_read32(&cors_dbd_down_until)) {
-        return CORS_DB_UNAVAILABLE;     /* no connection in this period */
-    }
-    if (!(dbd = cors_dbd_acquire_fn(r))) {
-        return cors_dbd_failed(r, k, "no connection from mod_dbd (see "
-                               "its messages)", 1);
-    }
-    statement = apr_hash_get(dbd->prepared, label, APR_HASH_KEY_STRING);
-    if (!statement) {
-        return cors_dbd_failed(r, k, "the statement is not prepared on "
-                               "this connection", 0);
-    }
-    rv = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res, statement,
-                          0, origin, NULL);
-    if (rv) {
-        return cors_dbd_failed(r, k, apr_dbd_error(dbd->driver,
-                                                   dbd->handle, rv), 0);
-    }
-    /* every row is read, so that the driver finishes the statement */
-    while ((rv = apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1))
-           != -1) {
-        if (rv) {
-            failed = rv;
-            break;
-        }
-        rows++;
-    }
-    if (failed) {
-        return cors_dbd_failed(r, k, apr_dbd_error(dbd->driver,
-                                                   dbd->handle, failed), 0);
-    }
-    return rows ? CORS_DB_ALLOWED : CORS_DB_REFUSED;
-}
-
-/*
- * Does the database allow this Origin, which no static rule allows and no
- * deny refuses (the caller checked)?  Only a serialised origin is asked
- * about (README "Origins"), never "null"; the cache first.  Returns the
- * reason it matched, or NULL; *answer says who decided.
- */
-static const char *cors_dbd_match(request_rec *r, const cors_dir_conf *c,
-                                  const char *origin, cors_db_answer *answer)
-{
-    const cors_srv_conf *sc = ap_get_module_config(r->server->module_config,
-                                                   &cors_module);
-    unsigned char key[CORS_DBD_KEY_MAX];
-    unsigned int klen;
-    cors_origin o;
-
-    if (!cors_origin_parse(origin, &o) || o.is_null) {
-        return NULL;
-    }
-    if (!sc->cache || !cors_dbd_acquire_fn) {
-        *answer = CORS_DB_UNAVAILABLE;
-        return NULL;
-    }
-    klen = cors_dbd_key(c->dbd_label, origin, key);
-    *answer = cors_dbd_cache_get(r, sc->cache, key, klen);
-    if (*answer == CORS_DB_NONE) {
-        *answer = cors_dbd_query(r, sc->cache, c->dbd_label, origin);
-        if (*answer != CORS_DB_UNAVAILABLE) {
-            cors_dbd_cache_put(r, sc->cache, key, klen, *answer);
-        }
-    }
-    return *answer == CORS_DB_ALLOWED ? "CorsAllowOriginDBDQuery" : NULL;
-}
-
-/*
- * The outcome CORS_RESULT, the counters and the debug line give a
- * decision: where the database decided the origin, the outcome says so.
- */
-static cors_outcome cors_dbd_outcome(const cors_decision *d)
-{
-    switch (d->outcome) {
-    case CORS_ALLOWED:
-        return d->db == CORS_DB_ALLOWED ? CORS_ALLOWED_DATABASE : d->outcome;
-    case CORS_PREFLIGHT_OK:
-        return d->db == CORS_DB_ALLOWED ? CORS_PREFLIGHT_OK_DATABASE
-                                        : d->outcome;
-    case CORS_DENIED_ORIGIN:
-        return d->db == CORS_DB_REFUSED ? CORS_DENIED_DATABASE
-               : d->db == CORS_DB_UNAVAILABLE
-                 ? CORS_DENIED_DATABASE_UNAVAILABLE : d->outcome;
-    case CORS_PREFLIGHT_DENIED_ORIGIN:
-        return d->db == CORS_DB_REFUSED ? CORS_PREFLIGHT_DENIED_DATABASE
-               : d->db == CORS_DB_UNAVAILABLE
-                 ? CORS_PREFLIGHT_DENIED_DATABASE_UNAVAILABLE : d->outcome;
-    default:
-        return d->outcome;
-    }
-}
-
-/* ------------------------------------------------------------------ */
-/* The directives                                                     */
-/* ------------------------------------------------------------------ */
-
-#define CORS_FIELD(f) ((void *)APR_OFFSETOF(cors_dir_conf, f))
-
-static const command_rec cors_cmds[] = {
-    AP_INIT_ITERATE("CorsAllowOrigin", cors_cmd_origin, NULL, OR_FILEINFO,
-                    "origins allowed to read responses: scheme://host[:port],"
-                    " scheme://*.domain[:port], scheme://host:*, *, null, or"
-                    " none to clear inherited origins"),
-    AP_INIT_TAKE1("CorsAllowOriginFile", cors_cmd_origin_file, NULL,
-                  RSRC_CONF | ACCESS_CONF, "a file of allowed origins and "
-                  "patterns, one per line, '#' comments (not in .htaccess)"),
-    AP_INIT_TAKE1("CorsAllowOriginMatch", cors_cmd_origin_match, NULL,
-                  OR_FILEINFO, "a regular expression that must match the "
-                  "whole origin"),
-    AP_INIT_TAKE_ARGV("CorsAllowMethods", cors_cmd_methods, NULL, OR_FILEINFO,
-                      "methods a preflight may ask for (case-sensitive "
-                      "tokens), or *; GET, HEAD and POST always pass"),
-    AP_INIT_TAKE_ARGV("CorsAllowHeaders", cors_cmd_headers, NULL, OR_FILEINFO,
-                      "request header names a preflight may ask for, or * "
-                      "(which never covers Authorization)"),
-    AP_INIT_TAKE_ARGV("CorsExposeHeaders", cors_cmd_expose, NULL, OR_FILEINFO,
-                      "response header names scripts may read, or *"),
-    AP_INIT_TAKE1("CorsAllowCredentials", cors_cmd_flag,
-                  CORS_FIELD(credentials), OR_FILEINFO, "On to allow cookies "
-                  "and HTTP authentication (Off by default)"),
-    AP_INIT_TAKE1("CorsMaxAge", cors_cmd_max_age, NULL, OR_FILEINFO,
-                  "seconds (0 to 86400) a browser may cache a preflight "
-                  "answer"),
-    AP_INIT_TAKE1("CorsAllowPrivateNetwork", cors_cmd_flag, CORS_FIELD(pna),
-                  OR_FILEINFO, "On to answer Private Network Access "
-                  "preflights (Off by default)"),
-    AP_INIT_TAKE1("CorsPreflightStatus", cors_cmd_preflight_status, NULL,
-                  OR_FILEINFO, "status of a successful preflight answer: 204 "
-                  "(default) or 200"),
-    AP_INIT_TAKE1("CorsEngine", cors_cmd_engine, CORS_FIELD(engine),
-                  OR_FILEINFO,
-                  "Off to disable CORS handling in this part of the tree, "
-                  "ReportOnly to decide and report without changing "
-                  "responses"),
-    AP_INIT_ITERATE("CorsDenyOrigin", cors_cmd_deny, NULL, OR_FILEINFO,
-                    "origins never allowed, whatever a pattern, an expression "
-                    "or * says: scheme://host[:port], scheme://*.domain[:port],"
-                    " scheme://host:*, null, or none to clear inherited ones"),
-    AP_INIT_TAKE1("CorsTimingAllowOrigin", cors_cmd_flag, CORS_FIELD(timing),
-                  OR_FILEINFO, "On to send allowed origins Timing-Allow-Origin "
-                  "as well (Off by default)"),
-    AP_INIT_TAKE1("CorsDebug", cors_cmd_flag, CORS_FIELD(debug), OR_FILEINFO,
-                  "On to answer preflights refused for their method or a "
-                  "header so that the browser names the cause (Off by "
-                  "default)"),
-    AP_INIT_TAKE1("CorsCrossOriginProtection", cors_cmd_engine,
-                  CORS_FIELD(protect), OR_FILEINFO, "On to refuse "
-                  "cross-origin writes (methods other than GET, HEAD and "
-                  "OPTIONS) from origins the policy does not trust, "
-                  "ReportOnly to decide and report without refusing (Off "
-                  "by default)"),
-    /* Origins from a database */
-    AP_INIT_TAKE1("CorsAllowOriginDBDQuery", cors_cmd_dbd_query, NULL,
-                  RSRC_CONF | ACCESS_CONF, "an SQL statement with one %s, "
-                  "asked through mod_dbd about origins no static rule allows;"
-                  " a row means allowed (not in .htaccess)"),
-    AP_INIT_TAKE12("CorsAllowOriginDBDCache", cors_cmd_dbd_cache, NULL,
-                   RSRC_CONF, "a socache provider[:args] (shmcb, "
-                   "memcache:host:port, redis:host:port, ...) and the seconds "
-                   "the database's answers are kept (default 60)"),
-    {NULL}
-};
-
-/* ------------------------------------------------------------------ */
-/* Request time                                                       */
-/* ------------------------------------------------------------------ */
-
-/*
- * Client input for a log line.  httpd's error log already escapes control
- * characters, non-ASCII bytes and backslashes in every message; this only
- * keeps a hostile 8 KB value from filling the line.
- */
-static const char *cors_logitem(apr_pool_t *p, const char *s)
-{
-    return strlen(s) > 200 ? apr_pstrcat(p, apr_pstrndup(p, s, 200), "...",
-                                         NULL) : s;
-}
-
-/*
- * A refused combination (cors_unsafe_rules) that merging sections made
- * decides this answer: log it, once per process, with what is answered
- * instead.
- */
-static void cors_fail_safe(request_rec *r, const cors_dir_conf *c,
-                           cors_unsafe k)
-{
-    apr_uint32_t bit = 1u << k;
-    apr_uint32_t old = apr_atomic_read32(&cors_warned);
-
-    while (!(old & bit)) {
-        apr_uint32_t seen = apr_atomic_cas32(&cors_warned, old | bit, old);
-
-        if (seen == old) {
-            const char *part = cors_unsafe_rules[k].part(r->pool, c);
-
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "%s: the merged configuration combines '%s' with "
-                          "'%s'; %s (for %s; logged once per process)",
-                          cors_unsafe_rules[k].tag, part ? part : "?",
-                          cors_unsafe_rules[k].other,
-                          cors_unsafe_rules[k].failsafe,
-                          cors_logitem(r->pool, r->uri));
-            return;
-        }
-        old = seen;
-    }
-}
-
-/* cors_conf() after an internal redirect: the chain from its first
- * request; *off: a request of it says CorsEngine Off. */
-static const cors_dir_conf *cors_conf_chain(request_rec *r, int *off)
-{
-    const cors_dir_conf *c;
-
-    if (r->prev && ((c = cors_conf_chain(r->prev, off)) || *off)) {
-        return c;
-    }
-    c = ap_get_module_config(r->per_dir_config, &cors_module);
-    *off = c->engine == 0;
-    return !*off && cors_in_scope(c) ? c : NULL;
-}
-
-/*
- * The configuration that governs r, or NULL when r is not in CORS scope.
- * After internal redirects (ErrorDocument, FallbackResource, [PT]) the
- * first request of the chain that is in scope decides, which is the
- * configuration the browser's preflight was answered with, unless one
- * before it says CorsEngine Off.
- */
-static const cors_dir_conf *cors_conf(request_rec *r)
-{
-    const cors_dir_conf *c;
-    int off = 0;
-
-    if (r->prev) {
-        return cors_conf_chain(r, &off);
-    }
-    /* the usual case: no internal redirect */
-    c = ap_get_module_config(r->per_dir_config, &cors_module);
-    return cors_in_scope(c) ? c : NULL;
-}
-
-/* The request headers the module reads (httpd has joined repeated lines
- * with ", "). */
-typedef struct {
-    const char *origin;
-    const char *method;      /* Access-Control-Request-Method */
-    const char *headers;     /* Access-Control-Request-Headers */
-    const char *pna;         /* Access-Control-Request-Private-Network */
-    /* cors_match() of origin under match_conf, asked once: the write
-     * check and the decision ask the same (cors_match_once()) */
-    const void *match_conf;
-    const char *match_how;
-    int match_unsafe;
-    cors_db_answer db;       /* what the database said, with match_how */
-} cors_req;
-
-/* Origin (unless the caller read it: have_origin), and for a preflight
- * (OPTIONS with Origin and Access-Control-Request-Method) the other
- * Access-Control-Request-* fields the answer needs.  q starts zeroed. */
-static void cors_read_request(const request_rec *r, const cors_dir_conf *c,
-                              cors_req *q, int have_origin)
-{
-    if (!have_origin) {
-        q->origin = apr_table_get(r->headers_in, "Origin");
-    }
-    if (r->method_number != M_OPTIONS || !q->origin) {
-        return;     /* an actual request */
-    }
-    q->method = apr_table_get(r->headers_in, "Access-Control-Request-Method");
-    if (q->method) {
-        q->headers = apr_table_get(r->headers_in,
-                                   "Access-Control-Request-Headers");
-        /* read only where CorsAllowPrivateNetwork On answers it */
-        q->pna = c->pna == 1 ? apr_table_get(r->headers_in,
-                               "Access-Control-Request-Private-Network")
-                             : NULL;
-    }
-}
-
-/*
- * Take one response header table over: remove every Access-Control-*
- * field from it, and say whether a Vary line of it holds "*".
- */
-static int cors_take_table(request_rec *r, apr_table_t *t)
-{
-    const apr_array_header_t *a = apr_table_elts(t);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
-    int i, star = 0;
-
-    for (i = 0; i < a->nelts; i++) {
-        const char *k = e[i].key;
-
-        /* the first letter and the length before a compare: few names
-         * start with these (Accept-Ranges is shorter) */
-        if (!k) {
-            continue;
-        }
-        if ((k[0] == 'a' || k[0] == 'A') && strlen(k) >= 15
-            && !strncasecmp(k, "Access-Control-", 15)) {
-            apr_table_unset(t, k);
-            i = -1;     /* the table moved: rescan */
-        }
-        else if ((k[0] == 'v' || k[0] == 'V') && !strcasecmp(k, "Vary")) {
-            star |= ap_find_list_item(r->pool, e[i].val, "*");
-        }
-    }
-    return star;
-}
-
-/* Take both response header tables over (the module owns the
- * Access-Control-* fields in its scope); 1 when a Vary line holds "*". */
-static int cors_take_tables(request_rec *r)
-{
-    int star = cors_take_table(r, r->headers_out);
-
-    return cors_take_table(r, r->err_headers_out) || star;
-}
-
-#define CORS_VARY_PREFLIGHT "Origin, Access-Control-Request-Method, " \
-                            "Access-Control-Request-Headers"
-#define CORS_VARY_PREFLIGHT_PNA CORS_VARY_PREFLIGHT \
-                                ", Access-Control-Request-Private-Network"
 
 /*
  * The parts of a value shaped like scheme://host[:port] (host_off,
@@ -3215,6 +1803,10 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
     return how;
 }
 
+/* Defined in the section "Origins from a database" below. */
+static const char *cors_dbd_match(request_rec *r, const cors_dir_conf *c,
+                                  const char *origin, cors_db_answer *answer);
+
 /* cors_match() of the request's Origin under c, asked once per request
  * and configuration; then, when no static rule allowed it, the database
  * (the callers have checked the denies first). */
@@ -3295,6 +1887,1040 @@ static const char *cors_why_not(const cors_dir_conf *c, const char *origin)
                                          : "not a serialised origin";
 }
 
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Refused combinations                                                |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
+
+/* The first part of combination k as configured, or NULL when c does not
+ * combine it with the second. */
+static const char *cors_unsafe_part(apr_pool_t *p, const cors_dir_conf *c,
+                                    cors_unsafe k)
+{
+    int creds = cors_on(c->credentials), i;
+
+    switch (k) {
+    case CORS_UNSAFE_ANY_CREDENTIALS:
+        return creds && c->origins && c->origins->any
+               ? "CorsAllowOrigin *" : NULL;
+    case CORS_UNSAFE_EXPOSE_CREDENTIALS:
+        return creds && c->expose && c->expose->any
+               ? "CorsExposeHeaders *" : NULL;
+    case CORS_UNSAFE_PNA_ANY:
+        return cors_on(c->pna) && c->origins && c->origins->any
+               ? "CorsAllowPrivateNetwork On" : NULL;
+    case CORS_UNSAFE_REGEX_CREDENTIALS:
+        for (i = 0; creds && c->regexes && i < c->regexes->nelts; i++) {
+            const cors_regex *x = &APR_ARRAY_IDX(c->regexes, i, cors_regex);
+
+            if (x->any) {
+                return apr_pstrcat(p, "CorsAllowOriginMatch ", x->src, NULL);
+            }
+        }
+        return NULL;
+    case CORS_UNSAFE_HTTP_SUB_CREDENTIALS:
+        return creds && c->origins ? c->origins->http_sub : NULL;
+    case CORS_UNSAFE_PSL_SUB_CREDENTIALS:
+        return creds && c->origins ? c->origins->psl_sub : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static const struct {
+    const char *other;       /* the second part */
+    const char *advice;      /* why one section may not combine them */
+    const char *tag;         /* log tag of the merged case */
+    const char *failsafe;    /* what is answered instead, once merged */
+} cors_refused[CORS_REFUSED_COUNT] = {
+    { "CorsAllowCredentials On",
+      "browsers refuse credentials with '*'; list the allowed origins "
+      "instead",
+      "CORS0030", "origins not allowed by another rule get '*' without "
+      "credentials" },
+    { "CorsAllowCredentials On",
+      "with credentials browsers read '*' as a header name; list the "
+      "headers to expose",
+      "CORS0031", "'*' is left out of Access-Control-Expose-Headers" },
+    { "CorsAllowOrigin *",
+      "list the origins that may reach the private network",
+      "CORS0032", "private network access is not granted to '*'" },
+    { "CorsAllowCredentials On",
+      "the expression matches any origin; anchor it to your own domains",
+      "CORS0033", "the origins it matches get '*' without credentials" },
+    { "CorsAllowCredentials On",
+      "any network attacker can answer for a plain-http subdomain; use "
+      "https:// or list the origins",
+      "CORS0034", "the origins it matches are allowed without credentials" },
+    { "CorsAllowCredentials On",
+      "the domain after '*.', or one below it, is on the Public Suffix "
+      "List: anyone can register a site that the pattern matches; list your "
+      "own domains or origins",
+      "CORS0035", "the origins it matches are allowed without credentials" }
+};
+
+/* Why section c may not stand (a combination of cors_refused), or NULL. */
+static const char *cors_refused_in(apr_pool_t *p, const cors_dir_conf *c)
+{
+    int k;
+
+    for (k = 0; k < CORS_REFUSED_COUNT; k++) {
+        const char *part = cors_unsafe_part(p, c, k);
+
+        if (part) {
+            return apr_psprintf(p, "'%s' and '%s' cannot be combined in one "
+                                "section (%s)", part, cors_refused[k].other,
+                                cors_refused[k].advice);
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Refuse the combinations of cors_refused in one section.  Called
+ * after every directive that takes part, so the order of lines does not
+ * matter.
+ */
+static const char *cors_check_section(cmd_parms *cmd, const cors_dir_conf *c)
+{
+    const char *why = cors_refused_in(cmd->pool, c);
+
+    return why ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", why, NULL)
+               : NULL;
+}
+
+/*
+ * An origin (or null) both allowed and denied in one section is a mistake
+ * whichever was meant (README "Configuration errors").  arg was just added
+ * to one list (denied: to CorsDenyOrigin's); is it in the other's exact
+ * origins, as normalised?
+ */
+static const char *cors_check_both(cmd_parms *cmd, const cors_dir_conf *c,
+                                   const char *arg, int denied)
+{
+    const cors_origins *other = denied ? c->origins : c->deny;
+    const char *key;
+    cors_rule u;
+    int both;
+
+    if (!other || !other->rules) {
+        return NULL;
+    }
+    if (!strcasecmp(arg, "null")) {
+        both = other->null;
+    }
+    else if (!other->exact.count || cors_parse_rule(cmd, arg, &u, denied)
+             || u.sub || !strcmp(u.port, "*")) {
+        return NULL;            /* a pattern, or '*' */
+    }
+    else {
+        key = apr_pstrcat(cmd->temp_pool, u.scheme, "://", u.host,
+                          *u.port ? ":" : "", u.port, NULL);
+        both = cors_strset_get(&other->exact, key, strlen(key)) != NULL;
+    }
+    return both ? apr_psprintf(cmd->pool, "'%s' is both allowed "
+                               "(CorsAllowOrigin) and denied (CorsDenyOrigin) "
+                               "in one section: remove it from one of them",
+                               arg) : NULL;
+}
+
+/*
+ * Client input for a log line.  httpd's error log already escapes control
+ * characters, non-ASCII bytes and backslashes in every message; this only
+ * keeps a hostile 8 KB value from filling the line.
+ */
+static const char *cors_logitem(apr_pool_t *p, const char *s)
+{
+    return strlen(s) > 200 ? apr_pstrcat(p, apr_pstrndup(p, s, 200), "...",
+                                         NULL) : s;
+}
+
+/*
+ * A refused combination (cors_refused) that merging sections made
+ * decides this answer: log it, once per process, with what is answered
+ * instead.
+ */
+static void cors_fail_safe(request_rec *r, const cors_dir_conf *c,
+                           cors_unsafe k)
+{
+    apr_uint32_t bit = 1u << k;
+    apr_uint32_t old = apr_atomic_read32(&cors_warned);
+
+    while (!(old & bit)) {
+        apr_uint32_t seen = apr_atomic_cas32(&cors_warned, old | bit, old);
+
+        if (seen == old) {
+            const char *part = cors_unsafe_part(r->pool, c, k);
+
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "%s: the merged configuration combines '%s' with "
+                          "'%s'; %s (for %s; logged once per process)",
+                          cors_refused[k].tag, part ? part : "?",
+                          cors_refused[k].other,
+                          cors_refused[k].failsafe,
+                          cors_logitem(r->pool, r->uri));
+            return;
+        }
+        old = seen;
+    }
+}
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Configuration: create and merge                                     |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
+
+static void *cors_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    cors_dir_conf *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)dir;
+    c->engine = CORS_FLAG_UNSET;
+    c->protect = CORS_FLAG_UNSET;
+    c->credentials = CORS_FLAG_UNSET;
+    c->max_age = CORS_UNSET;
+    c->pna = CORS_FLAG_UNSET;
+    c->preflight_status = CORS_UNSET;
+    c->timing = CORS_FLAG_UNSET;
+    c->debug = CORS_FLAG_UNSET;
+    return c;
+}
+
+/* A virtual host's row of the counters is found in post_config and
+ * pre_mpm (cors_counters_assign()). */
+static void *cors_create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    (void)s;
+    return apr_pcalloc(p, sizeof(cors_srv_conf));
+}
+
+/* Each virtual host has a configuration of its own, and inherits nothing:
+ * with AP_MODULE_FLAG_ALWAYS_MERGE httpd creates one for every host, also
+ * those that set no directive of the module (it would share the main
+ * server's). */
+static void *cors_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    (void)p;
+    (void)basev;
+    return addv;
+}
+
+/* Did a section set nothing at all?  (Most sections are about other things.) */
+static int cors_conf_empty(const cors_dir_conf *c)
+{
+    return c->engine == CORS_FLAG_UNSET && c->protect == CORS_FLAG_UNSET
+           && !c->origins && !c->regexes
+           && !c->methods && !c->headers && !c->expose
+           && c->credentials == CORS_FLAG_UNSET && c->max_age == CORS_UNSET
+           && c->pna == CORS_FLAG_UNSET && c->preflight_status == CORS_UNSET
+           && !c->deny && c->timing == CORS_FLAG_UNSET
+           && c->debug == CORS_FLAG_UNSET && !c->dbd_label;
+}
+
+/*
+ * The deny lists in force below base and add: a deny is a safety rule, and
+ * adding one must never drop another, so the lists add up down the tree
+ * unless add says "CorsDenyOrigin none" (README "Merging").  Combined as
+ * origins_cleared is, so that any grouping of the sections gives the same
+ * lists in the same order.  Never changes either side's array.
+ */
+static apr_array_header_t *cors_merge_denies(apr_pool_t *p,
+                                             const cors_dir_conf *base,
+                                             const cors_dir_conf *add)
+{
+    if (!add->denies) {
+        return base->denies;
+    }
+    if (add->deny_cleared || !base->denies) {
+        return add->denies;
+    }
+    return apr_array_append(p, base->denies, add->denies);
+}
+
+/* The merge of one field: the section's own value when it set one, else
+ * the inherited one. */
+#define CORS_PICK(f, unset) (c->f = add->f != (unset) ? add->f : base->f)
+#define CORS_PICK_PTR(f) CORS_PICK(f, NULL)
+#define CORS_PICK_FLAG(f) CORS_PICK(f, CORS_FLAG_UNSET)
+
+static void *cors_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const cors_dir_conf *base = basev, *add = addv;
+    cors_dir_conf *c;
+
+    /* Configurations are read-only once built: when one side set nothing,
+     * the other side is the merged result, and can be shared. */
+    if (cors_conf_empty(add)) {
+        return basev;
+    }
+    if (cors_conf_empty(base)) {
+        return addv;
+    }
+    c = apr_pcalloc(p, sizeof(*c));
+
+    CORS_PICK_FLAG(engine);
+    CORS_PICK_FLAG(protect);
+    CORS_PICK_PTR(origins);
+    /* httpd merges nested sections with each other before merging them
+     * onto the server's configuration: "none" anywhere in the merged
+     * sections must still drop what comes from above them, so that any
+     * grouping gives the same result (README "Merging"). */
+    c->origins_cleared = add->origins_cleared || base->origins_cleared;
+    if (add->regexes) {
+        c->regexes = add->regexes;
+    }
+    else {
+        c->regexes = add->origins_cleared ? NULL : base->regexes;
+    }
+    CORS_PICK_PTR(methods);
+    CORS_PICK_PTR(headers);
+    CORS_PICK_PTR(expose);
+    CORS_PICK_FLAG(credentials);
+    CORS_PICK(max_age, CORS_UNSET);
+    CORS_PICK_PTR(max_age_str);     /* set with max_age, or neither */
+    CORS_PICK_FLAG(pna);
+    CORS_PICK(preflight_status, CORS_UNSET);
+    CORS_PICK_PTR(deny);
+    c->denies = cors_merge_denies(p, base, add);
+    c->deny_cleared = add->deny_cleared || base->deny_cleared;
+    CORS_PICK_FLAG(timing);
+    CORS_PICK_FLAG(debug);
+    /* Origins from a database: an origin rule, dropped by "none" as an
+     * inherited CorsAllowOriginMatch is */
+    if (add->dbd_label) {
+        c->dbd_label = add->dbd_label;
+    }
+    else {
+        c->dbd_label = add->origins_cleared ? NULL : base->dbd_label;
+    }
+    return c;
+}
+
+/* In CORS scope: an origin rule, and CorsEngine not Off.  (Most requests
+ * of a server are outside: the test that says so comes first.) */
+static APR_INLINE int cors_in_scope(const cors_dir_conf *c)
+{
+    return ((c->origins && c->origins->rules > 0)
+            || (c->regexes && c->regexes->nelts > 0) || c->dbd_label)
+           && !cors_off(c->engine);
+}
+
+static int cors_credentials(const cors_dir_conf *c)
+{
+    return cors_on(c->credentials);
+}
+
+static int cors_preflight_status(const cors_dir_conf *c)
+{
+    return c->preflight_status == CORS_UNSET ? CORS_DEFAULT_PREFLIGHT_STATUS
+                                             : c->preflight_status;
+}
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Directives and the command table                                    |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
+
+/*
+ * The origin list of section c that a CorsAllowOrigin value (deny: a
+ * CorsDenyOrigin value) goes into, made when the section has none yet;
+ * clear: "none", which starts an empty list and drops the inherited ones.
+ */
+static cors_origins *cors_origin_list(cmd_parms *cmd, cors_dir_conf *c,
+                                      int deny, int clear)
+{
+    if (!deny) {
+        if (clear || !c->origins) {
+            c->origins = cors_origins_make(cmd->pool);
+        }
+        c->origins_cleared |= clear;
+        return c->origins;
+    }
+    if (clear) {
+        c->deny = NULL;
+        c->deny_cleared = 1;
+    }
+    if (!c->deny) {
+        c->deny = cors_origins_make(cmd->pool);
+        c->deny->deny = 1;
+        c->denies = apr_array_make(cmd->pool, 1, sizeof(cors_origins *));
+        APR_ARRAY_PUSH(c->denies, cors_origins *) = c->deny;
+    }
+    return c->deny;
+}
+
+/*
+ * One value of CorsAllowOrigin (deny: of CorsDenyOrigin), from the
+ * directive or a line of CorsAllowOriginFile (where: see
+ * cors_config_warning()): the reason it is refused, without the
+ * directive's name, or NULL.  '*' would deny every origin (CorsEngine Off
+ * says that); null is the opaque origin.
+ */
+static const char *cors_origin_value(cmd_parms *cmd, cors_dir_conf *c,
+                                     const char *arg, int deny,
+                                     const char *where)
+{
+    /* the keywords start with 'n', 'N' or '*'; origins with a scheme */
+    int keyword = (arg[0] | 0x20) == 'n' || arg[0] == '*', check = 0;
+    cors_origins *l;
+    const char *err;
+
+    if (keyword && !strcasecmp(arg, "none")) {
+        cors_origin_list(cmd, c, deny, 1);
+        return NULL;
+    }
+    l = cors_origin_list(cmd, c, deny, 0);
+    if (keyword && !strcmp(arg, "*")) {
+        if (deny) {
+            return "'*' would deny every origin: use CorsEngine Off (or "
+                   "CorsAllowOrigin none) to turn CORS off";
+        }
+        l->any = 1;
+        l->rules++;
+        check = 1;
+    }
+    else if (keyword && !strcasecmp(arg, "null")) {
+        l->null = 1;
+        l->parse = 1;
+        l->rules++;
+    }
+    else {
+        const char *http_sub = l->http_sub, *psl_sub = l->psl_sub;
+
+        if ((err = cors_add_origin(cmd, l, arg, where))) {
+            return err;
+        }
+        check = http_sub != l->http_sub || psl_sub != l->psl_sub;
+    }
+    if ((err = cors_check_both(cmd, c, arg, deny))) {
+        return err;
+    }
+    /* A value that adds no part of a refused combination (an exact origin,
+     * null, any denied value) cannot complete one: the check after the
+     * section's previous directive held.  (In .htaccess this runs for
+     * every origin of every request.) */
+    return check && !deny ? cors_refused_in(cmd->pool, c) : NULL;
+}
+
+/* A directive's error: its name, then the reason. */
+static const char *cors_directive_error(cmd_parms *cmd, const char *why)
+{
+    return why ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", why, NULL)
+               : NULL;
+}
+
+/*
+ * Size a section's exact-origin set once for the words of its first
+ * CorsAllowOrigin line (at most one origin each): in .htaccess, read on
+ * every request, a long line would otherwise grow the set by doubling
+ * and rehashing in the request pool.
+ */
+static void cors_origin_line_reserve(cmd_parms *cmd, cors_dir_conf *c)
+{
+    const char *s = cmd->directive ? cmd->directive->args : NULL;
+    apr_size_t words;
+
+    if (!s || (c->origins && c->origins->exact.slots)) {
+        return;
+    }
+    for (words = 1; (s = strchr(s, ' ')); s++) {
+        words++;                /* (an overestimate by repeated spaces) */
+    }
+    if (words > 8) {
+        if (!c->origins) {
+            c->origins = cors_origins_make(cmd->pool);
+        }
+        cors_strset_reserve(cmd->pool, &c->origins->exact, words, 0);
+    }
+}
+
+static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    cors_origin_line_reserve(cmd, dconf);
+    return cors_directive_error(cmd, cors_origin_value(cmd, dconf, arg, 0,
+                                                       NULL));
+}
+
+/*
+ * CorsDenyOrigin: origins and patterns that are never allowed, in the
+ * forms CorsAllowOrigin takes, into a list of their own; none starts an
+ * empty list and drops the inherited ones (deny_cleared).
+ */
+static const char *cors_cmd_deny(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    return cors_directive_error(cmd, cors_origin_value(cmd, dconf, arg, 1,
+                                                       NULL));
+}
+
+/* Read all of a file into memory (NUL-terminated; *len bytes before it). */
+static const char *cors_read_file(cmd_parms *cmd, const char *path,
+                                  char **buf, apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    char errbuf[120];
+
+    rv = apr_file_open(&f, path, APR_READ, APR_OS_DEFAULT, cmd->temp_pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&fi, APR_FINFO_TYPE | APR_FINFO_SIZE, f);
+        if (rv == APR_SUCCESS && fi.filetype != APR_REG) {
+            apr_file_close(f);
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a regular file",
+                                cmd->cmd->name, path);
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        *buf = apr_palloc(cmd->temp_pool, (apr_size_t)fi.size + 1);
+        rv = apr_file_read_full(f, *buf, (apr_size_t)fi.size, len);
+        if (rv == APR_EOF) {
+            rv = APR_SUCCESS;       /* it shrank while we read it */
+        }
+        (*buf)[*len] = '\0';
+        apr_file_close(f);
+    }
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: cannot open '%s': %s",
+                            cmd->cmd->name, path,
+                            apr_strerror(rv, errbuf, sizeof(errbuf)));
+    }
+    return NULL;
+}
+
+/*
+ * The error, if any, of one line of an origin file (without its newline,
+ * surrounding blanks removed): one origin or pattern as CorsAllowOrigin
+ * takes them, the same after '!' for CorsDenyOrigin, or nothing, or a '#'
+ * comment.
+ */
+static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
+                                    const char *line, apr_size_t len,
+                                    const char *where)
+{
+    char *copy;
+
+    if (memchr(line, '\0', len)) {
+        return "a NUL byte (is the file saved as UTF-16? save it as ASCII "
+               "or UTF-8)";
+    }
+    if (len > MAX_STRING_LEN) {
+        return apr_psprintf(cmd->temp_pool, "the line is longer than %d "
+                            "bytes", MAX_STRING_LEN);
+    }
+    if (len == 0 || line[0] == '#') {
+        return NULL;
+    }
+    copy = apr_pstrmemdup(cmd->temp_pool, line, len);
+    if (strchr(copy, ',')) {
+        return apr_psprintf(cmd->temp_pool, "'%s': write one origin per "
+                            "line, without commas", copy);
+    }
+    if (!strcmp(copy, "!")) {
+        return "'!' alone names no origin: write the origin to deny after "
+               "it, e.g. !https://www.example.com";
+    }
+    if (copy[strcspn(copy, " \t")]) {
+        return "one origin per line (a '#' comment takes a line of its own)";
+    }
+    if (!strcasecmp(copy, "none")) {
+        return "'none' is not allowed in a file: use CorsAllowOrigin none";
+    }
+    if (!strcasecmp(copy, "!none")) {
+        return "'!none' is not allowed in a file: use CorsDenyOrigin none";
+    }
+    /* "!origin": a CorsDenyOrigin entry */
+    return cors_origin_value(cmd, dconf, copy + (copy[0] == '!'),
+                             copy[0] == '!', where);
+}
+
+/*
+ * Size the section's exact-origin set once for the lines of an origin file
+ * that may allow one (not blank, not '#', not '!'; a pattern among them
+ * makes it an overestimate by a slot).  A file of '!' lines only sets no
+ * CorsAllowOrigin list.
+ */
+static void cors_origin_file_reserve(cmd_parms *cmd, cors_dir_conf *c,
+                                     const char *p, const char *end)
+{
+    apr_size_t lines = 0;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', end - p), *e = nl ? nl : end;
+
+        while (p < e && apr_isspace(*p)) {
+            p++;
+        }
+        lines += p < e && *p != '#' && *p != '!';
+        p = e + (e < end);
+    }
+    if (!lines) {
+        return;
+    }
+    if (!c->origins) {
+        c->origins = cors_origins_make(cmd->pool);
+    }
+    cors_strset_reserve(cmd->pool, &c->origins->exact, lines, 0);
+}
+
+/*
+ * CorsAllowOriginFile: one origin or pattern per line (as CorsAllowOrigin
+ * takes them), blank lines and '#' comments ignored, a UTF-8 byte-order
+ * mark skipped; added to the section's CorsAllowOrigin list ("!origin"
+ * lines to its CorsDenyOrigin list).  Errors name
+ * the file and the line.  Read with the rest of the configuration, so a
+ * graceful restart reloads it.
+ */
+static const char *cors_cmd_origin_file(cmd_parms *cmd, void *dconf,
+                                        const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->temp_pool, arg);
+    const char *err = NULL;
+    char *buf, *p, *end;
+    apr_pool_t *temp_pool = cmd->temp_pool, *line_pool;
+    apr_size_t len;
+    unsigned int n;
+
+    if (!path) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid path",
+                            cmd->cmd->name, arg);
+    }
+    if ((err = cors_read_file(cmd, path, &buf, &len))) {
+        return err;
+    }
+    p = buf;
+    end = buf + len;
+    if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) {
+        p += 3;
+    }
+    cors_origin_file_reserve(cmd, dconf, p, end);
+    /* What a line needs while it is parsed goes with the line: a million
+     * lines would otherwise keep a hundred bytes each in temp_pool. */
+    apr_pool_create(&line_pool, temp_pool);
+    cmd->temp_pool = line_pool;
+    for (n = 1; p < end; n++) {
+        char *nl = memchr(p, '\n', end - p), *e = nl ? nl : end;
+
+        while (p < e && apr_isspace(*p)) {
+            p++;
+        }
+        while (e > p && apr_isspace(e[-1])) {
+            e--;
+        }
+        if ((err = cors_origin_line(cmd, dconf, p, e - p,
+                                    apr_psprintf(cmd->temp_pool, "%s:%u",
+                                                 path, n)))) {
+            err = apr_psprintf(cmd->pool, "%s: %s line %u: %s",
+                               cmd->cmd->name, path, n, err);
+            break;
+        }
+        apr_pool_clear(line_pool);
+        p = nl ? nl + 1 : end;
+    }
+    cmd->temp_pool = temp_pool;
+    apr_pool_destroy(line_pool);
+    return err;
+}
+
+/*
+ * The commonest mistake in an origin expression: an unescaped '.' between
+ * two host labels, which matches any byte ("https://app.example.com" also
+ * matches "https://app-example.com").  Returns where it is, or NULL.
+ */
+static const char *cors_unescaped_dot(const char *re)
+{
+    const char *q;
+    int in_class = 0;
+
+    for (q = re; *q; q++) {
+        if (*q == '\\') {
+            if (!*++q) {
+                break;
+            }
+        }
+        else if (in_class) {
+            in_class = *q != ']';
+        }
+        else if (*q == '[') {
+            in_class = 1;
+            if (q[1] == ']' || (q[1] == '^' && q[2] == ']')) {
+                q += q[1] == '^' ? 2 : 1;  /* "[]...]": ']' is a member */
+            }
+        }
+        else if (*q == '.' && q > re && apr_isalnum(q[-1])
+                 && apr_isalnum(q[1])) {
+            return q;
+        }
+    }
+    return NULL;
+}
+
+static const char *cors_cmd_origin_match(cmd_parms *cmd, void *dconf,
+                                         const char *arg)
+{
+    cors_dir_conf *c = dconf;
+    cors_regex *x;
+    ap_regex_t *re;
+    const char *dot;
+    int i;
+
+    /* It must be a complete expression on its own, so that the anchors
+     * around it stay anchors: "a)|(b" would make "^(?:a)|(b)$". */
+    if (!ap_pregcomp(cmd->temp_pool, arg, AP_REG_NOSUB)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid regular "
+                            "expression", cmd->cmd->name, arg);
+    }
+    re = ap_pregcomp(cmd->pool, apr_pstrcat(cmd->pool, "^(?:", arg, ")$",
+                                            NULL), 0);
+    if (!re) {
+        return apr_psprintf(cmd->pool, "%s: '%s' does not stay a complete "
+                            "expression inside ^(?: ... )$ (an unterminated "
+                            "quote or a (?x) comment?): rewrite it",
+                            cmd->cmd->name, arg);
+    }
+    if (cors_config_warns() && (dot = cors_unescaped_dot(arg))) {
+        cors_config_warning(cmd, NULL, "CORS0003: %s: '%s': the '.' after "
+                            "'%.*s' matches any character, not only a dot: "
+                            "write [.] or put a backslash before it",
+                            cmd->cmd->name, arg, (int)(dot - arg), arg);
+    }
+    if (!c->regexes) {
+        c->regexes = apr_array_make(cmd->pool, 2, sizeof(cors_regex));
+    }
+    x = apr_array_push(c->regexes);
+    x->re = re;
+    x->src = apr_pstrdup(cmd->pool, arg);
+    x->any = 0;
+    for (i = 0; cors_probe_origins[i]; i++) {
+        if (cors_regex_match(x, cors_probe_origins[i],
+                             strlen(cors_probe_origins[i]))) {
+            x->any = 1;
+        }
+    }
+    cors_count(&cors_count_patterns);
+    return cors_check_section(cmd, c);
+}
+
+/*
+ * Build a token list from the directive's arguments.  Header names are
+ * stored lowercased for lookup (lower != 0), methods as given.
+ */
+static const char *cors_cmd_tokens(cmd_parms *cmd, cors_tokens **slot,
+                                   int argc, char *const argv[], int lower,
+                                   int methods)
+{
+    cors_tokens *t = *slot;
+    const char *norm;
+    int i;
+
+    if (argc < 1) {
+        return apr_psprintf(cmd->pool, "%s needs at least one argument",
+                            cmd->cmd->name);
+    }
+    /* A slot that is set belongs to this section (sections start empty):
+     * several lines in one section add up. */
+    if (!t) {
+        t = apr_pcalloc(cmd->pool, sizeof(*t));
+    }
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (!strcmp(a, "*")) {
+            if (!t->any) {
+                t->joined = t->joined ? apr_pstrcat(cmd->pool, t->joined,
+                                                    ", *", NULL) : "*";
+            }
+            t->any = 1;
+            continue;
+        }
+        if (!cors_is_token(a)) {
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a valid %s "
+                                "(an HTTP token: letters, digits and "
+                                "!#$%%&'*+-.^_`|~, no commas or spaces)",
+                                cmd->cmd->name, a,
+                                methods ? "method name" : "header name");
+        }
+        if (methods && cors_forbidden_method(a)) {
+            return apr_psprintf(cmd->pool, "%s: '%s' can never be allowed "
+                                "cross-origin (the Fetch standard forbids "
+                                "it): remove it", cmd->cmd->name, a);
+        }
+        if (methods && (norm = cors_normalised_method(a))
+            && strcmp(a, norm)) {
+            return apr_psprintf(cmd->pool, "%s: '%s' never matches: "
+                                "browsers send %s", cmd->cmd->name, a, norm);
+        }
+        {
+            char *k = apr_pstrdup(cmd->pool, a);
+            int added;
+
+            if (lower) {
+                ap_str_tolower(k);
+            }
+            cors_strset_add(cmd->pool, &t->set, k, &added);
+            if (!added) {
+                continue;               /* listed twice */
+            }
+        }
+        t->joined = t->joined ? apr_pstrcat(cmd->pool, t->joined, ", ", a,
+                                            NULL) : a;
+        t->joined_named = t->joined_named
+                          ? apr_pstrcat(cmd->pool, t->joined_named, ", ", a,
+                                        NULL) : a;
+    }
+    *slot = t;
+    return NULL;
+}
+
+static const char *cors_cmd_methods(cmd_parms *cmd, void *dconf, int argc,
+                                    char *const argv[])
+{
+    cors_dir_conf *c = dconf;
+
+    return cors_cmd_tokens(cmd, &c->methods, argc, argv, 0, 1);
+}
+
+static const char *cors_cmd_headers(cmd_parms *cmd, void *dconf, int argc,
+                                    char *const argv[])
+{
+    cors_dir_conf *c = dconf;
+
+    return cors_cmd_tokens(cmd, &c->headers, argc, argv, 1, 0);
+}
+
+static const char *cors_cmd_expose(cmd_parms *cmd, void *dconf, int argc,
+                                   char *const argv[])
+{
+    cors_dir_conf *c = dconf;
+    const char *err = cors_cmd_tokens(cmd, &c->expose, argc, argv, 1, 0);
+
+    return err ? err : cors_check_section(cmd, c);
+}
+
+/* CorsAllowCredentials, CorsAllowPrivateNetwork, CorsTimingAllowOrigin,
+ * CorsDebug: On or Off, into the field of cors_dir_conf at the offset
+ * cmd->info. */
+static const char *cors_cmd_flag(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    cors_dir_conf *c = dconf;
+    cors_flag *field = (cors_flag *)((char *)c + (apr_uintptr_t)cmd->info);
+
+    /* (not AP_INIT_FLAG: httpd's "must be On or Off" does not quote the
+     * value; README "Configuration errors") */
+    if (strcasecmp(arg, "on") && strcasecmp(arg, "off")) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use On or Off",
+                            cmd->cmd->name, arg);
+    }
+    *field = !strcasecmp(arg, "on") ? CORS_FLAG_ON : CORS_FLAG_OFF;
+    return cors_check_section(cmd, c);
+}
+
+/* CorsEngine, CorsCrossOriginProtection: On, Off or ReportOnly, into the
+ * field of cors_dir_conf at the offset cmd->info. */
+static const char *cors_cmd_engine(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    cors_flag *field = (cors_flag *)((char *)dconf
+                                     + (apr_uintptr_t)cmd->info);
+
+    if (!strcasecmp(arg, "reportonly")) {
+        *field = CORS_FLAG_REPORT_ONLY;
+    }
+    else if (!strcasecmp(arg, "on") || !strcasecmp(arg, "off")) {
+        *field = !strcasecmp(arg, "on") ? CORS_FLAG_ON : CORS_FLAG_OFF;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use On, Off "
+                            "or ReportOnly", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *cors_cmd_max_age(cmd_parms *cmd, void *dconf,
+                                    const char *arg)
+{
+    cors_dir_conf *c = dconf;
+    long v;
+
+    if (!cors_parse_number(arg, CORS_MAX_AGE_LIMIT, &v)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: give a whole "
+                            "number of seconds from 0 to %d", cmd->cmd->name,
+                            arg, CORS_MAX_AGE_LIMIT);
+    }
+    c->max_age = (int)v;
+    c->max_age_str = apr_ltoa(cmd->pool, v);
+    return NULL;
+}
+
+static const char *cors_cmd_preflight_status(cmd_parms *cmd, void *dconf,
+                                             const char *arg)
+{
+    cors_dir_conf *c = dconf;
+
+    if (!strcmp(arg, "204")) {
+        c->preflight_status = 204;
+    }
+    else if (!strcmp(arg, "200")) {
+        c->preflight_status = 200;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not valid: use 204 or "
+                            "200", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+/* Defined in the section "Origins from a database" below. */
+static const char *cors_cmd_dbd_query(cmd_parms *cmd, void *dconf,
+                                      const char *arg);
+static const char *cors_cmd_dbd_cache(cmd_parms *cmd, void *dconf,
+                                      const char *spec, const char *secs);
+
+#define CORS_FIELD(f) ((void *)APR_OFFSETOF(cors_dir_conf, f))
+
+static const command_rec cors_cmds[] = {
+    AP_INIT_ITERATE("CorsAllowOrigin", cors_cmd_origin, NULL, OR_FILEINFO,
+                    "origins allowed to read responses: scheme://host[:port],"
+                    " scheme://*.domain[:port], scheme://host:*, *, null, or"
+                    " none to clear inherited origins"),
+    AP_INIT_TAKE1("CorsAllowOriginFile", cors_cmd_origin_file, NULL,
+                  RSRC_CONF | ACCESS_CONF, "a file of allowed origins and "
+                  "patterns, one per line, '#' comments (not in .htaccess)"),
+    AP_INIT_TAKE1("CorsAllowOriginMatch", cors_cmd_origin_match, NULL,
+                  OR_FILEINFO, "a regular expression that must match the "
+                  "whole origin"),
+    AP_INIT_TAKE_ARGV("CorsAllowMethods", cors_cmd_methods, NULL, OR_FILEINFO,
+                      "methods a preflight may ask for (case-sensitive "
+                      "tokens), or *; GET, HEAD and POST always pass"),
+    AP_INIT_TAKE_ARGV("CorsAllowHeaders", cors_cmd_headers, NULL, OR_FILEINFO,
+                      "request header names a preflight may ask for, or * "
+                      "(which never covers Authorization)"),
+    AP_INIT_TAKE_ARGV("CorsExposeHeaders", cors_cmd_expose, NULL, OR_FILEINFO,
+                      "response header names scripts may read, or *"),
+    AP_INIT_TAKE1("CorsAllowCredentials", cors_cmd_flag,
+                  CORS_FIELD(credentials), OR_FILEINFO, "On to allow cookies "
+                  "and HTTP authentication (Off by default)"),
+    AP_INIT_TAKE1("CorsMaxAge", cors_cmd_max_age, NULL, OR_FILEINFO,
+                  "seconds (0 to 86400) a browser may cache a preflight "
+                  "answer"),
+    AP_INIT_TAKE1("CorsAllowPrivateNetwork", cors_cmd_flag, CORS_FIELD(pna),
+                  OR_FILEINFO, "On to answer Private Network Access "
+                  "preflights (Off by default)"),
+    AP_INIT_TAKE1("CorsPreflightStatus", cors_cmd_preflight_status, NULL,
+                  OR_FILEINFO, "status of a successful preflight answer: 204 "
+                  "(default) or 200"),
+    AP_INIT_TAKE1("CorsEngine", cors_cmd_engine, CORS_FIELD(engine),
+                  OR_FILEINFO,
+                  "Off to disable CORS handling in this part of the tree, "
+                  "ReportOnly to decide and report without changing "
+                  "responses"),
+    AP_INIT_ITERATE("CorsDenyOrigin", cors_cmd_deny, NULL, OR_FILEINFO,
+                    "origins never allowed, whatever a pattern, an expression "
+                    "or * says: scheme://host[:port], scheme://*.domain[:port],"
+                    " scheme://host:*, null, or none to clear inherited ones"),
+    AP_INIT_TAKE1("CorsTimingAllowOrigin", cors_cmd_flag, CORS_FIELD(timing),
+                  OR_FILEINFO, "On to send allowed origins Timing-Allow-Origin "
+                  "as well (Off by default)"),
+    AP_INIT_TAKE1("CorsDebug", cors_cmd_flag, CORS_FIELD(debug), OR_FILEINFO,
+                  "On to answer preflights refused for their method or a "
+                  "header so that the browser names the cause (Off by "
+                  "default)"),
+    AP_INIT_TAKE1("CorsCrossOriginProtection", cors_cmd_engine,
+                  CORS_FIELD(protect), OR_FILEINFO, "On to refuse "
+                  "cross-origin writes (methods other than GET, HEAD and "
+                  "OPTIONS) from origins the policy does not trust, "
+                  "ReportOnly to decide and report without refusing (Off "
+                  "by default)"),
+    /* Origins from a database */
+    AP_INIT_TAKE1("CorsAllowOriginDBDQuery", cors_cmd_dbd_query, NULL,
+                  RSRC_CONF | ACCESS_CONF, "an SQL statement with one %s, "
+                  "asked through mod_dbd about origins no static rule allows;"
+                  " a row means allowed (not in .htaccess)"),
+    AP_INIT_TAKE12("CorsAllowOriginDBDCache", cors_cmd_dbd_cache, NULL,
+                   RSRC_CONF, "a socache provider[:args] (shmcb, "
+                   "memcache:host:port, redis:host:port, ...) and the seconds "
+                   "the database's answers are kept (default 60)"),
+    {NULL}
+};
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  The decision                                                        |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
+
+/* cors_conf() after an internal redirect: the chain from its first
+ * request; *off: a request of it says CorsEngine Off. */
+static const cors_dir_conf *cors_conf_chain(request_rec *r, int *off)
+{
+    const cors_dir_conf *c;
+
+    if (r->prev && ((c = cors_conf_chain(r->prev, off)) || *off)) {
+        return c;
+    }
+    c = ap_get_module_config(r->per_dir_config, &cors_module);
+    *off = cors_off(c->engine);
+    return !*off && cors_in_scope(c) ? c : NULL;
+}
+
+/*
+ * The configuration that governs r, or NULL when r is not in CORS scope.
+ * After internal redirects (ErrorDocument, FallbackResource, [PT]) the
+ * first request of the chain that is in scope decides, which is the
+ * configuration the browser's preflight was answered with, unless one
+ * before it says CorsEngine Off.
+ */
+static const cors_dir_conf *cors_conf(request_rec *r)
+{
+    const cors_dir_conf *c;
+    int off = 0;
+
+    if (r->prev) {
+        return cors_conf_chain(r, &off);
+    }
+    /* the usual case: no internal redirect */
+    c = ap_get_module_config(r->per_dir_config, &cors_module);
+    return cors_in_scope(c) ? c : NULL;
+}
+
+/* Origin (unless the caller read it: have_origin), and for a preflight
+ * (OPTIONS with Origin and Access-Control-Request-Method) the other
+ * Access-Control-Request-* fields the answer needs.  q starts zeroed. */
+static void cors_read_request(const request_rec *r, const cors_dir_conf *c,
+                              cors_req *q, int have_origin)
+{
+    if (!have_origin) {
+        q->origin = apr_table_get(r->headers_in, "Origin");
+    }
+    if (r->method_number != M_OPTIONS || !q->origin) {
+        return;     /* an actual request */
+    }
+    q->method = apr_table_get(r->headers_in, "Access-Control-Request-Method");
+    if (q->method) {
+        q->headers = apr_table_get(r->headers_in,
+                                   "Access-Control-Request-Headers");
+        /* read only where CorsAllowPrivateNetwork On answers it */
+        q->pna = cors_on(c->pna) ? apr_table_get(r->headers_in,
+                               "Access-Control-Request-Private-Network")
+                             : NULL;
+    }
+}
+
+/* Defined in the section "Origins from a database" below. */
+static cors_outcome cors_dbd_outcome(const cors_decision *d);
+static const char *cors_dbd_reason(cors_db_answer answer);
+
 /* The debug line of a decision (origin and method from the request). */
 static void cors_log_decision(request_rec *r, const cors_decision *d,
                               const char *origin, const char *method)
@@ -3327,7 +2953,7 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
     int unsafe, denied;
     const char *how;
 
-    d->report = c->engine == CORS_REPORT_ONLY;
+    d->report = c->engine == CORS_FLAG_REPORT_ONLY;
     if (c->denies && (denied = cors_denied(c, origin)) >= 0) {
         /* before every allow rule, an exact origin and '*' included; the
          * answer depends on Origin now, whatever the rest says */
@@ -3394,7 +3020,7 @@ static void cors_decide_origin(request_rec *r, const cors_dir_conf *c,
         return;
     }
     d->outcome = CORS_DENIED_ORIGIN;
-    d->reason = d->db ? cors_dbd_reasons[d->db]     /* from a database */
+    d->reason = d->db ? cors_dbd_reason(d->db)     /* from a database */
                 : APLOGrdebug(r) ? cors_why_not(c, origin) : "";
 }
 
@@ -3479,67 +3105,9 @@ static cors_decision *cors_decide(request_rec *r, const cors_dir_conf *c,
     if (d->acao) {
         d->expose = cors_expose_value(r, c, d->credentials);
     }
-    d->timing = c->timing == 1;
+    d->timing = cors_on(c->timing);
     cors_publish(r, d, q);
     return d;
-}
-
-/*
- * CorsTimingAllowOrigin On: in its scope the module owns Timing-Allow-Origin
- * as it owns Access-Control-*.  Others' lines go; an actual response that
- * allows an origin carries the Access-Control-Allow-Origin value here too.
- * Preflight answers carry none: browsers expose no timing of a preflight.
- */
-static void cors_apply_timing(request_rec *r, const cors_decision *d)
-{
-    apr_table_unset(r->headers_out, "Timing-Allow-Origin");
-    apr_table_unset(r->err_headers_out, "Timing-Allow-Origin");
-    if (d->acao && d->outcome < CORS_PREFLIGHT_OK) {
-        apr_table_setn(r->headers_out, "Timing-Allow-Origin", d->acao);
-    }
-}
-
-/* Write a decision into the response headers, replacing what others put
- * there. */
-static void cors_apply(request_rec *r, const cors_decision *d)
-{
-    apr_table_t *t = r->headers_out;
-    int star = cors_take_tables(r);
-
-    if (d->acao) {
-        apr_table_addn(t, "Access-Control-Allow-Origin", d->acao);
-        if (d->credentials) {
-            apr_table_addn(t, "Access-Control-Allow-Credentials", "true");
-        }
-        if (d->expose) {
-            apr_table_addn(t, "Access-Control-Expose-Headers", d->expose);
-        }
-        if (d->allow_methods) {
-            apr_table_addn(t, "Access-Control-Allow-Methods",
-                           d->allow_methods);
-        }
-        if (d->allow_headers) {
-            apr_table_addn(t, "Access-Control-Allow-Headers",
-                           d->allow_headers);
-        }
-        if (d->max_age) {
-            apr_table_addn(t, "Access-Control-Max-Age", d->max_age);
-        }
-        if (d->allow_pna) {
-            apr_table_addn(t, "Access-Control-Allow-Private-Network",
-                           "true");
-        }
-    }
-    if (d->timing) {
-        cors_apply_timing(r, d);
-    }
-    /* httpd's HTTP/1 header filter (fixup_vary) and mod_http2 join the Vary
-     * lines of both tables into one and drop repeated tokens,
-     * case-insensitively, so a line of our own is enough.  "Vary: *" says
-     * all there is to say: it is left alone. */
-    if (d->vary && !star) {
-        apr_table_addn(t, "Vary", d->vary);
-    }
 }
 
 /* GET, HEAD and POST: browsers never ask about them (the Fetch
@@ -3562,7 +3130,7 @@ static const char *cors_check_method(const cors_dir_conf *c, const char *m,
     apr_size_t n = strlen(m);
 
     *malformed = 0;
-    if (!cors_is_token(m, n)) {
+    if (!cors_is_token(m)) {
         *malformed = 1;
         return "Access-Control-Request-Method is not a method token";
     }
@@ -3711,7 +3279,7 @@ static int cors_debug_headers(request_rec *r, const cors_dir_conf *c,
     while (s && (name = ap_get_list_item(r->pool, &s))) {
         apr_size_t len = strlen(name);
 
-        if (!cors_is_token(name, len)) {
+        if (!cors_is_token(name)) {
             return 0;
         }
         if (cors_header_allowed(c, name, len)
@@ -3771,8 +3339,8 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
     int malformed = 0;
 
     cors_decide_origin(r, c, q, d);
-    d->vary = c->pna == 1 ? CORS_VARY_PREFLIGHT_PNA : CORS_VARY_PREFLIGHT;
-    d->timing = c->timing == 1;
+    d->vary = cors_on(c->pna) ? CORS_VARY_PREFLIGHT_PNA : CORS_VARY_PREFLIGHT;
+    d->timing = cors_on(c->timing);
     if (d->acao && cors_is_star(d->acao)
         && !cors_origin_parse(q->origin, &o)) {
         /* '*' is sent on every actual response so that caches stay
@@ -3802,7 +3370,7 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
         d->allow_methods = q->method;
         d->allow_headers = allow_headers;
         d->max_age = c->max_age != CORS_UNSET ? c->max_age_str : NULL;
-        if (c->pna == 1 && q->pna && !strcasecmp(q->pna, "true")) {
+        if (cors_on(c->pna) && q->pna && !strcasecmp(q->pna, "true")) {
             if (cors_is_star(d->acao)) {
                 cors_fail_safe(r, c, CORS_UNSAFE_PNA_ANY);
             }
@@ -3810,7 +3378,7 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
         }
         return d;
     }
-    if (c->debug == 1 && (d->outcome == CORS_PREFLIGHT_DENIED_METHOD
+    if (cors_on(c->debug) && (d->outcome == CORS_PREFLIGHT_DENIED_METHOD
                           || d->outcome == CORS_PREFLIGHT_DENIED_HEADER)
         && cors_debug_answer(r, c, q, d)) {
         d->status = cors_preflight_status(c);
@@ -3821,6 +3389,142 @@ static const cors_decision *cors_decide_preflight(request_rec *r,
     d->acao = NULL;
     d->credentials = 0;
     return d;
+}
+
+/*
+ * The decision for an internal redirect (ErrorDocument) of a preflight
+ * that CorsEngine ReportOnly let through, or of a write that the
+ * cross-origin write check refused, taken over from the chain's request
+ * that decided it; NULL for any other request, which is decided anew
+ * (cors_out_filter()).
+ */
+static const cors_decision *cors_chain_preflight(request_rec *r)
+{
+    const request_rec *p;
+
+    for (p = r->prev; p; p = p->prev) {
+        const cors_decision *d = ap_get_module_config(p->request_config,
+                                                      &cors_module);
+
+        if (d) {
+            if (!d->write_refused
+                && (!d->report || d->outcome < CORS_PREFLIGHT_OK)) {
+                return NULL;
+            }
+            ap_set_module_config(r->request_config, &cors_module, (void *)d);
+            apr_table_setn(r->subprocess_env, "CORS_RESULT",
+                           cors_outcomes[d->write ? d->write
+                                                  : cors_dbd_outcome(d)]
+                           .result);
+            return d;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Applying the decision: header tables and the output filter          |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
+
+/*
+ * Take one response header table over: remove every Access-Control-*
+ * field from it, and say whether a Vary line of it holds "*".
+ */
+static int cors_take_table(request_rec *r, apr_table_t *t)
+{
+    const apr_array_header_t *a = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+    int i, star = 0;
+
+    for (i = 0; i < a->nelts; i++) {
+        const char *k = e[i].key;
+
+        /* the first letter and the length before a compare: few names
+         * start with these (Accept-Ranges is shorter) */
+        if (!k) {
+            continue;
+        }
+        if ((k[0] == 'a' || k[0] == 'A') && strlen(k) >= 15
+            && !strncasecmp(k, "Access-Control-", 15)) {
+            apr_table_unset(t, k);
+            i = -1;     /* the table moved: rescan */
+        }
+        else if ((k[0] == 'v' || k[0] == 'V') && !strcasecmp(k, "Vary")) {
+            star |= ap_find_list_item(r->pool, e[i].val, "*");
+        }
+    }
+    return star;
+}
+
+/* Take both response header tables over (the module owns the
+ * Access-Control-* fields in its scope); 1 when a Vary line holds "*". */
+static int cors_take_tables(request_rec *r)
+{
+    int star = cors_take_table(r, r->headers_out);
+
+    return cors_take_table(r, r->err_headers_out) || star;
+}
+
+/*
+ * CorsTimingAllowOrigin On: in its scope the module owns Timing-Allow-Origin
+ * as it owns Access-Control-*.  Others' lines go; an actual response that
+ * allows an origin carries the Access-Control-Allow-Origin value here too.
+ * Preflight answers carry none: browsers expose no timing of a preflight.
+ */
+static void cors_apply_timing(request_rec *r, const cors_decision *d)
+{
+    apr_table_unset(r->headers_out, "Timing-Allow-Origin");
+    apr_table_unset(r->err_headers_out, "Timing-Allow-Origin");
+    if (d->acao && d->outcome < CORS_PREFLIGHT_OK) {
+        apr_table_setn(r->headers_out, "Timing-Allow-Origin", d->acao);
+    }
+}
+
+/* Write a decision into the response headers, replacing what others put
+ * there. */
+static void cors_apply(request_rec *r, const cors_decision *d)
+{
+    apr_table_t *t = r->headers_out;
+    int star = cors_take_tables(r);
+
+    if (d->acao) {
+        apr_table_addn(t, "Access-Control-Allow-Origin", d->acao);
+        if (d->credentials) {
+            apr_table_addn(t, "Access-Control-Allow-Credentials", "true");
+        }
+        if (d->expose) {
+            apr_table_addn(t, "Access-Control-Expose-Headers", d->expose);
+        }
+        if (d->allow_methods) {
+            apr_table_addn(t, "Access-Control-Allow-Methods",
+                           d->allow_methods);
+        }
+        if (d->allow_headers) {
+            apr_table_addn(t, "Access-Control-Allow-Headers",
+                           d->allow_headers);
+        }
+        if (d->max_age) {
+            apr_table_addn(t, "Access-Control-Max-Age", d->max_age);
+        }
+        if (d->allow_pna) {
+            apr_table_addn(t, "Access-Control-Allow-Private-Network",
+                           "true");
+        }
+    }
+    if (d->timing) {
+        cors_apply_timing(r, d);
+    }
+    /* httpd's HTTP/1 header filter (fixup_vary) and mod_http2 join the Vary
+     * lines of both tables into one and drop repeated tokens,
+     * case-insensitively, so a line of our own is enough.  "Vary: *" says
+     * all there is to say: it is left alone. */
+    if (d->vary && !star) {
+        apr_table_addn(t, "Vary", d->vary);
+    }
 }
 
 /*
@@ -3853,200 +3557,62 @@ static int cors_preflight(request_rec *r, const cors_dir_conf *c,
     return DONE;
 }
 
-/* ------------------------------------------------------------------ */
-/* Cross-origin writes (CorsCrossOriginProtection)                    */
-/* ------------------------------------------------------------------ */
+/* Defined in the section "CorsEngine ReportOnly" below. */
+static void cors_report_only(request_rec *r, const cors_decision *d);
 
-/*
- * CORS decides who may read a response; it never stops a form POST or a
- * no-cors fetch, which browsers send without a preflight, from reaching
- * the application.  The write check refuses such requests from origins the
- * policy does not trust (README "Cross-origin writes"), from the browser's
- * Sec-Fetch-Site or, from browsers that do not send it, from Origin
- * against Host.
- */
-
-/* GET, HEAD (httpd numbers it M_GET) and OPTIONS: never refused. */
-static APR_INLINE int cors_safe_method(const request_rec *r)
+static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
-    return r->method_number == M_GET || r->method_number == M_OPTIONS;
-}
+    request_rec *r = f->r;
+    const cors_decision *d;
 
-/*
- * May this Origin write?  An origin the merged policy allows and would
- * allow with credentials (a write carries the user's cookies), minus the
- * denied ones: never "*", "null", an expression that matches any origin,
- * a plain-http subdomain pattern or one on a public suffix.  The origin
- * rules count whether or not CorsEngine is Off.
- */
-static int cors_write_trusted(request_rec *r, const cors_dir_conf *c,
-                              cors_req *q)
-{
-    int unsafe;
-
-    /* (the first letter before a call: most origins start with "h") */
-    if (!q->origin || (q->origin[0] == 'n' && !strcmp(q->origin, "null"))) {
-        return 0;
+    if (f->ctx) {
+        /* done: the headers went with the first brigade (staying in the
+         * chain costs less than leaving it, for the usual one brigade) */
+        return ap_pass_brigade(f->next, bb);
     }
-    if (cors_denied(c, q->origin) == 1) {
-        return 0;
+    if (APR_BRIGADE_EMPTY(bb)) {
+        return APR_SUCCESS;
     }
-    return cors_match_once(r, c, q, &unsafe) && unsafe < 0;
-}
-
-/* Is the Origin's host and port the request's Host?  (Browsers omit a
- * default port from both.)  The scheme is not compared: Host has none. */
-static int cors_origin_is_host(const request_rec *r, const char *origin)
-{
-    const char *host = apr_table_get(r->headers_in, "Host");
-    cors_origin o;
-
-    return host && cors_origin_parse(origin, &o) && !o.is_null
-           && !strcasecmp(origin + o.host_off, host);
-}
-
-/*
- * The cross-origin write check for a request that is not GET, HEAD or
- * OPTIONS, under r's own configuration c, q holding its Origin: 0 when
- * the write passes, else the outcome of its refusal (CORS_WRITE_*).  One
- * debug line, CORS0040 for a write that passes, the outcome's tag for one
- * refused.
- */
-static cors_outcome cors_check_write(request_rec *r, const cors_dir_conf *c,
-                                     cors_req *q)
-{
-    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
-    const char *origin = q->origin;
-    cors_outcome refused = 0;
-    const char *why;
-
-    if (site) {
-        /* what the browser says about the initiator's relationship (the
-         * first letter before a call) */
-        if ((site[0] == 's' && !strcmp(site, "same-origin"))
-            || (site[0] == 'n' && !strcmp(site, "none"))) {
-            why = "Sec-Fetch-Site says same-origin or none";
-        }
-        else if (cors_write_trusted(r, c, q)) {
-            why = "a trusted origin";
-        }
-        else {
-            refused = CORS_WRITE_DENIED_FETCH_SITE;
-            why = "Sec-Fetch-Site is not same-origin or none, and the "
-                  "origin is not trusted";
-        }
-    }
-    else if (!origin) {
-        why = "neither Sec-Fetch-Site nor Origin";
-    }
-    else if (cors_origin_is_host(r, origin)) {
-        why = "no Sec-Fetch-Site, and Origin matches Host";
-    }
-    else if (cors_write_trusted(r, c, q)) {
-        why = "no Sec-Fetch-Site, and a trusted origin";
-    }
-    else {
-        refused = CORS_WRITE_DENIED_ORIGIN;
-        why = "no Sec-Fetch-Site, and Origin neither matches Host nor is "
-              "trusted";
-    }
-    if (APLOGrdebug(r)) {
-        const char *host = apr_table_get(r->headers_in, "Host");
-
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "%s: cross-origin write check: %s from %s%s%s%s (%s; "
-                      "Sec-Fetch-Site '%s', Host '%s')",
-                      refused ? cors_outcomes[refused].tag : "CORS0040",
-                      cors_logitem(r->pool, r->method),
-                      origin ? "origin '" : "no Origin header",
-                      origin ? cors_logitem(r->pool, origin) : "",
-                      origin ? "'" : "",
-                      !refused ? " passes"
-                      : c->protect == CORS_REPORT_ONLY
-                        ? " would be refused (ReportOnly)"
-                        : cors_outcomes[refused].verdict, why,
-                      site ? cors_logitem(r->pool, site) : "",
-                      host ? cors_logitem(r->pool, host) : "");
-    }
-    return refused;
-}
-
-/*
- * The write check's decision for a request outside CORS scope, checked
- * under c: no header to write; when refused (or ReportOnly would refuse),
- * CORS_RESULT and the counters.
- */
-static void cors_publish_write(request_rec *r, const cors_dir_conf *c,
-                               cors_outcome write, int refused)
-{
-    cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
-    cors_req q;
-
-    memset(&q, 0, sizeof(q));
-    d->outcome = CORS_NO_ORIGIN;
-    d->write = write;
-    d->write_refused = refused;
-    d->write_only = 1;
-    d->write_conf = c;
-    if (write) {
-        cors_publish(r, d, &q);
-    }
-    else {
-        ap_set_module_config(r->request_config, &cors_module, d);
-    }
-}
-
-/*
- * fixups, after mod_dir's: DirectoryIndex and FallbackResource hand a
- * request over to another file's configuration after header_parser
- * (ap_internal_fast_redirect()).  A write that this configuration protects
- * and that was not checked under it is checked now, after authentication
- * and before the handler.
- */
-static int cors_fixups(request_rec *r)
-{
-    const cors_dir_conf *c, *sc;
-    cors_decision *d;
-    cors_req q;
-    cors_outcome write;
-    int refused;
-
-    if (r->main || cors_safe_method(r)) {
-        return DECLINED;
-    }
-    c = ap_get_module_config(r->per_dir_config, &cors_module);
     d = ap_get_module_config(r->request_config, &cors_module);
-    if (c->protect <= 0 || (d && d->write_conf == c)) {
-        return DECLINED;
+    if (d && d->write_only && !d->write) {
+        /* a write that passed the check outside CORS scope: undecided */
+        d = NULL;
     }
-    memset(&q, 0, sizeof(q));
-    q.origin = apr_table_get(r->headers_in, "Origin");
-    write = cors_check_write(r, c, &q);
-    refused = write && c->protect == 1;
-    if (d && (!d->write_only || d->write)) {
-        /* decided (and counted) under the first configuration: a
-         * refusal is what CORS_RESULT names now */
-        if (write && !d->write) {
-            d->write = write;
-            d->write_refused = refused;
-            apr_table_setn(r->subprocess_env, "CORS_RESULT",
-                           cors_outcomes[write].result);
+    if (!d && r->prev) {
+        d = cors_chain_preflight(r);
+    }
+    if (!d) {
+        /* an error response for a request that failed before
+         * header_parser (the filter is only added in scope) */
+        const cors_dir_conf *c = cors_conf(r);
+        cors_req q;
+
+        memset(&q, 0, sizeof(q));
+        if (c) {
+            q.origin = apr_table_get(r->headers_in, "Origin");
+            d = cors_decide(r, c, &q, 0, 0);
         }
     }
-    else if ((sc = cors_conf(r))) {
-        /* in CORS scope now: decided as header_parser would have */
-        cors_read_request(r, sc, &q, 1);
-        cors_decide(r, sc, &q, write, refused)->write_conf = c;
+    if (d && d->write_only) {
+        /* a write check's decision outside CORS scope: no header */
     }
-    else {
-        cors_publish_write(r, c, write, refused);
+    else if (d && d->report) {
+        cors_report_only(r, d);
     }
-    return refused ? HTTP_FORBIDDEN : DECLINED;
+    else if (d) {
+        cors_apply(r, d);
+    }
+    f->ctx = f;
+    return ap_pass_brigade(f->next, bb);
 }
 
-/* ------------------------------------------------------------------ */
-/* CorsEngine ReportOnly: the response compared with the decision      */
-/* ------------------------------------------------------------------ */
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  CorsEngine ReportOnly: the response compared with the decision      |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
 
 /* The fields CORS_REPORT names, in its order (README "CorsEngine"). */
 typedef enum {
@@ -4334,149 +3900,698 @@ static void cors_report_only(request_rec *r, const cors_decision *d)
 }
 
 /*
- * The decision for an internal redirect (ErrorDocument) of a preflight
- * that CorsEngine ReportOnly let through, or of a write that the
- * cross-origin write check refused, taken over from the chain's request
- * that decided it; NULL for any other request, which is decided anew
- * (cors_out_filter()).
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Cross-origin writes (CorsCrossOriginProtection)                     |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
  */
-static const cors_decision *cors_chain_preflight(request_rec *r)
+
+/*
+ * CORS decides who may read a response; it never stops a form POST or a
+ * no-cors fetch, which browsers send without a preflight, from reaching
+ * the application.  The write check refuses such requests from origins the
+ * policy does not trust (README "Cross-origin writes"), from the browser's
+ * Sec-Fetch-Site or, from browsers that do not send it, from Origin
+ * against Host.
+ */
+
+/* GET, HEAD (httpd numbers it M_GET) and OPTIONS: never refused. */
+static APR_INLINE int cors_safe_method(const request_rec *r)
 {
-    const request_rec *p;
-
-    for (p = r->prev; p; p = p->prev) {
-        const cors_decision *d = ap_get_module_config(p->request_config,
-                                                      &cors_module);
-
-        if (d) {
-            if (!d->write_refused
-                && (!d->report || d->outcome < CORS_PREFLIGHT_OK)) {
-                return NULL;
-            }
-            ap_set_module_config(r->request_config, &cors_module, (void *)d);
-            apr_table_setn(r->subprocess_env, "CORS_RESULT",
-                           cors_outcomes[d->write ? d->write
-                                                  : cors_dbd_outcome(d)]
-                           .result);
-            return d;
-        }
-    }
-    return NULL;
+    return r->method_number == M_GET || r->method_number == M_OPTIONS;
 }
 
 /*
- * header_parser (main requests only): the per-directory configuration is
- * final, nothing has authenticated, redirected or handled the request yet.
- * A cross-origin write is checked under the request's own configuration
- * and refused with a 403 (ErrorDocument 403 applies), in or outside CORS
- * scope.  Preflights are answered; actual requests are decided, so that
- * CORS_RESULT is there for mod_rewrite, mod_headers and the log.  (An
- * ErrorDocument for a preflight that ReportOnly let through, or for a
- * refused write, is a GET: it keeps that decision.)
+ * May this Origin write?  An origin the merged policy allows and would
+ * allow with credentials (a write carries the user's cookies), minus the
+ * denied ones: never "*", "null", an expression that matches any origin,
+ * a plain-http subdomain pattern or one on a public suffix.  The origin
+ * rules count whether or not CorsEngine is Off.
  */
-static int cors_header_parser(request_rec *r)
+static int cors_write_trusted(request_rec *r, const cors_dir_conf *c,
+                              cors_req *q)
 {
-    const cors_dir_conf *own = ap_get_module_config(r->per_dir_config,
-                                                    &cors_module);
-    const cors_dir_conf *c;
-    cors_outcome write = 0;
-    int checked = own->protect > 0 && !cors_safe_method(r), refuse;
+    int unsafe;
+
+    /* (the first letter before a call: most origins start with "h") */
+    if (!q->origin || (q->origin[0] == 'n' && !strcmp(q->origin, "null"))) {
+        return 0;
+    }
+    if (cors_denied(c, q->origin) == 1) {
+        return 0;
+    }
+    return cors_match_once(r, c, q, &unsafe) && unsafe < 0;
+}
+
+/* Is the Origin's host and port the request's Host?  (Browsers omit a
+ * default port from both.)  The scheme is not compared: Host has none. */
+static int cors_origin_is_host(const request_rec *r, const char *origin)
+{
+    const char *host = apr_table_get(r->headers_in, "Host");
+    cors_origin o;
+
+    return host && cors_origin_parse(origin, &o) && !o.is_null
+           && !strcasecmp(origin + o.host_off, host);
+}
+
+/*
+ * The cross-origin write check for a request that is not GET, HEAD or
+ * OPTIONS, under r's own configuration c, q holding its Origin: 0 when
+ * the write passes, else the outcome of its refusal (CORS_WRITE_*).  One
+ * debug line, CORS0040 for a write that passes, the outcome's tag for one
+ * refused.
+ */
+static cors_outcome cors_check_write(request_rec *r, const cors_dir_conf *c,
+                                     cors_req *q)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *origin = q->origin;
+    cors_outcome refused = 0;
+    const char *why;
+
+    if (site) {
+        /* what the browser says about the initiator's relationship (the
+         * first letter before a call) */
+        if ((site[0] == 's' && !strcmp(site, "same-origin"))
+            || (site[0] == 'n' && !strcmp(site, "none"))) {
+            why = "Sec-Fetch-Site says same-origin or none";
+        }
+        else if (cors_write_trusted(r, c, q)) {
+            why = "a trusted origin";
+        }
+        else {
+            refused = CORS_WRITE_DENIED_FETCH_SITE;
+            why = "Sec-Fetch-Site is not same-origin or none, and the "
+                  "origin is not trusted";
+        }
+    }
+    else if (!origin) {
+        why = "neither Sec-Fetch-Site nor Origin";
+    }
+    else if (cors_origin_is_host(r, origin)) {
+        why = "no Sec-Fetch-Site, and Origin matches Host";
+    }
+    else if (cors_write_trusted(r, c, q)) {
+        why = "no Sec-Fetch-Site, and a trusted origin";
+    }
+    else {
+        refused = CORS_WRITE_DENIED_ORIGIN;
+        why = "no Sec-Fetch-Site, and Origin neither matches Host nor is "
+              "trusted";
+    }
+    if (APLOGrdebug(r)) {
+        const char *host = apr_table_get(r->headers_in, "Host");
+
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "%s: cross-origin write check: %s from %s%s%s%s (%s; "
+                      "Sec-Fetch-Site '%s', Host '%s')",
+                      refused ? cors_outcomes[refused].tag : "CORS0040",
+                      cors_logitem(r->pool, r->method),
+                      origin ? "origin '" : "no Origin header",
+                      origin ? cors_logitem(r->pool, origin) : "",
+                      origin ? "'" : "",
+                      !refused ? " passes"
+                      : c->protect == CORS_FLAG_REPORT_ONLY
+                        ? " would be refused (ReportOnly)"
+                        : cors_outcomes[refused].verdict, why,
+                      site ? cors_logitem(r->pool, site) : "",
+                      host ? cors_logitem(r->pool, host) : "");
+    }
+    return refused;
+}
+
+/*
+ * The write check's decision for a request outside CORS scope, checked
+ * under c: no header to write; when refused (or ReportOnly would refuse),
+ * CORS_RESULT and the counters.
+ */
+static void cors_publish_write(request_rec *r, const cors_dir_conf *c,
+                               cors_outcome write, int refused)
+{
+    cors_decision *d = apr_pcalloc(r->pool, sizeof(*d));
     cors_req q;
 
     memset(&q, 0, sizeof(q));
-    if (checked) {
-        q.origin = apr_table_get(r->headers_in, "Origin");
-        write = cors_check_write(r, own, &q);
+    d->outcome = CORS_NO_ORIGIN;
+    d->write = write;
+    d->write_refused = refused;
+    d->write_only = 1;
+    d->write_conf = c;
+    if (write) {
+        cors_publish(r, d, &q);
     }
-    else if (r->prev && cors_chain_preflight(r)) {
-        return DECLINED;
+    else {
+        ap_set_module_config(r->request_config, &cors_module, d);
     }
-    refuse = write && own->protect == 1;
-    if (!(c = cors_conf(r))) {
-        if (checked) {
-            cors_publish_write(r, own, write, refuse);
-        }
-        return refuse ? HTTP_FORBIDDEN : DECLINED;
-    }
-    cors_read_request(r, c, &q, checked);
-    if (q.method) {
-        return cors_preflight(r, c, &q);
-    }
-    cors_decide(r, c, &q, write, refuse)->write_conf = checked ? own : NULL;
-    return refuse ? HTTP_FORBIDDEN : DECLINED;
-}
-
-static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
-{
-    request_rec *r = f->r;
-    const cors_decision *d;
-
-    if (f->ctx) {
-        /* done: the headers went with the first brigade (staying in the
-         * chain costs less than leaving it, for the usual one brigade) */
-        return ap_pass_brigade(f->next, bb);
-    }
-    if (APR_BRIGADE_EMPTY(bb)) {
-        return APR_SUCCESS;
-    }
-    d = ap_get_module_config(r->request_config, &cors_module);
-    if (d && d->write_only && !d->write) {
-        /* a write that passed the check outside CORS scope: undecided */
-        d = NULL;
-    }
-    if (!d && r->prev) {
-        d = cors_chain_preflight(r);
-    }
-    if (!d) {
-        /* an error response for a request that failed before
-         * header_parser (the filter is only added in scope) */
-        const cors_dir_conf *c = cors_conf(r);
-        cors_req q;
-
-        memset(&q, 0, sizeof(q));
-        if (c) {
-            q.origin = apr_table_get(r->headers_in, "Origin");
-            d = cors_decide(r, c, &q, 0, 0);
-        }
-    }
-    if (d && d->write_only) {
-        /* a write check's decision outside CORS scope: no header */
-    }
-    else if (d && d->report) {
-        cors_report_only(r, d);
-    }
-    else if (d) {
-        cors_apply(r, d);
-    }
-    f->ctx = f;
-    return ap_pass_brigade(f->next, bb);
 }
 
 /*
- * Add the output filter to requests in scope: those header_parser decided
- * for, and those whose configuration is in scope although header_parser
- * did not decide (error responses for requests that failed before it, and
- * mod_dir's DirectoryIndex, which takes over the configuration of the
- * index file).  Subrequests (mod_include, mod_dir lookups) are left alone:
- * the main request writes the headers, once.
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Origins from a database (CorsAllowOriginDBDQuery)                   |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
  */
-static void cors_insert_filter(request_rec *r)
-{
-    const cors_decision *d;
 
-    if (r->main) {
-        return;
-    }
-    d = ap_get_module_config(r->request_config, &cors_module);
-    if ((d && !d->write_only) || ((!d || !d->write) && cors_conf(r))) {
-        ap_add_output_filter_handle(cors_filter_handle, NULL, r,
-                                    r->connection);
+/*
+ * A multi-tenant service keeps its customers' origins in a table that
+ * changes all day.  CorsAllowOriginDBDQuery asks it, through mod_dbd's
+ * pooled connections and a statement prepared at start-up, about an
+ * Origin that no static rule of the section allows and no deny refuses
+ * (cors_match_once()); one or more rows mean allowed.  The answers,
+ * allowed and refused alike, are kept in a mod_socache cache
+ * (CorsAllowOriginDBDCache: shmcb by default, shared by the children;
+ * memcache or redis, shared by a fleet) for a number of seconds, so that
+ * an origin costs at most one query per period.  Whatever goes wrong, the
+ * origin is refused (fail closed) and the request goes on as usual; the
+ * error is logged once per period and per process, and the database is
+ * not asked again in that process for that period (README "Origins from
+ * a database").
+ */
+
+#define CORS_DBD_DEFAULT_SECONDS 60
+#define CORS_DBD_MAX_SECONDS 86400
+/* Cache keys: two bytes of a hash of the Origin (shmcb picks a part of its
+ * memory by the first byte), the label's 8 hex digits, and the Origin, or
+ * its SHA-1 when longer than this (memcache and redis write keys in hex,
+ * and take up to 250 bytes). */
+#define CORS_DBD_KEY_ORIGIN 92
+#define CORS_DBD_KEY_MAX (2 + 8 + CORS_DBD_KEY_ORIGIN)
+
+/* mod_dbd's functions (optional: NULL while it is not loaded). */
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *cors_dbd_prepare_fn = NULL;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *cors_dbd_acquire_fn = NULL;
+
+/* A CorsAllowOriginDBDQuery in this reading of the configuration. */
+static int cors_dbd_used = 0;
+
+/* The lock of the caches whose provider needs one (shmcb), or NULL. */
+static apr_global_mutex_t *cors_dbd_mutex = NULL;
+static const char *const cors_dbd_mutex_id = "cors-dbd-cache";
+
+/* Per process, in seconds since the epoch: until when mod_dbd is not asked
+ * for a connection again after it had none to give, and until when a
+ * database or a cache error is not logged again. */
+static volatile apr_uint32_t cors_dbd_down_until = 0;
+static volatile apr_uint32_t cors_dbd_quiet_until = 0;
+static volatile apr_uint32_t cors_dbd_cache_quiet_until = 0;
+
+/* The debug line's reason for an answer of the database. */
+static const char *cors_dbd_reason(cors_db_answer answer)
+{
+    switch (answer) {
+    case CORS_DB_ALLOWED:
+        return "CorsAllowOriginDBDQuery: a row";
+    case CORS_DB_REFUSED:
+        return "CorsAllowOriginDBDQuery: no row";
+    case CORS_DB_UNAVAILABLE:
+        return "CorsAllowOriginDBDQuery: no answer (fail closed)";
+    default:
+        return "";
     }
 }
 
-/* ------------------------------------------------------------------ */
-/* Counters: mod_status's page and the cors-metrics handler           */
-/* ------------------------------------------------------------------ */
+/* Look mod_dbd's functions up; NULL when it is not loaded. */
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *cors_dbd_functions(void)
+{
+    if (!cors_dbd_prepare_fn) {
+        cors_dbd_prepare_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+        cors_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    }
+    return cors_dbd_acquire_fn ? cors_dbd_prepare_fn : NULL;
+}
+
+/*
+ * CorsAllowOriginDBDQuery "SELECT 1 FROM tenants WHERE origin = %s": the
+ * statement is prepared by mod_dbd on every connection of its pool, with
+ * the Origin as its one parameter (never spliced into the SQL).  The label
+ * comes from the statement's text, so that servers sharing a cache with
+ * the same statement share its answers.
+ */
+static const char *cors_cmd_dbd_query(cmd_parms *cmd, void *dconf,
+                                      const char *arg)
+{
+    cors_dir_conf *c = dconf;
+    unsigned char digest[APR_SHA1_DIGESTSIZE];
+    apr_sha1_ctx_t sha;
+    const char *p = strchr(arg, '%');
+    APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare;
+
+    if (!p || p[1] != 's' || strchr(p + 1, '%')) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must hold exactly one %%s "
+                            "(where the request's Origin goes, as a "
+                            "parameter) and no other '%%', for example "
+                            "\"SELECT 1 FROM tenants WHERE origin = %%s\"",
+                            cmd->cmd->name, arg);
+    }
+    if (!(prepare = cors_dbd_functions())) {
+        return apr_psprintf(cmd->pool, "%s: mod_dbd is not loaded: load it "
+                            "before this line (LoadModule dbd_module "
+                            "modules/mod_dbd.so, or a2enmod dbd) and give it "
+                            "DBDriver and DBDParams", cmd->cmd->name);
+    }
+    apr_sha1_init(&sha);
+    apr_sha1_update(&sha, arg, strlen(arg));
+    apr_sha1_final(digest, &sha);
+    c->dbd_label = apr_psprintf(cmd->pool, "cors_dbd_%02x%02x%02x%02x",
+                                digest[0], digest[1], digest[2], digest[3]);
+    prepare(cmd->server, arg, c->dbd_label);
+    cors_dbd_used = 1;
+    return NULL;
+}
+
+/* A socache provider by name, or the message that says what to load. */
+static const char *cors_dbd_provider(cmd_parms *cmd, const char *name,
+                                     const ap_socache_provider_t **provider)
+{
+    *provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                   AP_SOCACHE_PROVIDER_VERSION);
+    return *provider ? NULL
+           : apr_psprintf(cmd->pool, "CorsAllowOriginDBDCache: the socache "
+                          "provider '%s' is not loaded: load "
+                          "mod_socache_%s before this line (LoadModule "
+                          "socache_%s_module modules/mod_socache_%s.so, or "
+                          "a2enmod socache_%s)", name, name, name, name,
+                          name);
+}
+
+/*
+ * CorsAllowOriginDBDCache provider[:args] [seconds] (server config and
+ * virtual host): the cache is made now, so that the provider checks its
+ * arguments for apachectl -t, and set up in post_config.
+ */
+static const char *cors_cmd_dbd_cache(cmd_parms *cmd, void *dconf,
+                                      const char *spec, const char *secs)
+{
+    cors_srv_conf *sc;
+    cors_dbd_cache *k = apr_pcalloc(cmd->pool, sizeof(*k));
+    const char *sep = strchr(spec, ':'), *err;
+    const char *name = sep ? apr_pstrmemdup(cmd->temp_pool, spec, sep - spec)
+                           : spec;
+    long v = CORS_DBD_DEFAULT_SECONDS;
+
+    (void)dconf;
+    if (secs && (!cors_parse_number(secs, CORS_DBD_MAX_SECONDS, &v)
+                 || v < 1)) {
+        return apr_psprintf(cmd->pool, "CorsAllowOriginDBDCache: '%s' is not "
+                            "a number of seconds from 1 to %d", secs,
+                            CORS_DBD_MAX_SECONDS);
+    }
+    if ((err = cors_dbd_provider(cmd, name, &k->provider))) {
+        return err;
+    }
+    err = k->provider->create(&k->instance, sep ? sep + 1 : NULL,
+                              cmd->temp_pool, cmd->pool);
+    if (err) {
+        return apr_psprintf(cmd->pool, "CorsAllowOriginDBDCache: '%s': %s",
+                            spec, err);
+    }
+    k->spec = apr_pstrdup(cmd->pool, spec);
+    k->seconds = (int)v;
+    k->ttl = apr_time_from_sec(v);
+    sc = ap_get_module_config(cmd->server->module_config, &cors_module);
+    sc->cache = k;
+    return NULL;
+}
+
+/* The default cache, where a statement is used and no server says
+ * CorsAllowOriginDBDCache: shmcb for 60 seconds; NULL and a message in
+ * *err when mod_socache_shmcb is not loaded. */
+static cors_dbd_cache *cors_dbd_default_cache(apr_pool_t *pconf,
+                                              apr_pool_t *ptemp,
+                                              const char **err)
+{
+    cors_dbd_cache *k = apr_pcalloc(pconf, sizeof(*k));
+
+    k->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb",
+                                     AP_SOCACHE_PROVIDER_VERSION);
+    if (!k->provider) {
+        *err = "CorsAllowOriginDBDQuery: no CorsAllowOriginDBDCache is set "
+               "and the default, shmcb, is not loaded: load mod_socache_shmcb "
+               "(LoadModule socache_shmcb_module modules/mod_socache_shmcb.so,"
+               " or a2enmod socache_shmcb) or set CorsAllowOriginDBDCache";
+        return NULL;
+    }
+    if ((*err = k->provider->create(&k->instance, NULL, ptemp, pconf))) {
+        return NULL;
+    }
+    k->spec = "shmcb";
+    k->seconds = CORS_DBD_DEFAULT_SECONDS;
+    k->ttl = apr_time_from_sec(CORS_DBD_DEFAULT_SECONDS);
+    return k;
+}
+
+/* apachectl -t and start-up: a statement needs a cache. */
+static int cors_dbd_check_config(server_rec *s, apr_pool_t *pconf,
+                                 apr_pool_t *ptemp)
+{
+    cors_srv_conf *sc = ap_get_module_config(s->module_config,
+                                             &cors_module);
+    const char *err = NULL;
+
+    if (cors_dbd_used && !sc->cache
+        && !(sc->cache = cors_dbd_default_cache(pconf, ptemp, &err))) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                     "CORS0070: %s", err);
+        return !OK;
+    }
+    return OK;
+}
+
+static apr_status_t cors_dbd_cache_destroy(void *data)
+{
+    cors_dbd_cache *k = data;
+
+    k->provider->destroy(k->instance, NULL);
+    return APR_SUCCESS;
+}
+
+static apr_status_t cors_dbd_mutex_remove(void *data)
+{
+    (void)data;
+    if (cors_dbd_mutex) {
+        apr_global_mutex_destroy(cors_dbd_mutex);
+        cors_dbd_mutex = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/*
+ * post_config: every cache set up (a virtual host without one of its own
+ * uses the main server's), and the lock made when a provider needs one.
+ * Each cache has a name of its own ("cors-dbd", "cors-dbd-2", ... in the
+ * order of the virtual hosts): shmcb's file, memcache's and redis' key
+ * prefix.
+ */
+static int cors_dbd_setup(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *main_server)
+{
+    const cors_srv_conf *msc = ap_get_module_config(
+                                   main_server->module_config, &cors_module);
+    struct ap_socache_hints hints = { 48, 1, 0 };
+    server_rec *s;
+    int n = 0, lock = 0;
+    apr_status_t rv;
+
+    cors_dbd_mutex = NULL;
+    if (!cors_dbd_used) {
+        return OK;
+    }
+    if (cors_dbd_check_config(main_server, pconf, ptemp) != OK) {
+        return !OK;
+    }
+    for (s = main_server; s; s = s->next) {
+        cors_srv_conf *sc = ap_get_module_config(s->module_config,
+                                                 &cors_module);
+
+        if (s != main_server && (!sc->cache || sc->cache == msc->cache)) {
+            sc->cache = msc->cache;
+            continue;
+        }
+        hints.expiry_interval = sc->cache->ttl;
+        rv = sc->cache->provider->init(sc->cache->instance, ++n == 1
+                                       ? "cors-dbd"
+                                       : apr_psprintf(ptemp, "cors-dbd-%d",
+                                                      n),
+                                       &hints, s, pconf);
+        if (rv != APR_SUCCESS) {
+            ap_log_perror(APLOG_MARK, APLOG_EMERG, rv, plog,
+                          "CORS0074: CorsAllowOriginDBDCache %s: the cache "
+                          "could not be set up", sc->cache->spec);
+            return !OK;
+        }
+        apr_pool_cleanup_register(pconf, sc->cache, cors_dbd_cache_destroy,
+                                  apr_pool_cleanup_null);
+        lock |= sc->cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE;
+    }
+    if (lock) {
+        rv = ap_global_mutex_create(&cors_dbd_mutex, NULL, cors_dbd_mutex_id,
+                                    NULL, main_server, pconf, 0);
+        if (rv != APR_SUCCESS) {
+            ap_log_perror(APLOG_MARK, APLOG_EMERG, rv, plog,
+                          "CORS0075: the lock of the origins' cache could "
+                          "not be made");
+            return !OK;
+        }
+        apr_pool_cleanup_register(pconf, NULL, cors_dbd_mutex_remove,
+                                  apr_pool_cleanup_null);
+    }
+    return OK;
+}
+
+/* child_init: the lock in each child. */
+static void cors_dbd_child_lock(apr_pool_t *p, server_rec *s)
+{
+    apr_status_t rv;
+
+    if (!cors_dbd_mutex) {
+        return;
+    }
+    rv = apr_global_mutex_child_init(&cors_dbd_mutex,
+                                     apr_global_mutex_lockfile(cors_dbd_mutex),
+                                     p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CORS0075: the lock of "
+                     "the origins' cache could not be opened in a child");
+    }
+}
+
+/*
+ * Has the period that follows a logged error ended?  Then claim the next
+ * one (*until), so that one thread of the process logs, once per period.
+ */
+static int cors_dbd_quiet_over(volatile apr_uint32_t *until, int seconds)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t old = apr_atomic_read32(until);
+
+    return now >= old
+           && apr_atomic_cas32(until, now + (apr_uint32_t)seconds, old)
+              == old;
+}
+
+/* The cache key of an Origin under a statement (at most
+ * CORS_DBD_KEY_MAX bytes). */
+static unsigned int cors_dbd_key(const char *label, const char *origin,
+                                 unsigned char *key)
+{
+    apr_ssize_t n = (apr_ssize_t)strlen(origin);
+    unsigned int h = apr_hashfunc_default(origin, &n);
+    apr_sha1_ctx_t sha;
+
+    key[0] = (unsigned char)h;
+    key[1] = (unsigned char)(h >> 8);
+    memcpy(key + 2, label + sizeof("cors_dbd_") - 1, 8);
+    if (n <= CORS_DBD_KEY_ORIGIN) {
+        memcpy(key + 10, origin, n);
+        return (unsigned int)(10 + n);
+    }
+    apr_sha1_init(&sha);
+    apr_sha1_update(&sha, origin, (unsigned int)n);
+    apr_sha1_final(key + 10, &sha);
+    return 10 + APR_SHA1_DIGESTSIZE;
+}
+
+/* The cache's answer: CORS_DB_ALLOWED, CORS_DB_REFUSED, CORS_DB_NONE (not
+ * there) or CORS_DB_UNAVAILABLE. */
+static cors_db_answer cors_dbd_cache_get(request_rec *r,
+                                         const cors_dbd_cache *k,
+                                         const unsigned char *key,
+                                         unsigned int klen)
+{
+    unsigned char val[8];
+    unsigned int vlen = sizeof(val);
+    apr_status_t rv;
+
+    if (cors_dbd_mutex && (k->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)) {
+        apr_global_mutex_lock(cors_dbd_mutex);
+        rv = k->provider->retrieve(k->instance, r->server, key, klen, val,
+                                   &vlen, r->pool);
+        apr_global_mutex_unlock(cors_dbd_mutex);
+    }
+    else {
+        rv = k->provider->retrieve(k->instance, r->server, key, klen, val,
+                                   &vlen, r->pool);
+    }
+    if (rv == APR_SUCCESS && vlen == 1) {
+        return val[0] == '1' ? CORS_DB_ALLOWED : CORS_DB_REFUSED;
+    }
+    if (rv == APR_SUCCESS || APR_STATUS_IS_NOTFOUND(rv)) {
+        return CORS_DB_NONE;
+    }
+    if (cors_dbd_quiet_over(&cors_dbd_cache_quiet_until, k->seconds)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CORS0071: "
+                      "CorsAllowOriginDBDCache %s could not be read: origins "
+                      "it does not answer for are refused (logged once "
+                      "every %d seconds)", k->spec, k->seconds);
+    }
+    return CORS_DB_UNAVAILABLE;
+}
+
+/* Keep the database's answer for the cache's period. */
+static void cors_dbd_cache_put(request_rec *r, const cors_dbd_cache *k,
+                               const unsigned char *key, unsigned int klen,
+                               cors_db_answer answer)
+{
+    unsigned char val = answer == CORS_DB_ALLOWED ? '1' : '0';
+    apr_time_t expiry = apr_time_now() + k->ttl;
+    apr_status_t rv;
+
+    if (cors_dbd_mutex && (k->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)) {
+        apr_global_mutex_lock(cors_dbd_mutex);
+        rv = k->provider->store(k->instance, r->server, key, klen, expiry,
+                                &val, 1, r->pool);
+        apr_global_mutex_unlock(cors_dbd_mutex);
+    }
+    else {
+        rv = k->provider->store(k->instance, r->server, key, klen, expiry,
+                                &val, 1, r->pool);
+    }
+    if (rv != APR_SUCCESS
+        && cors_dbd_quiet_over(&cors_dbd_cache_quiet_until, k->seconds)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CORS0072: "
+                      "CorsAllowOriginDBDCache %s could not keep an answer "
+                      "(logged once every %d seconds)", k->spec, k->seconds);
+    }
+}
+
+/*
+ * A database error: logged once per period and process.  down: mod_dbd
+ * had no connection (the server is down, or refuses): it is not asked
+ * again by this process for the period, so that a flood does not become
+ * a storm of connection attempts.  (A statement that fails does not stop
+ * the next one: one Origin must not shut the database off for others.)
+ */
+static cors_db_answer cors_dbd_failed(request_rec *r, const cors_dbd_cache *k,
+                                      const char *what, int down)
+{
+    if (down) {
+        apr_atomic_set32(&cors_dbd_down_until,
+                         (apr_uint32_t)apr_time_sec(apr_time_now())
+                         + (apr_uint32_t)k->seconds);
+    }
+    if (cors_dbd_quiet_over(&cors_dbd_quiet_until, k->seconds)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CORS0073: "
+                      "CorsAllowOriginDBDQuery: %s: origins that no static "
+                      "rule allows are refused%s (logged once every %d "
+                      "seconds)", what, down ? ", and mod_dbd is not asked "
+                      "again by this process until the time is up" : "",
+                      k->seconds);
+    }
+    return CORS_DB_UNAVAILABLE;
+}
+
+/* Ask the database: the Origin is the statement's one parameter. */
+static cors_db_answer cors_dbd_query(request_rec *r, const cors_dbd_cache *k,
+                                     const char *label, const char *origin)
+{
+    ap_dbd_t *dbd;
+    apr_dbd_prepared_t *statement;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv, rows = 0, failed = 0;
+
+    if (apr_time_sec(apr_time_now())
+        < (apr_time_t)apr_atomic_read32(&cors_dbd_down_until)) {
+        return CORS_DB_UNAVAILABLE;     /* no connection in this period */
+    }
+    if (!(dbd = cors_dbd_acquire_fn(r))) {
+        return cors_dbd_failed(r, k, "no connection from mod_dbd (see "
+                               "its messages)", 1);
+    }
+    statement = apr_hash_get(dbd->prepared, label, APR_HASH_KEY_STRING);
+    if (!statement) {
+        return cors_dbd_failed(r, k, "the statement is not prepared on "
+                               "this connection", 0);
+    }
+    rv = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res, statement,
+                          0, origin, NULL);
+    if (rv) {
+        return cors_dbd_failed(r, k, apr_dbd_error(dbd->driver,
+                                                   dbd->handle, rv), 0);
+    }
+    /* every row is read, so that the driver finishes the statement */
+    while ((rv = apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1))
+           != -1) {
+        if (rv) {
+            failed = rv;
+            break;
+        }
+        rows++;
+    }
+    if (failed) {
+        return cors_dbd_failed(r, k, apr_dbd_error(dbd->driver,
+                                                   dbd->handle, failed), 0);
+    }
+    return rows ? CORS_DB_ALLOWED : CORS_DB_REFUSED;
+}
+
+/*
+ * Does the database allow this Origin, which no static rule allows and no
+ * deny refuses (the caller checked)?  Only a serialised origin is asked
+ * about (README "Origins"), never "null"; the cache first.  Returns the
+ * reason it matched, or NULL; *answer says who decided.
+ */
+static const char *cors_dbd_match(request_rec *r, const cors_dir_conf *c,
+                                  const char *origin, cors_db_answer *answer)
+{
+    const cors_srv_conf *sc = ap_get_module_config(r->server->module_config,
+                                                   &cors_module);
+    unsigned char key[CORS_DBD_KEY_MAX];
+    unsigned int klen;
+    cors_origin o;
+
+    if (!cors_origin_parse(origin, &o) || o.is_null) {
+        return NULL;
+    }
+    if (!sc->cache || !cors_dbd_acquire_fn) {
+        *answer = CORS_DB_UNAVAILABLE;
+        return NULL;
+    }
+    klen = cors_dbd_key(c->dbd_label, origin, key);
+    *answer = cors_dbd_cache_get(r, sc->cache, key, klen);
+    if (*answer == CORS_DB_NONE) {
+        *answer = cors_dbd_query(r, sc->cache, c->dbd_label, origin);
+        if (*answer != CORS_DB_UNAVAILABLE) {
+            cors_dbd_cache_put(r, sc->cache, key, klen, *answer);
+        }
+    }
+    return *answer == CORS_DB_ALLOWED ? "CorsAllowOriginDBDQuery" : NULL;
+}
+
+/*
+ * The outcome CORS_RESULT, the counters and the debug line give a
+ * decision: where the database decided the origin, the outcome says so.
+ */
+static cors_outcome cors_dbd_outcome(const cors_decision *d)
+{
+    switch (d->outcome) {
+    case CORS_ALLOWED:
+        return d->db == CORS_DB_ALLOWED ? CORS_ALLOWED_DATABASE : d->outcome;
+    case CORS_PREFLIGHT_OK:
+        return d->db == CORS_DB_ALLOWED ? CORS_PREFLIGHT_OK_DATABASE
+                                        : d->outcome;
+    case CORS_DENIED_ORIGIN:
+        return d->db == CORS_DB_REFUSED ? CORS_DENIED_DATABASE
+               : d->db == CORS_DB_UNAVAILABLE
+                 ? CORS_DENIED_DATABASE_UNAVAILABLE : d->outcome;
+    case CORS_PREFLIGHT_DENIED_ORIGIN:
+        return d->db == CORS_DB_REFUSED ? CORS_PREFLIGHT_DENIED_DATABASE
+               : d->db == CORS_DB_UNAVAILABLE
+                 ? CORS_PREFLIGHT_DENIED_DATABASE_UNAVAILABLE : d->outcome;
+    default:
+        return d->outcome;
+    }
+}
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Counters: mod_status's page and the cors-metrics handler            |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
 
 /*
  * The decisions of every child and thread, counted by virtual host and
@@ -4622,51 +4737,6 @@ static void cors_counters_assign(cors_counters *k, server_rec *s,
     }
 }
 
-/* pre_mpm (start-up and full restarts): new counters, all zero. */
-static int cors_pre_mpm(apr_pool_t *p, ap_scoreboard_e sb_type)
-{
-    cors_counters *k = cors_counters_get(p), fresh;
-    apr_pool_t *ptemp;
-    apr_shm_t *shm;
-    apr_size_t size;
-    apr_status_t rv;
-    server_rec *s;
-    int hosts = 0;
-
-    (void)sb_type;
-    if (k) {
-        apr_pool_destroy(k->pool);      /* the last generation's */
-        apr_pool_userdata_set(NULL, CORS_COUNTERS_KEY, NULL, p);
-    }
-    for (s = ap_server_conf; s; s = s->next) {
-        hosts++;
-    }
-    memset(&fresh, 0, sizeof(fresh));
-    fresh.rows = 2 * hosts + 16 + 1;
-    size = (apr_size_t)fresh.rows * CORS_OUTCOME_COUNT * sizeof(apr_uint64_t);
-    apr_pool_create(&fresh.pool, p);
-    rv = apr_shm_create(&shm, size, NULL, fresh.pool);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ap_server_conf,
-                     "CORS0060: cannot create the counters' shared memory "
-                     "(%" APR_SIZE_T_FMT " bytes)", size);
-        apr_pool_destroy(fresh.pool);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    fresh.counts = apr_shm_baseaddr_get(shm);
-    memset(fresh.counts, 0, size);
-    fresh.by_name = apr_hash_make(fresh.pool);
-    fresh.names = apr_array_make(fresh.pool, hosts, sizeof(const char *));
-    fresh.shown = apr_pcalloc(fresh.pool, fresh.rows);
-    fresh.reset = apr_time_now();
-    k = apr_pmemdup(fresh.pool, &fresh, sizeof(fresh));
-    apr_pool_userdata_set(k, CORS_COUNTERS_KEY, NULL, p);
-    apr_pool_create(&ptemp, fresh.pool);
-    cors_counters_assign(k, ap_server_conf, ptemp);
-    apr_pool_destroy(ptemp);
-    return OK;
-}
-
 /* The rows: one per name, then "(other)".  Row i's counts are read into v
  * (atomically, each) and added to total; its name is returned, or NULL
  * for a row not shown: one no server that can get requests used, and that
@@ -4778,27 +4848,6 @@ static void cors_status_html(request_rec *r, const cors_counters *k)
     }
 }
 
-/* mod_status's optional hook: its page, or the ?auto lines. */
-static int cors_status_hook(request_rec *r, int flags)
-{
-    const cors_counters *k = cors_counters_get(r->server->process->pool);
-    apr_uint64_t v[CORS_OUTCOME_COUNT], total[CORS_OUTCOME_COUNT] = { 0 };
-    int i;
-
-    if (!k) {
-        return OK;
-    }
-    if (!(flags & AP_STATUS_SHORT)) {
-        cors_status_html(r, k);
-        return OK;
-    }
-    for (i = 0; i < cors_counters_rows(k); i++) {
-        cors_counters_read(k, i, v, total);
-    }
-    cors_status_auto(r, total);
-    return OK;
-}
-
 /* A label value of the Prometheus text format: \, " and newline escaped. */
 static const char *cors_prom_label(apr_pool_t *p, const char *s)
 {
@@ -4868,16 +4917,13 @@ static int cors_metrics_page(request_rec *r)
     return OK;
 }
 
-/* SetHandler cors-metrics.  httpd asks every handler about every request:
- * the first letter before the compare, and nothing else before it. */
-static int cors_metrics_handler(request_rec *r)
-{
-    if (!r->handler || r->handler[0] != 'c'
-        || strcmp(r->handler, "cors-metrics")) {
-        return DECLINED;
-    }
-    return cors_metrics_page(r);
-}
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  Hooks: configuration, start-up, request and handler                 |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
 
 static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp)
@@ -4896,33 +4942,12 @@ static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                              APR_LOCK_DEFAULT, 0) == APR_SUCCESS ? OK : !OK;
 }
 
-/* Start-up report: how many origins the configuration holds. */
-static void cors_report(server_rec *s)
+/* The start-up line (CORS0001): how many origins the configuration holds. */
+static void cors_log_startup(server_rec *s)
 {
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "CORS0001: mod_cors/"
                  CORS_VERSION ": %d exact origins and %d patterns loaded",
                  cors_count_exact, cors_count_patterns);
-}
-
-static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                            apr_pool_t *ptemp, server_rec *s)
-{
-    cors_counters *k = cors_counters_get(s->process->pool);
-
-    (void)pconf;
-    (void)plog;
-    /* httpd reads its configuration twice at start-up: report once, and
-     * the warnings of the first reading into the error log, now open */
-    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
-        cors_report(s);
-    }
-    cors_log_config_warnings(s);
-    /* a restart: the virtual hosts keep their rows (at a full restart,
-     * pre_mpm then makes new counters) */
-    if (k) {
-        cors_counters_assign(k, s, ptemp);
-    }
-    return cors_dbd_post_config(pconf, plog, ptemp, s);
 }
 
 /* apachectl -t, and the terminal at start-up: the configuration warnings
@@ -4933,13 +4958,230 @@ static int cors_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     (void)plog;
     cors_log_config_warnings(s);
+    /* a statement needs a cache (CORS0070) */
     return cors_dbd_check_config(s, pconf, ptemp);
 }
 
 static void cors_test_config(apr_pool_t *pconf, server_rec *s)
 {
     (void)pconf;
-    cors_report(s);
+    cors_log_startup(s);
+}
+
+static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    cors_counters *k = cors_counters_get(s->process->pool);
+
+    (void)plog;
+    /* httpd reads its configuration twice at start-up: report once, and
+     * the warnings of the first reading into the error log, now open */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        cors_log_startup(s);
+    }
+    cors_log_config_warnings(s);
+    /* a restart: the virtual hosts keep their rows (at a full restart,
+     * pre_mpm then makes new counters) */
+    if (k) {
+        cors_counters_assign(k, s, ptemp);
+    }
+    /* origins from a database: the caches and their lock */
+    return cors_dbd_setup(pconf, plog, ptemp, s);
+}
+
+/* child_init: the lock of the origins' cache, where one is used. */
+static void cors_child_init(apr_pool_t *p, server_rec *s)
+{
+    cors_dbd_child_lock(p, s);
+}
+
+/* pre_mpm (start-up and full restarts): new counters, all zero. */
+static int cors_pre_mpm(apr_pool_t *p, ap_scoreboard_e sb_type)
+{
+    cors_counters *k = cors_counters_get(p), fresh;
+    apr_pool_t *ptemp;
+    apr_shm_t *shm;
+    apr_size_t size;
+    apr_status_t rv;
+    server_rec *s;
+    int hosts = 0;
+
+    (void)sb_type;
+    if (k) {
+        apr_pool_destroy(k->pool);      /* the last generation's */
+        apr_pool_userdata_set(NULL, CORS_COUNTERS_KEY, NULL, p);
+    }
+    for (s = ap_server_conf; s; s = s->next) {
+        hosts++;
+    }
+    memset(&fresh, 0, sizeof(fresh));
+    fresh.rows = 2 * hosts + 16 + 1;
+    size = (apr_size_t)fresh.rows * CORS_OUTCOME_COUNT * sizeof(apr_uint64_t);
+    apr_pool_create(&fresh.pool, p);
+    rv = apr_shm_create(&shm, size, NULL, fresh.pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ap_server_conf,
+                     "CORS0060: cannot create the counters' shared memory "
+                     "(%" APR_SIZE_T_FMT " bytes)", size);
+        apr_pool_destroy(fresh.pool);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    fresh.counts = apr_shm_baseaddr_get(shm);
+    memset(fresh.counts, 0, size);
+    fresh.by_name = apr_hash_make(fresh.pool);
+    fresh.names = apr_array_make(fresh.pool, hosts, sizeof(const char *));
+    fresh.shown = apr_pcalloc(fresh.pool, fresh.rows);
+    fresh.reset = apr_time_now();
+    k = apr_pmemdup(fresh.pool, &fresh, sizeof(fresh));
+    apr_pool_userdata_set(k, CORS_COUNTERS_KEY, NULL, p);
+    apr_pool_create(&ptemp, fresh.pool);
+    cors_counters_assign(k, ap_server_conf, ptemp);
+    apr_pool_destroy(ptemp);
+    return OK;
+}
+
+/*
+ * header_parser (main requests only): the per-directory configuration is
+ * final, nothing has authenticated, redirected or handled the request yet.
+ * A cross-origin write is checked under the request's own configuration
+ * and refused with a 403 (ErrorDocument 403 applies), in or outside CORS
+ * scope.  Preflights are answered; actual requests are decided, so that
+ * CORS_RESULT is there for mod_rewrite, mod_headers and the log.  (An
+ * ErrorDocument for a preflight that ReportOnly let through, or for a
+ * refused write, is a GET: it keeps that decision.)
+ */
+static int cors_header_parser(request_rec *r)
+{
+    const cors_dir_conf *own = ap_get_module_config(r->per_dir_config,
+                                                    &cors_module);
+    const cors_dir_conf *c;
+    cors_outcome write = 0;
+    int checked = cors_acts(own->protect) && !cors_safe_method(r), refuse;
+    cors_req q;
+
+    memset(&q, 0, sizeof(q));
+    if (checked) {
+        q.origin = apr_table_get(r->headers_in, "Origin");
+        write = cors_check_write(r, own, &q);
+    }
+    else if (r->prev && cors_chain_preflight(r)) {
+        return DECLINED;
+    }
+    refuse = write && cors_on(own->protect);
+    if (!(c = cors_conf(r))) {
+        if (checked) {
+            cors_publish_write(r, own, write, refuse);
+        }
+        return refuse ? HTTP_FORBIDDEN : DECLINED;
+    }
+    cors_read_request(r, c, &q, checked);
+    if (q.method) {
+        return cors_preflight(r, c, &q);
+    }
+    cors_decide(r, c, &q, write, refuse)->write_conf = checked ? own : NULL;
+    return refuse ? HTTP_FORBIDDEN : DECLINED;
+}
+
+/*
+ * fixups, after mod_dir's: DirectoryIndex and FallbackResource hand a
+ * request over to another file's configuration after header_parser
+ * (ap_internal_fast_redirect()).  A write that this configuration protects
+ * and that was not checked under it is checked now, after authentication
+ * and before the handler.
+ */
+static int cors_fixups(request_rec *r)
+{
+    const cors_dir_conf *c, *sc;
+    cors_decision *d;
+    cors_req q;
+    cors_outcome write;
+    int refused;
+
+    if (r->main || cors_safe_method(r)) {
+        return DECLINED;
+    }
+    c = ap_get_module_config(r->per_dir_config, &cors_module);
+    d = ap_get_module_config(r->request_config, &cors_module);
+    if (!cors_acts(c->protect) || (d && d->write_conf == c)) {
+        return DECLINED;
+    }
+    memset(&q, 0, sizeof(q));
+    q.origin = apr_table_get(r->headers_in, "Origin");
+    write = cors_check_write(r, c, &q);
+    refused = write && cors_on(c->protect);
+    if (d && (!d->write_only || d->write)) {
+        /* decided (and counted) under the first configuration: a
+         * refusal is what CORS_RESULT names now */
+        if (write && !d->write) {
+            d->write = write;
+            d->write_refused = refused;
+            apr_table_setn(r->subprocess_env, "CORS_RESULT",
+                           cors_outcomes[write].result);
+        }
+    }
+    else if ((sc = cors_conf(r))) {
+        /* in CORS scope now: decided as header_parser would have */
+        cors_read_request(r, sc, &q, 1);
+        cors_decide(r, sc, &q, write, refused)->write_conf = c;
+    }
+    else {
+        cors_publish_write(r, c, write, refused);
+    }
+    return refused ? HTTP_FORBIDDEN : DECLINED;
+}
+
+/*
+ * Add the output filter to requests in scope: those header_parser decided
+ * for, and those whose configuration is in scope although header_parser
+ * did not decide (error responses for requests that failed before it, and
+ * mod_dir's DirectoryIndex, which takes over the configuration of the
+ * index file).  Subrequests (mod_include, mod_dir lookups) are left alone:
+ * the main request writes the headers, once.
+ */
+static void cors_insert_filter(request_rec *r)
+{
+    const cors_decision *d;
+
+    if (r->main) {
+        return;
+    }
+    d = ap_get_module_config(r->request_config, &cors_module);
+    if ((d && !d->write_only) || ((!d || !d->write) && cors_conf(r))) {
+        ap_add_output_filter_handle(cors_filter_handle, NULL, r,
+                                    r->connection);
+    }
+}
+
+/* SetHandler cors-metrics.  httpd asks every handler about every request:
+ * the first letter before the compare, and nothing else before it. */
+static int cors_metrics_handler(request_rec *r)
+{
+    if (!r->handler || r->handler[0] != 'c'
+        || strcmp(r->handler, "cors-metrics")) {
+        return DECLINED;
+    }
+    return cors_metrics_page(r);
+}
+
+/* mod_status's optional hook: its page, or the ?auto lines. */
+static int cors_status_hook(request_rec *r, int flags)
+{
+    const cors_counters *k = cors_counters_get(r->server->process->pool);
+    apr_uint64_t v[CORS_OUTCOME_COUNT], total[CORS_OUTCOME_COUNT] = { 0 };
+    int i;
+
+    if (!k) {
+        return OK;
+    }
+    if (!(flags & AP_STATUS_SHORT)) {
+        cors_status_html(r, k);
+        return OK;
+    }
+    for (i = 0; i < cors_counters_rows(k); i++) {
+        cors_counters_read(k, i, v, total);
+    }
+    cors_status_auto(r, total);
+    return OK;
 }
 
 static void cors_register_hooks(apr_pool_t *p)
@@ -4971,11 +5213,19 @@ static void cors_register_hooks(apr_pool_t *p)
                       APR_HOOK_MIDDLE);
     ap_hook_handler(cors_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* Origins from a database: the cache's lock in each child */
-    ap_hook_child_init(cors_dbd_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(cors_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     cors_filter_handle = ap_register_output_filter("CORS", cors_out_filter,
                                                    NULL,
                                                    AP_FTYPE_CONTENT_SET);
 }
+
+/*
+ * +----------------------------------------------------------------------+
+ * |                                                                      |
+ * |  The module                                                          |
+ * |                                                                      |
+ * +----------------------------------------------------------------------+
+ */
 
 AP_DECLARE_MODULE(cors) = {
     STANDARD20_MODULE_STUFF,

@@ -8,6 +8,8 @@ from common import (CORS_SO, FLOOR_SO, HTDOCS, IS_ROOT, NOCOUNTERS_SO,
 
 SIZES_EXACT = [1, 100, 10000, 100000]
 SIZES_REGEX = [10, 100, 1000]
+SIZES_HTACCESS = [1, 10, 100]
+MEMORY_ORIGINS = 1000000
 N_SUB = 1000
 EXPOSE = 'X-Request-Id'
 
@@ -219,11 +221,38 @@ def cors_configs():
     cfgs.append(Config('cors-1-min', '    CorsAllowOrigin %s' % LAST,
                        cors=True, note='mod_cors, 1 origin, credentials '
                        'off, nothing exposed: ACAO + Vary only'))
+    # start-up only: the memory goal, 1,000,000 origins in a file
+    cfgs.append(Config('cors-1m', '    CorsAllowOriginFile "%s"\n'
+                       % origin_file(MEMORY_ORIGINS) + CORS_POLICY,
+                       cors=True, files={origin_file(MEMORY_ORIGINS): ''.join(
+                           '%s\n' % o for o in origins(MEMORY_ORIGINS))},
+                       note='mod_cors, 1,000,000 exact origins '
+                            '(CorsAllowOriginFile; start-up only)'))
     # start-up only: 100,000 inline lines
     cfgs.append(Config('cors-100k-inline',
                        allow_lines(origins(100000)) + '\n' + CORS_POLICY,
                        cors=True, note='mod_cors, 100,000 inline '
                                        'CorsAllowOrigin lines (start-up only)'))
+    # .htaccess: httpd reads it again for every request, so its origins are
+    # parsed per request (README "Performance")
+    for n in SIZES_HTACCESS:
+        d = os.path.join(HTDOCS, 'hta-%d' % n)
+        cfgs.append(Config(
+            'cors-hta-%d' % n, '', cors=True,
+            server='<Directory "%s">\n    AllowOverride FileInfo\n'
+                   '</Directory>' % d,
+            files={os.path.join(d, '.htaccess'):
+                   'CorsAllowOrigin %s\n' % ' '.join(origins(n))},
+            note='mod_cors, CorsAllowOrigin with %d origin%s in .htaccess'
+                 % (n, 's' if n > 1 else '')))
+    cfgs.append(Config(
+        'headers-hta', '', ['headers'],
+        server='<Directory "%s">\n    AllowOverride FileInfo\n'
+               '</Directory>' % os.path.join(HTDOCS, 'hta-headers'),
+        files={os.path.join(HTDOCS, 'hta-headers', '.htaccess'):
+               'Header always set Access-Control-Allow-Origin "%s"\n' % LAST},
+        note="mod_headers, one Header line in .htaccess (httpd's own price "
+             "of an .htaccess)"))
     patterns = ['https://*.s%d.example' % i for i in range(1, N_SUB)] \
         + ['https://*.last.example']
     cfgs.append(Config('cors-sub-1k', allow_lines(patterns) + '\n'
@@ -365,6 +394,16 @@ def cors_measurements():
                     baseline='plain-noorigin', group='cors-noorigin',
                     label='%s, no Origin header' % cfg,
                     wrk=cfg == 'cors-100k'))
+    ms.append(M('headers-hta', 'headers-hta', LAST,
+                path='/hta-headers/data.json', expect='acao-only',
+                wrk=False, group='htaccess',
+                label='.htaccess: one mod_headers Header line'))
+    for n in SIZES_HTACCESS:
+        ms.append(M('cors-hta-%d' % n, 'cors-hta-%d' % n, LAST,
+                    path='/hta-%d/data.json' % n, expect='acao-vary',
+                    wrk=False, group='htaccess', origins=n,
+                    label='.htaccess: CorsAllowOrigin with %d origin%s'
+                          % (n, 's' if n > 1 else '')))
     ms.append(M('cors-outside', 'cors-1', LAST, path='/static/data.json',
                 expect='plain', baseline='plain-static',
                 label='mod_cors loaded, request outside any CORS section'))

@@ -65,7 +65,7 @@ def goals(p):
 
 def floor(p):
     cg, rows = p.cg, []
-    for path, names, fl in PATHS:
+    for path, names, fl, _ in PATHS:
         base = p.byname[fl].baseline
         names = [n for n in names if n in cg]
         if not names or fl not in cg or base not in cg:
@@ -132,7 +132,8 @@ def startup_row(name, note, s, base):
         return fmt % (((s[key] or 0) - (base[key] or 0)) / scale) \
             if base else '—'
     return ['%s: %s' % (name, note), '%.3f' % s['t_min'],
-            over('t_min', fmt='%+.3f'), '%.2f' % s['ready'],
+            over('t_min', fmt='%+.3f'),
+            '%.1f' % (s.get('test_peak_kb', 0) / 1024.0), '%.2f' % s['ready'],
             '%.1f' % (s['rss_parent_kb'] / 1024.0),
             over('rss_parent_kb', 1024.0),
             '%.1f' % ((s['rss_child_kb'] or 0) / 1024.0),
@@ -148,7 +149,8 @@ def startup(p):
     return {'runs': len(base.get('times', [0])),
             'rows': table(startup_row(n, p.cfgs[n].note, st[n], base)
                           for n in ('plain', 'cors-1', 'cors-100k',
-                                    'cors-100k-inline') if n in st)}
+                                    'cors-100k-inline', 'cors-1m')
+                          if n in st)}
 
 
 def strace(p):

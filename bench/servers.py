@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+from cases import SIZES_HTACCESS
 from common import (APACHE, BUILT_SO, CG_DIR, CORS_SO, FLOOR_DIR, FLOOR_SO,
                     FLOOR_SRC, HTDOCS, IS_ROOT, NOCOUNTERS_DIR, NOCOUNTERS_SO,
                     ORIGINS_DIR, REPO, RUN, RUN_USER, SRV, log, unlink, write)
@@ -70,7 +71,8 @@ def setup(cfgs):
     build_nocounters()
     os.chmod(CORS_SO, 0o755)
     body = json_body()
-    for d in ('api', 'static'):
+    for d in ('api', 'static', 'hta-headers') + tuple(
+            'hta-%d' % n for n in SIZES_HTACCESS):
         write(os.path.join(HTDOCS, d, 'data.json'), body)
         os.chmod(os.path.join(HTDOCS, d), 0o755)
     for c in cfgs.values():
@@ -146,6 +148,27 @@ def apache_cmd(cfg, *args):
 def config_test(cfg, extra=()):
     return subprocess.run(apache_cmd(cfg, '-t', *extra), capture_output=True,
                           text=True, timeout=120)
+
+
+# Runs its arguments and prints their peak RSS (kB) from wait4.  A fresh,
+# small interpreter: Linux counts in a process's peak the memory of the
+# process it was forked from until it calls exec, so a child of this bench
+# (which holds the million origins it wrote) would report the bench's own.
+RSS_PROBE = (
+    'import os, subprocess, sys\n'
+    'p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n'
+    '_, st, ru = os.wait4(p.pid, 0)\n'
+    'sys.stdout.write("%d %d" % (os.waitstatus_to_exitcode(st), '
+    'ru.ru_maxrss))\n')
+
+
+def config_test_rss(cfg, extra=()):
+    """apache2 -t: (exit status, stderr, peak RSS in kB)."""
+    p = subprocess.run([sys.executable, '-c', RSS_PROBE]
+                       + apache_cmd(cfg, '-t', *extra), capture_output=True,
+                       text=True, timeout=120)
+    rc, rss = (int(x) for x in p.stdout.split())
+    return rc, p.stderr, rss
 
 
 def check_configs(cfgs):

@@ -33,6 +33,12 @@ BAD = [
     Bad('CorsAllowOrigin https://a.example:99999',
         "CorsAllowOrigin: 'https://a.example:99999' is not an origin (the port must be a number "
         "from 1 to 65535, or * for any port)"),
+    Bad('CorsAllowOrigin https://a.example:0',     # as a browser would spell it, but no port
+        "CorsAllowOrigin: 'https://a.example:0' is not an origin (the port must be a number "
+        "from 1 to 65535, or * for any port)"),
+    Bad('CorsAllowOrigin https://a.example https://b.example:0',
+        "CorsAllowOrigin: 'https://b.example:0' is not an origin (the port must be a number "
+        "from 1 to 65535, or * for any port)"),
     Bad('CorsAllowOrigin https://a.example:',
         "CorsAllowOrigin: 'https://a.example:' is not an origin (the port must be a number "
         "from 1 to 65535, or * for any port)"),

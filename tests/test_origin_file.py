@@ -24,6 +24,9 @@ CONFIG = r'''
 <Location /f/big>
     CorsAllowOriginFile "{root}/big.txt"
 </Location>
+<Location /f/denyfile>
+    CorsAllowOriginFile "{root}/deny-only.txt"
+</Location>
 '''
 
 
@@ -32,6 +35,8 @@ def _files(h):
     h.write_root('big.txt', ''.join('https://tenant%d.example\n' % i for i in range(20000)))
     h.write('f/x.txt', 'x')
     h.write('f/big/x.txt', 'x')
+    h.write_root('deny-only.txt', '# no allow line\n  !https://one.example\n\n')
+    h.write('f/denyfile/x.txt', 'x')
     h.write('f/ht/.htaccess', 'CorsAllowOriginFile origins.txt\n')
     h.write('f/ht/x.txt', 'x')
 
@@ -58,6 +63,17 @@ def test_big_file(srv):
         check(r, 200, ['Access-Control-Allow-Origin: ' + o, 'Vary: Origin'])
     r = srv.request('GET', '/f/big/x.txt', headers=(('Origin', 'https://tenant20000.example'),))
     check(r, 200, ['Vary: Origin'])
+
+
+@pytest.mark.parametrize('origin,ok', [
+    ('https://inline.example', True), ('https://two.example', True),
+    ('https://one.example', False),
+])
+def test_file_of_denies_keeps_inherited_origins(srv, origin, ok):
+    """A file of '!' lines only is a CorsDenyOrigin list: the section keeps
+    the CorsAllowOrigin list it inherits (README "Merging")."""
+    r = srv.request('GET', '/f/denyfile/x.txt', headers=(('Origin', origin),))
+    check(r, 200, (['Access-Control-Allow-Origin: ' + origin] if ok else []) + ['Vary: Origin'])
 
 
 @pytest.mark.allow_log(r'CorsAllowOriginFile not allowed here')

@@ -138,7 +138,7 @@ static void fz_init(void)
         fuzz_pre_config(fz_pconf, fz_pconf, fz_pconf);
     }
     fuzz_track_pool(fz_pool);
-    FZ_CHECK(cors_is_token("GET", 3), "the module is not initialised as httpd "
+    FZ_CHECK(cors_is_tchar('G'), "the module is not initialised as httpd "
              "would have it: see fz_init()");
     FZ_CHECK(cors_psl != NULL, "no Public Suffix List: install publicsuffix "
              "(tools/deps.sh fuzz)");

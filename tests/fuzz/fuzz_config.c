@@ -80,7 +80,7 @@ static void check_tokens(const cors_tokens *t, int lower, int methods)
     while (set_next(&t->set, &i, &k, &v)) {
         const char *q;
 
-        FZ_CHECK(cors_is_token(k, strlen(k)), "'%s' in a token set", k);
+        FZ_CHECK(cors_is_token(k), "'%s' in a token set", k);
         if (lower) {
             for (q = k; *q; q++) {
                 FZ_CHECK(!apr_isupper(*q), "'%s' not lowercased", k);
@@ -209,9 +209,9 @@ static void check_section(const cors_dir_conf *c)
                      "an expression matching any origin, with credentials");
         }
     }
-    FZ_CHECK(c->engine >= CORS_UNSET && c->engine <= CORS_REPORT_ONLY,
+    FZ_CHECK(c->engine >= CORS_UNSET && c->engine <= CORS_FLAG_REPORT_ONLY,
              "engine %d", c->engine);
-    FZ_CHECK(c->protect >= CORS_UNSET && c->protect <= CORS_REPORT_ONLY,
+    FZ_CHECK(c->protect >= CORS_UNSET && c->protect <= CORS_FLAG_REPORT_ONLY,
              "protect %d", c->protect);
     FZ_CHECK(c->credentials >= CORS_UNSET && c->credentials <= 1,
              "credentials %d", c->credentials);

@@ -82,7 +82,7 @@ static void check_debug(cors_dir_conf *c, const char *hargs,
     int i;
 
     memset(&fc, 0, sizeof(fc));
-    if (!cors_is_token(method, strlen(method)) || fz_directive(&fc, c, line1)
+    if (!cors_is_token(method) || fz_directive(&fc, c, line1)
         || fz_directive(&fc, c, line2)) {
         return;
     }
@@ -165,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* the method */
     why = cors_check_method(c, method, &malformed);
-    if (!cors_is_token(method, strlen(method))) {
+    if (!cors_is_token(method)) {
         FZ_CHECK(why && malformed, "method '%s' is no token", method);
     }
     else {
@@ -189,7 +189,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     expect_ok = 1;
     for (i = 0; i < n && expect_ok; i++) {
-        if (!cors_is_token(names[i], strlen(names[i]))) {
+        if (!cors_is_token(names[i])) {
             expect_ok = 0;
             FZ_CHECK(why && malformed, "'%s' in '%s' is no token", names[i],
                      hvalue);
@@ -215,7 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  joined ? joined : "(none)");
     }
     for (i = 0; i < n; i++) {
-        if (!cors_is_token(names[i], strlen(names[i]))) {
+        if (!cors_is_token(names[i])) {
             bad_name = 1;
         }
         else if (!header_ok(hargs, names[i])) {

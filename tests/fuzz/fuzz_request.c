@@ -291,7 +291,7 @@ static void check_preflight(const fz_config *fc, request_rec *r,
                  r->status);
         FZ_CHECK(am && m && !strcmp(am, m), "Allow-Methods '%s' for '%s'",
                  am ? am : "(none)", m ? m : "(none)");
-        FZ_CHECK(cors_is_token(m, strlen(m)) && !cors_forbidden_method(m),
+        FZ_CHECK(cors_is_token(m) && !cors_forbidden_method(m),
                  "method '%s' allowed", m);
         check_acao(fc, r);
     }
@@ -776,7 +776,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r->status = status0 = HTTP_FORBIDDEN;
         rv = DECLINED;
     }
-    if (ec && !sub && ec->engine == CORS_REPORT_ONLY) {
+    if (ec && !sub && ec->engine == CORS_FLAG_REPORT_ONLY) {
         FZ_CHECK(rv == DECLINED, "ReportOnly answered (%d)", rv);
         cors_insert_filter(r);
         FZ_CHECK(fuzz_filters_added == added + 1, "no filter in ReportOnly");

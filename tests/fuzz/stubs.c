@@ -281,6 +281,15 @@ AP_DECLARE(int) ap_state_query(int query_code)
     return AP_SQ_MS_CREATE_CONFIG;
 }
 
+/* RFC 9110 tchar: httpd's T_HTTP_TOKEN_STOP table, spelled out */
+AP_DECLARE(const char *) ap_scan_http_token(const char *ptr)
+{
+    while (*ptr && (apr_isalnum(*ptr) || strchr("!#$%&'*+-.^_`|~", *ptr))) {
+        ptr++;
+    }
+    return ptr;
+}
+
 AP_DECLARE(void) ap_str_tolower(char *s)
 {
     for (; *s; s++) {
