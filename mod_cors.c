@@ -4086,6 +4086,11 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *cors_dbd_acquire_fn = NULL;
 /* A CorsAllowOriginDBDQuery in this reading of the configuration. */
 static int cors_dbd_used = 0;
 
+/* The statements handed to mod_dbd in this reading, by server and label:
+ * mod_dbd warns about a label it is given twice (the same statement in
+ * several sections).  In pconf; NULL before the first. */
+static apr_hash_t *cors_dbd_prepared = NULL;
+
 /* The lock of the caches whose provider needs one (shmcb), or NULL. */
 static apr_global_mutex_t *cors_dbd_mutex = NULL;
 static const char *const cors_dbd_mutex_id = "cors-dbd-cache";
@@ -4135,7 +4140,7 @@ static const char *cors_cmd_dbd_query(cmd_parms *cmd, void *dconf,
     cors_dir_conf *c = dconf;
     unsigned char digest[APR_SHA1_DIGESTSIZE];
     apr_sha1_ctx_t sha;
-    const char *p = strchr(arg, '%');
+    const char *p = strchr(arg, '%'), *key;
     APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare;
 
     if (!p || p[1] != 's' || strchr(p + 1, '%')) {
@@ -4156,7 +4161,15 @@ static const char *cors_cmd_dbd_query(cmd_parms *cmd, void *dconf,
     apr_sha1_final(digest, &sha);
     c->dbd_label = apr_psprintf(cmd->pool, "cors_dbd_%02x%02x%02x%02x",
                                 digest[0], digest[1], digest[2], digest[3]);
-    prepare(cmd->server, arg, c->dbd_label);
+    if (!cors_dbd_prepared) {
+        cors_dbd_prepared = apr_hash_make(cmd->pool);
+    }
+    key = apr_psprintf(cmd->pool, "%pp %s", (void *)cmd->server,
+                       c->dbd_label);
+    if (!apr_hash_get(cors_dbd_prepared, key, APR_HASH_KEY_STRING)) {
+        apr_hash_set(cors_dbd_prepared, key, APR_HASH_KEY_STRING, key);
+        prepare(cmd->server, arg, c->dbd_label);
+    }
     cors_dbd_used = 1;
     return NULL;
 }
@@ -4936,6 +4949,7 @@ static int cors_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
      * restart may load it elsewhere), and the cache's lock, named for the
      * Mutex directive */
     cors_dbd_used = 0;
+    cors_dbd_prepared = NULL;
     cors_dbd_prepare_fn = NULL;
     cors_dbd_acquire_fn = NULL;
     return ap_mutex_register(pconf, cors_dbd_mutex_id, NULL,
