@@ -200,10 +200,11 @@ def test_never_queried(srv):
     database's own statement log, with PostgreSQL; the result, with both)."""
     for o in ('HTTPS://UPPER.EXAMPLE', 'https://slash.example/', 'null', DENIED, STATIC,
               "https://x.example' OR '1'='1"):
+        before = srv.db.executed(o) if srv.db.driver == 'pgsql' else 0
         r = srv.get('/db/x.txt', o)
         assert result(r) in (['denied:origin'], ['allowed']), r
         if srv.db.driver == 'pgsql':
-            assert srv.db.executed(o) == 0, o
+            assert srv.db.executed(o) == before, o
     r = srv.get('/db/x.txt', 'https://counted.example')
     assert result(r) == ['denied:database']
     if srv.db.driver == 'pgsql':
