@@ -208,16 +208,22 @@ def _upstream_root(with_module, s):
     return p.returncode, p.stdout + p.stderr
 
 
-@pytest.mark.parametrize('s', APACHE_SNIPPETS, ids=lambda s: s.id)
-def test_snippet_with_module(debian, s):
+def _check_snippet(debian, s, cors):
+    """apache2 -t on snippet s, with mod_cors enabled (cors) or not."""
+    module = 'with mod_cors enabled' if cors else 'without mod_cors'
     if s.kind == 'upstream':
-        rc, out = _upstream_root(True, s)
-        _check(rc, out, s, "in upstream's layout")
+        rc, out = _upstream_root(cors, s)
+        _check(rc, out, s, "in upstream's layout " + module)
         return
-    root = debian[True]
+    root = debian[cors]
     _place(root, s)
     rc, out = root.apache2('-t')
-    _check(rc, out, s, 'in a Debian layout with mod_cors enabled')
+    _check(rc, out, s, 'in a Debian layout ' + module)
+
+
+@pytest.mark.parametrize('s', APACHE_SNIPPETS, ids=lambda s: s.id)
+def test_snippet_with_module(debian, s):
+    _check_snippet(debian, s, True)
 
 
 @pytest.mark.parametrize('s', [s for s in APACHE_SNIPPETS if not s.loads_module()],
@@ -226,14 +232,7 @@ def test_snippet_without_module(debian, s):
     """Removing the package (a2dismod cors) leaves a configuration that loads:
     each snippet has its <IfModule cors_module> (a `lines` snippet goes inside
     the admin's, as the Directive reference says)."""
-    if s.kind == 'upstream':
-        rc, out = _upstream_root(False, s)
-        _check(rc, out, s, "in upstream's layout without mod_cors")
-        return
-    root = debian[False]
-    _place(root, s)
-    rc, out = root.apache2('-t')
-    _check(rc, out, s, 'in a Debian layout without mod_cors')
+    _check_snippet(debian, s, False)
 
 
 @pytest.mark.parametrize('cors', [True, False], ids=['with-module', 'without-module'])
