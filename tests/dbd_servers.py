@@ -104,12 +104,18 @@ class SQLite:
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
         self.path = os.path.join(self.dir, 'tenants.db')
-        self.execute(TENANTS)
+        # WAL: the server's readers are never locked out by a write
+        # (docs/database.md)
+        self.execute('PRAGMA journal_mode=WAL', TENANTS)
+        self.params = self.path
+
+    def _own(self):
+        """The directory and its files (the -wal and -shm files too) are the
+        server's user's, whoever wrote last."""
         if IS_ROOT:
             pw = pwd.getpwnam(RUN_USER)
-            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-            os.chown(self.path, pw.pw_uid, pw.pw_gid)
-        self.params = self.path
+            for name in ['.'] + os.listdir(self.dir):
+                os.chown(os.path.join(self.dir, name), pw.pw_uid, pw.pw_gid)
 
     def execute(self, *statements):
         con = sqlite3.connect(self.path, timeout=10)
@@ -122,6 +128,7 @@ class SQLite:
             con.commit()
         finally:
             con.close()
+            self._own()
 
     def add(self, *origins):
         self.execute(*[('INSERT INTO tenants VALUES (?)', (o,)) for o in origins])
