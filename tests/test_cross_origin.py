@@ -491,21 +491,10 @@ def test_no_refused_write_reaches_the_handler(srv):
     assert not missed, missed
 
 
-# ---- README and docs/cross-origin-writes.md examples, and Host behind a proxy ---
+# ---- docs/cross-origin-writes.md examples, and Host behind a proxy ---------
 
-README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'README.md')
-GUIDE = os.path.join(os.path.dirname(README), 'docs', 'cross-origin-writes.md')
-
-
-def readme_apache_blocks(heading, page=README):
-    """The ```apache blocks of the page's section that starts with heading,
-    up to the next heading of its level or above."""
-    text = open(page).read()
-    start = text.index('\n' + heading + '\n')
-    level = len(heading.split(' ')[0])
-    end = re.compile(r'^#{1,%d} ' % level, re.M).search(text, start + len(heading) + 2)
-    section = text[start:end.start() if end else len(text)]
-    return re.findall(r'^```apache\n(.*?)^```$', section, re.M | re.S)
+GUIDE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'docs',
+                     'cross-origin-writes.md')
 
 
 def guide_apache_blocks():
@@ -515,15 +504,13 @@ def guide_apache_blocks():
     return re.findall(r'^```apache\n(.*?)^```$', text, re.M | re.S)
 
 
-XO_BLOCKS = (readme_apache_blocks('## Cross-origin writes')
-             + readme_apache_blocks('### CorsCrossOriginProtection')
-             + guide_apache_blocks())
+XO_BLOCKS = guide_apache_blocks()
 LOG_DIR = 'Define APACHE_LOG_DIR "{root}/logs"\n'
 
 
 def test_readme_examples_pass_apachectl():
     from harness import check_config
-    assert len(XO_BLOCKS) == 5, XO_BLOCKS
+    assert len(XO_BLOCKS) == 4, XO_BLOCKS
     for block in XO_BLOCKS:
         rc, out = check_config(LOG_DIR.replace('{root}/logs', '/tmp') + block, name='readme-xo')
         assert rc == 0 and 'Syntax OK' in out, (block, out)
