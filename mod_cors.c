@@ -3063,10 +3063,11 @@ static int cors_is_star(const char *s)
 static const char *cors_check_method(const cors_dir_conf *c, const char *m,
                                      int *malformed)
 {
-    apr_size_t n = strlen(m);
+    /* the token's end is the value's end: its length without a strlen */
+    apr_size_t n = ap_scan_http_token(m) - m;
 
     *malformed = 0;
-    if (!cors_is_token(m)) {
+    if (n == 0 || m[n]) {
         *malformed = 1;
         return "Access-Control-Request-Method is not a method token";
     }
