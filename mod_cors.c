@@ -2740,9 +2740,10 @@ static const char *cors_cmd_preflight_status(cmd_parms *cmd, void *dconf,
 
 static const command_rec cors_cmds[] = {
     AP_INIT_RAW_ARGS("CorsAllowOrigin", cors_cmd_origin, NULL, OR_FILEINFO,
-                    "origins allowed to read responses: scheme://host[:port],"
-                    " scheme://*.domain[:port], scheme://host:*, *, null, or"
-                    " none to clear inherited origins"),
+                     "origins allowed to read responses: "
+                     "scheme://host[:port], scheme://*.domain[:port], "
+                     "scheme://host:*, *, null, or none to clear inherited "
+                     "origins"),
     AP_INIT_TAKE1("CorsAllowOriginFile", cors_cmd_origin_file, NULL,
                   RSRC_CONF | ACCESS_CONF, "a file of allowed origins and "
                   "patterns, one per line, '#' comments (not in .htaccess)"),
@@ -2775,9 +2776,10 @@ static const command_rec cors_cmds[] = {
                   "ReportOnly to decide and report without changing "
                   "responses"),
     AP_INIT_RAW_ARGS("CorsDenyOrigin", cors_cmd_deny, NULL, OR_FILEINFO,
-                    "origins never allowed, whatever a pattern, an expression "
-                    "or * says: scheme://host[:port], scheme://*.domain[:port],"
-                    " scheme://host:*, null, or none to clear inherited ones"),
+                     "origins never allowed, whatever a pattern, an "
+                     "expression or * says: scheme://host[:port], "
+                     "scheme://*.domain[:port], scheme://host:*, null, or "
+                     "none to clear inherited ones"),
     AP_INIT_TAKE1("CorsTimingAllowOrigin", cors_cmd_flag, CORS_FIELD(timing),
                   OR_FILEINFO, "On to send allowed origins Timing-Allow-Origin "
                   "as well (Off by default)"),
