@@ -770,30 +770,25 @@ static int cors_ipv4_canonical(const char *s, apr_size_t len)
 static apr_size_t cors_labels(const char *s, apr_size_t i, apr_size_t end,
                               int *numeric)
 {
-    apr_size_t label = 0;
-    int num = 1;
+    apr_size_t label;
 
-    for (; i < end; i++) {
-        unsigned char k = cors_class[(unsigned char)s[i]];
-
-        if (k & CORS_C_LABEL) {
-            num &= (k & CORS_C_DIGIT) != 0;
-            if (++label > CORS_MAX_LABEL) {
-                return 0;
-            }
+    for (;;) {
+        for (label = i; i < end && (cors_class[(unsigned char)s[i]]
+                                    & CORS_C_LABEL); i++) {
         }
-        else if (s[i] == '.' && label) {
-            label = 0;
-            num = 1;
+        if (i == label || i - label > CORS_MAX_LABEL) {
+            return 0;
         }
-        else {
+        if (i == end || s[i] != '.') {
             break;
         }
+        i++;
     }
-    if (label == 0) {
-        return 0;
+    while (label < i
+           && (cors_class[(unsigned char)s[label]] & CORS_C_DIGIT)) {
+        label++;
     }
-    *numeric = num;
+    *numeric = label == i;
     return i;
 }
 
@@ -2320,16 +2315,16 @@ static const char *cors_directive_error(cmd_parms *cmd, const char *why)
 
 /*
  * Size a section's exact-origin set once for the words of its first
- * CorsAllowOrigin line (at most one origin each): in .htaccess, read on
- * every request, a long line would otherwise grow the set by doubling
+ * CorsAllowOrigin line, args (at most one origin each): in .htaccess, read
+ * on every request, a long line would otherwise grow the set by doubling
  * and rehashing in the request pool.
  */
-static void cors_origin_line_reserve(cmd_parms *cmd, cors_dir_conf *c)
+static void cors_origin_line_reserve(cmd_parms *cmd, cors_dir_conf *c,
+                                     const char *s)
 {
-    const char *s = cmd->directive ? cmd->directive->args : NULL;
     apr_size_t words;
 
-    if (!s || (c->origins && c->origins->exact.slots)) {
+    if (c->origins && c->origins->exact.slots) {
         return;
     }
     for (words = 1; (s = strchr(s, ' ')); s++) {
@@ -2343,12 +2338,58 @@ static void cors_origin_line_reserve(cmd_parms *cmd, cors_dir_conf *c)
     }
 }
 
-static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
-                                   const char *arg)
+/*
+ * The next word of a directive's line, split as httpd splits the words
+ * of an ITERATE directive (ap_getword_conf()), or "" at the end.  line is
+ * the handler's own copy of the line: a word without quotes or
+ * backslashes (every origin) ends in place, without the copy
+ * ap_getword_conf() makes of each word, which in .htaccess is paid for
+ * every origin of every request.
+ */
+static const char *cors_next_word(apr_pool_t *p, char **line)
 {
-    cors_origin_line_reserve(cmd, dconf);
-    return cors_directive_error(cmd, cors_origin_value(cmd, dconf, arg, 0,
-                                                       NULL));
+    char *s = *line, *e;
+
+    while (apr_isspace(*s)) {
+        s++;
+    }
+    e = s + strcspn(s, " \t\n\v\f\r\"'\\");
+    if (*e == '"' || *e == '\'' || *e == '\\') {
+        *line = s;              /* quoting: httpd's own rules */
+        return ap_getword_conf(p, (const char **)line);
+    }
+    *line = *e ? e + 1 : e;
+    *e = '\0';
+    return s;
+}
+
+/*
+ * CorsAllowOrigin (deny: CorsDenyOrigin), its whole line args: each word
+ * a value, the first error ends the line, as httpd's ITERATE would.
+ */
+static const char *cors_origin_words(cmd_parms *cmd, cors_dir_conf *c,
+                                     const char *args, int deny)
+{
+    char *line = apr_pstrdup(cmd->pool, args);
+    const char *word = cors_next_word(cmd->pool, &line), *err = NULL;
+
+    if (!*word) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " requires at least "
+                           "one argument, ", cmd->cmd->errmsg, NULL);
+    }
+    if (!deny) {
+        cors_origin_line_reserve(cmd, c, args);
+    }
+    do {
+        err = cors_origin_value(cmd, c, word, deny, NULL);
+    } while (!err && *(word = cors_next_word(cmd->pool, &line)));
+    return cors_directive_error(cmd, err);
+}
+
+static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
+                                   const char *args)
+{
+    return cors_origin_words(cmd, dconf, args, 0);
 }
 
 /*
@@ -2356,10 +2397,10 @@ static const char *cors_cmd_origin(cmd_parms *cmd, void *dconf,
  * forms CorsAllowOrigin takes, into a list of their own; none starts an
  * empty list and drops the inherited ones (deny_cleared).
  */
-static const char *cors_cmd_deny(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *cors_cmd_deny(cmd_parms *cmd, void *dconf,
+                                 const char *args)
 {
-    return cors_directive_error(cmd, cors_origin_value(cmd, dconf, arg, 1,
-                                                       NULL));
+    return cors_origin_words(cmd, dconf, args, 1);
 }
 
 /* Read all of a file into memory (NUL-terminated; *len bytes before it). */
@@ -2788,10 +2829,11 @@ static const char *cors_cmd_dbd_cache(cmd_parms *cmd, void *dconf,
 #define CORS_FIELD(f) ((void *)APR_OFFSETOF(cors_dir_conf, f))
 
 static const command_rec cors_cmds[] = {
-    AP_INIT_ITERATE("CorsAllowOrigin", cors_cmd_origin, NULL, OR_FILEINFO,
-                    "origins allowed to read responses: scheme://host[:port],"
-                    " scheme://*.domain[:port], scheme://host:*, *, null, or"
-                    " none to clear inherited origins"),
+    AP_INIT_RAW_ARGS("CorsAllowOrigin", cors_cmd_origin, NULL, OR_FILEINFO,
+                     "origins allowed to read responses: "
+                     "scheme://host[:port], scheme://*.domain[:port], "
+                     "scheme://host:*, *, null, or none to clear inherited "
+                     "origins"),
     AP_INIT_TAKE1("CorsAllowOriginFile", cors_cmd_origin_file, NULL,
                   RSRC_CONF | ACCESS_CONF, "a file of allowed origins and "
                   "patterns, one per line, '#' comments (not in .htaccess)"),
@@ -2823,10 +2865,11 @@ static const command_rec cors_cmds[] = {
                   "Off to disable CORS handling in this part of the tree, "
                   "ReportOnly to decide and report without changing "
                   "responses"),
-    AP_INIT_ITERATE("CorsDenyOrigin", cors_cmd_deny, NULL, OR_FILEINFO,
-                    "origins never allowed, whatever a pattern, an expression "
-                    "or * says: scheme://host[:port], scheme://*.domain[:port],"
-                    " scheme://host:*, null, or none to clear inherited ones"),
+    AP_INIT_RAW_ARGS("CorsDenyOrigin", cors_cmd_deny, NULL, OR_FILEINFO,
+                     "origins never allowed, whatever a pattern, an "
+                     "expression or * says: scheme://host[:port], "
+                     "scheme://*.domain[:port], scheme://host:*, null, or "
+                     "none to clear inherited ones"),
     AP_INIT_TAKE1("CorsTimingAllowOrigin", cors_cmd_flag, CORS_FIELD(timing),
                   OR_FILEINFO, "On to send allowed origins Timing-Allow-Origin "
                   "as well (Off by default)"),
@@ -3127,10 +3170,11 @@ static int cors_is_star(const char *s)
 static const char *cors_check_method(const cors_dir_conf *c, const char *m,
                                      int *malformed)
 {
-    apr_size_t n = strlen(m);
+    /* the token's end is the value's end: its length without a strlen */
+    apr_size_t n = ap_scan_http_token(m) - m;
 
     *malformed = 0;
-    if (!cors_is_token(m)) {
+    if (n == 0 || m[n]) {
         *malformed = 1;
         return "Access-Control-Request-Method is not a method token";
     }

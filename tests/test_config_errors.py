@@ -9,6 +9,29 @@ from harness import check_config
 # configuration lines, and the exact message line apache2 -t prints for them
 Bad = namedtuple('Bad', 'conf message')
 BAD = [
+    # the words of CorsAllowOrigin and CorsDenyOrigin as httpd's ap_getword_conf()
+    # gives them: quotes removed, \" and \\ unescaped, "" ends the list
+    Bad('CorsAllowOrigin',
+        "CorsAllowOrigin requires at least one argument, origins allowed to read responses: "
+        "scheme://host[:port], scheme://*.domain[:port], scheme://host:*, *, null, or none to "
+        "clear inherited origins"),
+    Bad('CorsDenyOrigin "" https://a.example',
+        "CorsDenyOrigin requires at least one argument, origins never allowed, whatever a "
+        "pattern, an expression or * says: scheme://host[:port], scheme://*.domain[:port], "
+        "scheme://host:*, null, or none to clear inherited ones"),
+    Bad('CorsAllowOrigin "https://a.example/"',
+        "CorsAllowOrigin: 'https://a.example/' is not an origin (remove the trailing slash)"),
+    Bad("CorsAllowOrigin https://a.example   'https://b.example/' https://c.example/",
+        "CorsAllowOrigin: 'https://b.example/' is not an origin (remove the trailing slash)"),
+    Bad('CorsAllowOrigin "https://a b.example"',
+        "CorsAllowOrigin: 'https://a b.example' is not an origin (it contains a control "
+        "character or a space)"),
+    Bad('CorsDenyOrigin "https://a.\\"x\\".example"',
+        "CorsDenyOrigin: 'https://a.\"x\".example' is not an origin (the host is not a valid "
+        "DNS name or IPv4 address)"),
+    Bad('CorsAllowOrigin https://a\\\\b.example',   # httpd prints the backslash escaped
+        "CorsAllowOrigin: 'https://a\\\\b.example' is not an origin (the host is not a valid "
+        "DNS name or IPv4 address)"),
     Bad('CorsAllowOrigin https://a.example/',
         "CorsAllowOrigin: 'https://a.example/' is not an origin (remove the trailing slash)"),
     Bad('CorsAllowOrigin https://a.example/api',
@@ -233,6 +256,10 @@ GOOD = [
     'CorsCrossOriginProtection On',
     'CorsCrossOriginProtection reportonly\nCorsCrossOriginProtection OFF\nCorsEngine Off',
     'CorsAllowOrigin none',
+    # words split as httpd splits them: quotes, tabs, repeated spaces
+    'CorsAllowOrigin "https://a.example"  \'https://b.example\'\t"null"',
+    'CorsDenyOrigin "https://a.example" https://*.b.example\n'
+    'CorsAllowOrigin https://c.example',
     'CorsAllowOriginMatch "https://[a-z]+\\.example\\.com"',
     'CorsAllowOriginMatch "https://[a-z]+\\.example\\.com"\nCorsAllowCredentials On',
     'CorsAllowOriginMatch "https://.*"',

@@ -231,6 +231,28 @@ static int fz_words(char *line, char **w, int max)
     return n;
 }
 
+/* A word as a configuration line would hold it for ap_getword_conf():
+ * as it is when plain, else in double quotes with '\\' and '"' escaped. */
+static const char *fz_conf_quote(const char *w)
+{
+    char *q, *d;
+
+    if (*w && !strpbrk(w, " \t\n\v\f\r\"'\\")) {
+        return w;
+    }
+    d = q = apr_palloc(fz_pool, 2 * strlen(w) + 3);
+    *d++ = '"';
+    for (; *w; w++) {
+        if (*w == '\\' || *w == '"') {
+            *d++ = '\\';
+        }
+        *d++ = *w;
+    }
+    *d++ = '"';
+    *d = '\0';
+    return q;
+}
+
 static const command_rec *fz_find_cmd(const char *name)
 {
     const command_rec *c;
@@ -411,6 +433,21 @@ static const char *fz_directive(fz_config *fc, cors_dir_conf *dc, char *line)
         }
         for (i = 1; i < n && !err; i++) {
             err = cmd->AP_TAKE1(&parms, dc, w[i]);
+        }
+        break;
+    case RAW_ARGS:
+        /* the words again as one line, quoted as httpd reads them back */
+        if (n < 2) {
+            err = "takes at least one argument";
+        }
+        else {
+            char *line = "";
+
+            for (i = 1; i < n; i++) {
+                line = apr_pstrcat(fz_pool, line, i > 1 ? " " : "",
+                                   fz_conf_quote(w[i]), NULL);
+            }
+            err = cmd->AP_RAW_ARGS(&parms, dc, line);
         }
         break;
     case TAKE_ARGV:

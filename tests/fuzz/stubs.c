@@ -290,6 +290,62 @@ AP_DECLARE(const char *) ap_scan_http_token(const char *ptr)
     return ptr;
 }
 
+/* httpd's ap_getword_conf() and substring_conf() (server/util.c), without
+ * environment variables: a backslash escapes a backslash, and the quote
+ * of a quoted word */
+static char *fz_substring_conf(apr_pool_t *p, const char *start, int len,
+                               char quote)
+{
+    char *result = apr_palloc(p, len + 1), *resp = result;
+    int i;
+
+    for (i = 0; i < len; ++i) {
+        if (start[i] == '\\'
+            && (start[i + 1] == '\\' || (quote && start[i + 1] == quote))) {
+            *resp++ = start[++i];
+        }
+        else {
+            *resp++ = start[i];
+        }
+    }
+    *resp = '\0';
+    return result;
+}
+
+AP_DECLARE(char *) ap_getword_conf(apr_pool_t *p, const char **line)
+{
+    const char *str = *line, *strend;
+    char *res, quote;
+
+    while (apr_isspace(*str)) {
+        ++str;
+    }
+    if (!*str) {
+        *line = str;
+        return "";
+    }
+    if ((quote = *str) == '"' || quote == '\'') {
+        strend = str + 1;
+        while (*strend && *strend != quote) {
+            strend += *strend == '\\' && strend[1] == quote ? 2 : 1;
+        }
+        res = fz_substring_conf(p, str + 1, strend - str - 1, quote);
+        if (*strend == quote) {
+            ++strend;
+        }
+    }
+    else {
+        for (strend = str; *strend && !apr_isspace(*strend); ++strend) {
+        }
+        res = fz_substring_conf(p, str, strend - str, 0);
+    }
+    while (apr_isspace(*strend)) {
+        ++strend;
+    }
+    *line = strend;
+    return res;
+}
+
 AP_DECLARE(void) ap_str_tolower(char *s)
 {
     for (; *s; s++) {
