@@ -290,9 +290,10 @@ AP_DECLARE(const char *) ap_scan_http_token(const char *ptr)
     return ptr;
 }
 
-/* httpd's ap_getword_conf() and substring_conf() (server/util.c), without
- * environment variables: a backslash escapes a backslash, and the quote
- * of a quoted word */
+/* ap_getword_conf() as httpd's (server/util.c) behaves, written for the
+ * fuzzers, without environment variables: a word is quoted (' or ") or
+ * ends at white space; a backslash escapes a backslash, and the quote of a
+ * quoted word */
 static char *fz_substring_conf(apr_pool_t *p, const char *start, int len,
                                char quote)
 {
