@@ -3120,7 +3120,10 @@ static APR_INLINE void cors_count_outcome(const request_rec *r,
 static void cors_publish(request_rec *r, const cors_decision *d,
                          const cors_req *q)
 {
-    cors_outcome shown = d->write ? d->write : cors_dbd_outcome(d);
+    /* (no call for a decision the database had no part in) */
+    cors_outcome shown = d->write ? d->write
+                         : d->db != CORS_DB_NONE ? cors_dbd_outcome(d)
+                         : d->outcome;
 
     ap_set_module_config(r->request_config, &cors_module, (void *)d);
     cors_count_outcome(r, shown);
@@ -3960,6 +3963,14 @@ static void cors_report_only(request_rec *r, const cors_decision *d)
  * against Host.
  */
 
+/* GCC and clang: keep a function out of its one caller, so that the
+ * caller's early return does not pay for the callee's stack frame. */
+#if defined(__GNUC__)
+#define CORS_NOINLINE __attribute__((noinline))
+#else
+#define CORS_NOINLINE
+#endif
+
 /* GET, HEAD (httpd numbers it M_GET) and OPTIONS: never refused. */
 static APR_INLINE int cors_safe_method(const request_rec *r)
 {
@@ -3982,21 +3993,49 @@ static int cors_write_trusted(request_rec *r, const cors_dir_conf *c,
     if (!q->origin || (q->origin[0] == 'n' && !strcmp(q->origin, "null"))) {
         return 0;
     }
-    if (cors_denied(c, q->origin) == 1) {
+    /* (no call without a deny list) */
+    if (c->denies && cors_denied(c, q->origin) == 1) {
         return 0;
     }
     return cors_match_once(r, c, q, &unsafe) && unsafe < 0;
 }
 
 /* Is the Origin's host and port the request's Host?  (Browsers omit a
- * default port from both.)  The scheme is not compared: Host has none. */
-static int cors_origin_is_host(const request_rec *r, const char *origin)
+ * default port from both.)  The scheme is not compared: Host has none.
+ * (Out of line: only browsers without Sec-Fetch-Site get here.) */
+static CORS_NOINLINE int cors_origin_is_host(const request_rec *r, const char *origin)
 {
     const char *host = apr_table_get(r->headers_in, "Host");
     cors_origin o;
 
     return host && cors_origin_parse(origin, &o) && !o.is_null
            && !strcasecmp(origin + o.host_off, host);
+}
+
+/* The write check's debug line (cors_check_write()). */
+static CORS_NOINLINE void cors_log_write(request_rec *r,
+                                         const cors_dir_conf *c,
+                                         const char *origin,
+                                         const char *site,
+                                         cors_outcome refused,
+                                         const char *why)
+{
+    const char *host = apr_table_get(r->headers_in, "Host");
+
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "%s: cross-origin write check: %s from %s%s%s%s (%s; "
+                  "Sec-Fetch-Site '%s', Host '%s')",
+                  refused ? cors_outcomes[refused].tag : "CORS0040",
+                  cors_logitem(r->pool, r->method),
+                  origin ? "origin '" : "no Origin header",
+                  origin ? cors_logitem(r->pool, origin) : "",
+                  origin ? "'" : "",
+                  !refused ? " passes"
+                  : c->protect == CORS_FLAG_REPORT_ONLY
+                    ? " would be refused (ReportOnly)"
+                    : cors_outcomes[refused].verdict, why,
+                  site ? cors_logitem(r->pool, site) : "",
+                  host ? cors_logitem(r->pool, host) : "");
 }
 
 /*
@@ -4045,22 +4084,7 @@ static cors_outcome cors_check_write(request_rec *r, const cors_dir_conf *c,
               "trusted";
     }
     if (APLOGrdebug(r)) {
-        const char *host = apr_table_get(r->headers_in, "Host");
-
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "%s: cross-origin write check: %s from %s%s%s%s (%s; "
-                      "Sec-Fetch-Site '%s', Host '%s')",
-                      refused ? cors_outcomes[refused].tag : "CORS0040",
-                      cors_logitem(r->pool, r->method),
-                      origin ? "origin '" : "no Origin header",
-                      origin ? cors_logitem(r->pool, origin) : "",
-                      origin ? "'" : "",
-                      !refused ? " passes"
-                      : c->protect == CORS_FLAG_REPORT_ONLY
-                        ? " would be refused (ReportOnly)"
-                        : cors_outcomes[refused].verdict, why,
-                      site ? cors_logitem(r->pool, site) : "",
-                      host ? cors_logitem(r->pool, host) : "");
+        cors_log_write(r, c, origin, site, refused, why);
     }
     return refused;
 }
@@ -5140,29 +5164,17 @@ static int cors_header_parser(request_rec *r)
     return refuse ? HTTP_FORBIDDEN : DECLINED;
 }
 
-/*
- * fixups, after mod_dir's: DirectoryIndex and FallbackResource hand a
- * request over to another file's configuration after header_parser
- * (ap_internal_fast_redirect()).  A write that this configuration protects
- * and that was not checked under it is checked now, after authentication
- * and before the handler.
- */
-static int cors_fixups(request_rec *r)
+/* cors_fixups() for a write that c protects and header_parser did not
+ * check under c (d: the decision made so far, if any). */
+static CORS_NOINLINE int cors_fixups_check(request_rec *r,
+                                           const cors_dir_conf *c,
+                                           cors_decision *d)
 {
-    const cors_dir_conf *c, *sc;
-    cors_decision *d;
+    const cors_dir_conf *sc;
     cors_req q;
     cors_outcome write;
     int refused;
 
-    if (r->main || cors_safe_method(r)) {
-        return DECLINED;
-    }
-    c = ap_get_module_config(r->per_dir_config, &cors_module);
-    d = ap_get_module_config(r->request_config, &cors_module);
-    if (!cors_acts(c->protect) || (d && d->write_conf == c)) {
-        return DECLINED;
-    }
     memset(&q, 0, sizeof(q));
     q.origin = apr_table_get(r->headers_in, "Origin");
     write = cors_check_write(r, c, &q);
@@ -5186,6 +5198,29 @@ static int cors_fixups(request_rec *r)
         cors_publish_write(r, c, write, refused);
     }
     return refused ? HTTP_FORBIDDEN : DECLINED;
+}
+
+/*
+ * fixups, after mod_dir's: DirectoryIndex and FallbackResource hand a
+ * request over to another file's configuration after header_parser
+ * (ap_internal_fast_redirect()).  A write that this configuration protects
+ * and that was not checked under it is checked now, after authentication
+ * and before the handler.
+ */
+static int cors_fixups(request_rec *r)
+{
+    const cors_dir_conf *c;
+    cors_decision *d;
+
+    if (r->main || cors_safe_method(r)) {
+        return DECLINED;
+    }
+    c = ap_get_module_config(r->per_dir_config, &cors_module);
+    d = ap_get_module_config(r->request_config, &cors_module);
+    if (!cors_acts(c->protect) || (d && d->write_conf == c)) {
+        return DECLINED;
+    }
+    return cors_fixups_check(r, c, d);
 }
 
 /*
