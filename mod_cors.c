@@ -1802,20 +1802,39 @@ static const char *cors_match(const cors_dir_conf *c, const char *origin,
 static const char *cors_dbd_match(request_rec *r, const cors_dir_conf *c,
                                   const char *origin, cors_db_answer *answer);
 
+/* GCC and clang: keep a function out of its one caller, so that the
+ * caller's early return does not pay for the callee's stack frame. */
+#if defined(__GNUC__)
+#define CORS_NOINLINE __attribute__((noinline))
+#else
+#define CORS_NOINLINE
+#endif
+
+/* The first cors_match_once() of a request under c (out of line: the
+ * callers' stack frames stay small). */
+static CORS_NOINLINE void cors_match_first(request_rec *r,
+                                           const cors_dir_conf *c,
+                                           cors_req *q)
+{
+    q->match_how = cors_match(c, q->origin, &q->match_unsafe);
+    q->match_conf = c;
+    /* Origins from a database */
+    q->db = CORS_DB_NONE;
+    if (!q->match_how && c->dbd_label) {
+        q->match_how = cors_dbd_match(r, c, q->origin, &q->db);
+    }
+}
+
 /* cors_match() of the request's Origin under c, asked once per request
  * and configuration; then, when no static rule allowed it, the database
- * (the callers have checked the denies first). */
-static const char *cors_match_once(request_rec *r, const cors_dir_conf *c,
-                                   cors_req *q, int *unsafe)
+ * (the callers have checked the denies first).  Inline, so that *unsafe
+ * stays in a register of the caller. */
+static APR_INLINE const char *cors_match_once(request_rec *r,
+                                              const cors_dir_conf *c,
+                                              cors_req *q, int *unsafe)
 {
     if (q->match_conf != c) {
-        q->match_how = cors_match(c, q->origin, &q->match_unsafe);
-        q->match_conf = c;
-        /* Origins from a database */
-        q->db = CORS_DB_NONE;
-        if (!q->match_how && c->dbd_label) {
-            q->match_how = cors_dbd_match(r, c, q->origin, &q->db);
-        }
+        cors_match_first(r, c, q);
     }
     *unsafe = q->match_unsafe;
     return q->match_how;
@@ -3962,14 +3981,6 @@ static void cors_report_only(request_rec *r, const cors_decision *d)
  * Sec-Fetch-Site or, from browsers that do not send it, from Origin
  * against Host.
  */
-
-/* GCC and clang: keep a function out of its one caller, so that the
- * caller's early return does not pay for the callee's stack frame. */
-#if defined(__GNUC__)
-#define CORS_NOINLINE __attribute__((noinline))
-#else
-#define CORS_NOINLINE
-#endif
 
 /* GET, HEAD (httpd numbers it M_GET) and OPTIONS: never refused. */
 static APR_INLINE int cors_safe_method(const request_rec *r)
