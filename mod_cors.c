@@ -4014,7 +4014,8 @@ static int cors_write_trusted(request_rec *r, const cors_dir_conf *c,
 /* Is the Origin's host and port the request's Host?  (Browsers omit a
  * default port from both.)  The scheme is not compared: Host has none.
  * (Out of line: only browsers without Sec-Fetch-Site get here.) */
-static CORS_NOINLINE int cors_origin_is_host(const request_rec *r, const char *origin)
+static CORS_NOINLINE int cors_origin_is_host(const request_rec *r,
+                                             const char *origin)
 {
     const char *host = apr_table_get(r->headers_in, "Host");
     cors_origin o;
