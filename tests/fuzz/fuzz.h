@@ -393,7 +393,7 @@ static void fz_record(fz_config *fc, const cors_dir_conf *dc,
 static const char *fz_directive(fz_config *fc, cors_dir_conf *dc, char *line)
 {
     char *w[FZ_MAX_ARGS];
-    int n = fz_words(line, w, FZ_MAX_ARGS), i;
+    int n = fz_words(line, w, FZ_MAX_ARGS), nlist, i;
     const command_rec *cmd;
     cmd_parms parms;
     const char *err = NULL;
@@ -415,6 +415,17 @@ static const char *fz_directive(fz_config *fc, cors_dir_conf *dc, char *line)
             return "harness: CorsAllowOriginFile reads only @F";
         }
     }
+    /* httpd reads a list (ITERATE), and the module its line (RAW_ARGS), up
+     * to the first empty word ("") */
+    nlist = n;
+    if (cmd->args_how == ITERATE || cmd->args_how == RAW_ARGS) {
+        for (i = 1; i < n; i++) {
+            if (!*w[i]) {
+                nlist = i;
+                break;
+            }
+        }
+    }
     memset(&parms, 0, sizeof(parms));
     parms.info = cmd->cmd_data;
     parms.cmd = cmd;
@@ -428,10 +439,10 @@ static const char *fz_directive(fz_config *fc, cors_dir_conf *dc, char *line)
         err = n == 2 ? cmd->AP_TAKE1(&parms, dc, w[1]) : "takes one argument";
         break;
     case ITERATE:
-        if (n < 2) {
+        if (nlist < 2) {
             err = "takes at least one argument";
         }
-        for (i = 1; i < n && !err; i++) {
+        for (i = 1; i < nlist && !err; i++) {
             err = cmd->AP_TAKE1(&parms, dc, w[i]);
         }
         break;
@@ -478,7 +489,7 @@ static const char *fz_directive(fz_config *fc, cors_dir_conf *dc, char *line)
         break;
     }
     if (!err) {
-        fz_record(fc, dc, cmd, n - 1, w + 1);
+        fz_record(fc, dc, cmd, nlist - 1, w + 1);
     }
     return err;
 }
