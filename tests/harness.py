@@ -611,7 +611,27 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
         when the new generation is up, after check_crashes('restart')."""
         return self._restart(signal.SIGHUP, 'restart', timeout)
 
+    def _settle(self, quiet=0.5, timeout=10):
+        """Wait until the parent's children and their threads have not
+        changed for quiet seconds (at most timeout).  httpd's event MPM stops
+        its children at once on a full restart, and a child that is still
+        starting its threads, or still inside a connection, can then crash
+        in httpd's own code (close_worker_sockets() closes a socket a worker
+        is using), with or without mod_cors; graceful stops do not."""
+        def state():
+            return [(k, len(_listdir('/proc/%d/task' % k)))
+                    for k in children_of(self.pid)]
+        deadline = time.time() + timeout
+        last, since = state(), time.time()
+        while time.time() < deadline and time.time() - since < quiet:
+            time.sleep(0.05)
+            now = state()
+            if now != last:
+                last, since = now, time.time()
+
     def _restart(self, sig, what, timeout):
+        if sig == signal.SIGHUP and MPM == 'event':
+            self._settle()
         mark = self.log_mark()
         os.kill(self.pid, sig)
         deadline = time.time() + timeout
