@@ -472,9 +472,10 @@ def nocounters_measurements(ms):
 
 def write_measurements():
     """The cross-origin write check (CorsCrossOriginProtection): a GET in a
-    protected section, and a cross-site POST from the trusted origin (the
-    check's longest path that lets it through) with and without the
-    directive.  httpd's default handler serves the static file to a POST
+    protected section; a cross-site POST from the trusted origin, and a
+    same-origin POST whose Origin is not in the list (the check's longest
+    path that lets a write through: the origin lookup, then Sec-Fetch-Site),
+    each with and without the directive.  httpd's default handler serves the static file to a POST
     without a body (200, with the CORS headers); a refused POST is a 403."""
     return [
         M('cors-1-protect-get', 'cors-1-protect', LAST, expect='allowed',
@@ -488,6 +489,14 @@ def write_measurements():
           baseline='cors-1-post', wrk=False, group='write',
           label='CorsCrossOriginProtection On, a cross-site POST from the '
                 'trusted origin'),
+        M('cors-1-post-same', 'cors-1', EVIL, method='POST',
+          site='same-origin', expect='denied', baseline='plain', wrk=False,
+          group='write', label='cors-1, a same-origin POST whose Origin is '
+                               'not in the list (no write check)'),
+        M('cors-1-protect-same', 'cors-1-protect', EVIL, method='POST',
+          site='same-origin', expect='denied', baseline='cors-1-post-same',
+          wrk=False, group='write',
+          label='CorsCrossOriginProtection On, the same same-origin POST'),
         M('cors-1-protect-refused', 'cors-1-protect', EVIL, method='POST',
           site='cross-site', status=403, expect='denied',
           baseline='cors-1-post', wrk=False, group='write',

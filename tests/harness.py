@@ -612,18 +612,20 @@ ScriptAlias /cgi-bin/ "{r}/cgi-bin/"
         return self._restart(signal.SIGHUP, 'restart', timeout)
 
     def _settle(self, quiet=0.5, timeout=10):
-        """Wait until the parent's children and their threads have not
-        changed for quiet seconds (at most timeout).  httpd's event MPM stops
-        its children at once on a full restart, and a child that is still
-        starting its threads, or still inside a connection, can then crash
-        in httpd's own code (close_worker_sockets() closes a socket a worker
-        is using), with or without mod_cors; graceful stops do not."""
+        """Wait until the server holds no connection and its children and
+        their threads have not changed for quiet seconds (at most timeout).
+        httpd's event MPM stops its children at once on a full restart, and
+        a child still inside a connection can then crash in httpd's own code
+        (close_worker_sockets() closes a socket whose worker is freeing it:
+        a core dump shows the main thread in apr_os_sock_get()), with or
+        without mod_cors; graceful stops do not."""
         def state():
-            return [(k, len(_listdir('/proc/%d/task' % k)))
-                    for k in children_of(self.pid)]
+            return ([(k, len(_listdir('/proc/%d/task' % k)))
+                     for k in children_of(self.pid)],
+                    _server_sockets(self.ports))
         deadline = time.time() + timeout
         last, since = state(), time.time()
-        while time.time() < deadline and time.time() - since < quiet:
+        while time.time() < deadline and (last[1] or time.time() - since < quiet):
             time.sleep(0.05)
             now = state()
             if now != last:
