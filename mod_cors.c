@@ -1095,16 +1095,16 @@ static void cors_strset_grow(apr_pool_t *p, cors_strset *t,
 }
 
 /*
- * Add key (NUL-terminated, kept by reference) unless it is there; *added
- * says which.  with_vals: the set keeps a value per key (fixed by the
- * first call); then the value's slot is returned (NULL for a new key),
+ * Add key (NUL-terminated, n bytes, kept by reference) unless it is there;
+ * *added says which.  with_vals: the set keeps a value per key (fixed by
+ * the first call); then the value's slot is returned (NULL for a new key),
  * else the key's.  The set must live in p.  (Keys come from configuration
  * lines, which httpd and CorsAllowOriginFile keep under 8 KB.)
  */
 static void **cors_strset_slot(apr_pool_t *p, cors_strset *t,
-                               const char *key, int with_vals, int *added)
+                               const char *key, apr_size_t n, int with_vals,
+                               int *added)
 {
-    apr_size_t n = strlen(key);
     apr_uint32_t h = cors_hash(key, n), i;
 
     *added = 0;
@@ -1148,7 +1148,7 @@ static void cors_strset_reserve(apr_pool_t *p, cors_strset *t, apr_size_t n,
 static void cors_strset_add(apr_pool_t *p, cors_strset *t, const char *key,
                             int *added)
 {
-    cors_strset_slot(p, t, key, 0, added);
+    cors_strset_slot(p, t, key, strlen(key), 0, added);
 }
 
 /* Does any scheme in the array equal [s, s+len)? */
@@ -1271,7 +1271,8 @@ static void cors_psl_below_add(apr_pool_t *p, const char *line,
         }
         if (ascii) {
             /* name a suffix without a wildcard where there is one */
-            v = cors_strset_slot(p, &cors_psl_below, d, 1, &added);
+            v = cors_strset_slot(p, &cors_psl_below, d, strlen(d), 1,
+                                 &added);
             if (!*v || (*(const char *)*v == '*' && *rule != '*')) {
                 *v = rule;
             }
@@ -1434,7 +1435,7 @@ static void cors_add_sub(cmd_parms *cmd, cors_strset *t, const char *key,
                          const char *scheme, int public_suffix)
 {
     int added;
-    void **v = cors_strset_slot(cmd->pool, t, key, 1, &added);
+    void **v = cors_strset_slot(cmd->pool, t, key, strlen(key), 1, &added);
     cors_sub *sub;
 
     if (!*v) {
@@ -1618,6 +1619,34 @@ static void cors_count_labels(cors_origins *l, const char *domain)
     }
 }
 
+/*
+ * Add arg to l's exact origins if it is one origin as browsers serialise
+ * it (lowercase, no default port): then it is its own lookup key, checked
+ * in the one pass a request's Origin gets, without the rewriting of
+ * cors_parse_rule() (in .htaccess this runs for every origin of every
+ * request).  kept: arg lives in cmd->pool (a word of the directive's own
+ * copy of its line) and becomes the key itself; else the key is a copy.
+ * 0 when arg is no such origin.
+ */
+static int cors_add_serialised(cmd_parms *cmd, cors_origins *l,
+                               const char *arg, int kept)
+{
+    cors_origin o;
+    int added;
+
+    if (!cors_origin_parse(arg, &o) || o.is_null
+        || (o.len > o.host_off + o.host_len + 1
+            && arg[o.host_off + o.host_len + 1] == '0')) {
+        return 0;               /* a keyword, a pattern, port 0, ... */
+    }
+    cors_strset_slot(cmd->pool, &l->exact,
+                     kept ? arg : apr_pstrmemdup(cmd->pool, arg, o.len),
+                     o.len, 0, &added);
+    cors_count(&cors_count_exact);
+    l->rules++;
+    return 1;
+}
+
 /* Parse one configured origin or pattern (as written: arg) and add it to
  * the table of l its kind belongs in. */
 static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
@@ -1626,18 +1655,10 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
     apr_pool_t *p = cmd->pool;
     const char *err;
     cors_rule u;
-    cors_origin o;
     int added, any_port;
 
-    /* An origin written as browsers serialise it is its own lookup key:
-     * the request-time check says so in one pass, without the rewriting
-     * below (in .htaccess this runs on every request). */
-    if (cors_origin_parse(arg, &o) && !o.is_null
-        && !(o.len > o.host_off + o.host_len + 1
-             && arg[o.host_off + o.host_len + 1] == '0')) {
-        cors_strset_add(p, &l->exact, apr_pstrmemdup(p, arg, o.len), &added);
-        cors_count(&cors_count_exact);
-        l->rules++;
+    /* where: a line of CorsAllowOriginFile, in a buffer of its own */
+    if (cors_add_serialised(cmd, l, arg, !where)) {
         return NULL;
     }
     if ((err = cors_parse_rule(cmd, arg, &u, l->deny))) {
@@ -2400,7 +2421,12 @@ static const char *cors_origin_words(cmd_parms *cmd, cors_dir_conf *c,
         cors_origin_line_reserve(cmd, c, args);
     }
     do {
-        err = cors_origin_value(cmd, c, word, deny, NULL);
+        /* an origin, allowed where nothing is denied: nothing to check
+         * but the origin (cors_origin_value() for all the rest) */
+        if (deny || (c->deny && c->deny->rules) || !c->origins
+            || !cors_add_serialised(cmd, c->origins, word, 1)) {
+            err = cors_origin_value(cmd, c, word, deny, NULL);
+        }
     } while (!err && *(word = cors_next_word(cmd->pool, &line)));
     return cors_directive_error(cmd, err);
 }
