@@ -160,6 +160,7 @@
 #include "mod_dbd.h"
 #include "apr_optional.h"
 #include "apr_sha1.h"
+#include "apr_thread_mutex.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -2364,16 +2365,13 @@ static void cors_origin_line_reserve(cmd_parms *cmd, cors_dir_conf *c,
 {
     apr_size_t words;
 
-    if (c->origins && c->origins->exact.slots) {
+    if (c->origins->exact.slots) {
         return;
     }
     for (words = 1; (s = strchr(s, ' ')); s++) {
         words++;                /* (an overestimate by repeated spaces) */
     }
     if (words > 8) {
-        if (!c->origins) {
-            c->origins = cors_origins_make(cmd->pool);
-        }
         cors_strset_reserve(cmd->pool, &c->origins->exact, words, 0);
     }
 }
@@ -2404,30 +2402,166 @@ static const char *cors_next_word(apr_pool_t *p, char **line)
 }
 
 /*
+ * The CorsAllowOrigin lines of .htaccess files a child has read, parsed
+ * (README "Performance"): httpd reads an .htaccess file again for every
+ * request, and a line's origins would be checked again every time.  Only
+ * a line whose result is its text alone is kept: origins as browsers
+ * serialise them, no keyword, no pattern, no quotes, the first origin
+ * line of its section, nothing denied there.  Its set (keys in a copy of
+ * the split line) is never written once kept; a request that reads the
+ * same text again gets a copy of the set's slots.  At most
+ * CORS_HTA_CACHE_BYTES a child, then lines are parsed as before.  Lines
+ * with an error are never kept: they are refused again each time.
+ */
+#define CORS_HTA_CACHE_BYTES (1024 * 1024)
+
+typedef struct {
+    cors_strset exact;       /* keys in the cache's copy of the line */
+    int rules;               /* the line's words */
+} cors_hta_line;
+
+static struct {
+    apr_pool_t *pool;        /* the child's; NULL: no cache */
+#if APR_HAS_THREADS
+    apr_thread_mutex_t *lock;
+#endif
+    cors_strset lines;       /* line as written -> cors_hta_line */
+    apr_size_t bytes;        /* held: lines, copies and slots */
+} cors_hta;
+
+static void cors_hta_child_init(apr_pool_t *p)
+{
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_create(&cors_hta.lock, APR_THREAD_MUTEX_DEFAULT,
+                                p) != APR_SUCCESS) {
+        return;                 /* no cache: every line parsed */
+    }
+#endif
+    memset(&cors_hta.lines, 0, sizeof(cors_hta.lines));
+    cors_hta.bytes = 0;
+    cors_hta.pool = p;
+}
+
+static void cors_hta_lock(void)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(cors_hta.lock);
+#endif
+}
+
+static void cors_hta_unlock(void)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(cors_hta.lock);
+#endif
+}
+
+/* The origins of the line args (n bytes), kept by cors_hta_put(), or
+ * NULL. */
+static const cors_hta_line *cors_hta_get(const char *args, apr_size_t n)
+{
+    const cors_hta_line *e;
+
+    cors_hta_lock();
+    e = cors_strset_get(&cors_hta.lines, args, n);
+    cors_hta_unlock();
+    return e;
+}
+
+/*
+ * Keep the origins l of the line args (n bytes) while there is room: buf
+ * is the line split in place (n + 1 bytes), which every key of l's exact
+ * set points into; the cache's copy gets keys at the same offsets.
+ */
+static void cors_hta_put(const char *args, apr_size_t n, const char *buf,
+                         const cors_origins *l)
+{
+    apr_size_t size = ((apr_size_t)l->exact.mask + 1)
+                      * sizeof(cors_strset_entry);
+    cors_hta_line *e;
+    const char *copy;
+    void **v;
+    apr_uint32_t i;
+    int added;
+
+    cors_hta_lock();
+    if (cors_hta.bytes + 2 * n + size > CORS_HTA_CACHE_BYTES) {
+        cors_hta_unlock();
+        return;
+    }
+    v = cors_strset_slot(cors_hta.pool, &cors_hta.lines,
+                         apr_pstrmemdup(cors_hta.pool, args, n), n, 1,
+                         &added);
+    if (!*v) {
+        e = apr_palloc(cors_hta.pool, sizeof(*e));
+        e->exact = l->exact;
+        e->rules = l->rules;
+        e->exact.slots = apr_pmemdup(cors_hta.pool, l->exact.slots, size);
+        copy = apr_pmemdup(cors_hta.pool, buf, n + 1);
+        for (i = 0; i <= e->exact.mask; i++) {
+            if (e->exact.slots[i].key) {
+                e->exact.slots[i].key = copy + (e->exact.slots[i].key - buf);
+            }
+        }
+        cors_hta.bytes += 2 * n + size;
+        *v = e;
+    }
+    cors_hta_unlock();
+}
+
+/*
  * CorsAllowOrigin (deny: CorsDenyOrigin), its whole line args: each word
  * a value, the first error ends the line, as httpd's ITERATE would.
  */
 static const char *cors_origin_words(cmd_parms *cmd, cors_dir_conf *c,
                                      const char *args, int deny)
 {
-    char *line = apr_pstrdup(cmd->pool, args);
-    const char *word = cors_next_word(cmd->pool, &line), *err = NULL;
+    const cors_hta_line *e;
+    char *buf, *line;
+    const char *word, *err = NULL;
+    apr_size_t n = 0;
+    /* a line of .htaccess (cors_hta) that may be kept */
+    int keep = !deny && !c->origins && !(c->deny && c->deny->rules)
+               && cors_hta.pool
+               && ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_RUN_MPM;
 
+    if (keep && (e = cors_hta_get(args, n = strlen(args)))) {
+        c->origins = cors_origins_make(cmd->pool);
+        c->origins->exact = e->exact;
+        c->origins->exact.slots = apr_pmemdup(cmd->pool, e->exact.slots,
+                                              ((apr_size_t)e->exact.mask + 1)
+                                              * sizeof(cors_strset_entry));
+        c->origins->rules = e->rules;
+        return NULL;
+    }
+    line = buf = apr_pstrdup(cmd->pool, args);
+    word = cors_next_word(cmd->pool, &line);
     if (!*word) {
         return apr_pstrcat(cmd->pool, cmd->cmd->name, " requires at least "
                            "one argument, ", cmd->cmd->errmsg, NULL);
     }
     if (!deny) {
+        if (!c->origins) {
+            c->origins = cors_origins_make(cmd->pool);
+        }
         cors_origin_line_reserve(cmd, c, args);
     }
     do {
         /* an origin, allowed where nothing is denied: nothing to check
          * but the origin (cors_origin_value() for all the rest) */
-        if (deny || (c->deny && c->deny->rules) || !c->origins
-            || !cors_add_serialised(cmd, c->origins, word, 1)) {
+        if (!deny && !(c->deny && c->deny->rules) && c->origins
+            && cors_add_serialised(cmd, c->origins, word, 1)) {
+            /* a quoted word is a copy of its own */
+            keep &= (apr_uintptr_t)word - (apr_uintptr_t)buf < n;
+        }
+        else {
+            keep = 0;
             err = cors_origin_value(cmd, c, word, deny, NULL);
         }
     } while (!err && *(word = cors_next_word(cmd->pool, &line)));
+    if (keep && !err) {
+        cors_hta_put(args, n, buf, c->origins);
+    }
     return cors_directive_error(cmd, err);
 }
 
@@ -5113,6 +5247,7 @@ static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void cors_child_init(apr_pool_t *p, server_rec *s)
 {
     cors_dbd_child_lock(p, s);
+    cors_hta_child_init(p);
 }
 
 /* pre_mpm (start-up and full restarts): new counters, all zero. */
