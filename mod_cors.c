@@ -2410,8 +2410,9 @@ static const char *cors_next_word(apr_pool_t *p, char **line)
  * line of its section, nothing denied there.  Its set (keys in a copy of
  * the split line) is never written once kept; a request that reads the
  * same text again gets a copy of the set's slots.  At most
- * CORS_HTA_CACHE_BYTES a child, then lines are parsed as before.  Lines
- * with an error are never kept: they are refused again each time.
+ * CORS_HTA_CACHE_BYTES of lines and their sets a child (and the index of
+ * them), then lines are parsed as before.  Lines with an error are never
+ * kept: they are refused again each time.
  */
 #define CORS_HTA_CACHE_BYTES (1024 * 1024)
 
@@ -2485,14 +2486,12 @@ static void cors_hta_put(const char *args, apr_size_t n, const char *buf,
     int added;
 
     cors_hta_lock();
-    if (cors_hta.bytes + 2 * n + size > CORS_HTA_CACHE_BYTES) {
-        cors_hta_unlock();
-        return;
-    }
-    v = cors_strset_slot(cors_hta.pool, &cors_hta.lines,
-                         apr_pstrmemdup(cors_hta.pool, args, n), n, 1,
-                         &added);
-    if (!*v) {
+    /* (another thread may have kept it meanwhile) */
+    if (cors_hta.bytes + 2 * n + size <= CORS_HTA_CACHE_BYTES
+        && !cors_strset_get(&cors_hta.lines, args, n)) {
+        v = cors_strset_slot(cors_hta.pool, &cors_hta.lines,
+                             apr_pstrmemdup(cors_hta.pool, args, n), n, 1,
+                             &added);
         e = apr_palloc(cors_hta.pool, sizeof(*e));
         e->exact = l->exact;
         e->rules = l->rules;
@@ -2549,7 +2548,7 @@ static const char *cors_origin_words(cmd_parms *cmd, cors_dir_conf *c,
     do {
         /* an origin, allowed where nothing is denied: nothing to check
          * but the origin (cors_origin_value() for all the rest) */
-        if (!deny && !(c->deny && c->deny->rules) && c->origins
+        if (!deny && !(c->deny && c->deny->rules)
             && cors_add_serialised(cmd, c->origins, word, 1)) {
             /* a quoted word is a copy of its own */
             keep &= (apr_uintptr_t)word - (apr_uintptr_t)buf < n;
