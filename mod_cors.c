@@ -160,6 +160,7 @@
 #include "mod_dbd.h"
 #include "apr_optional.h"
 #include "apr_sha1.h"
+#include "apr_thread_mutex.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -1095,16 +1096,16 @@ static void cors_strset_grow(apr_pool_t *p, cors_strset *t,
 }
 
 /*
- * Add key (NUL-terminated, kept by reference) unless it is there; *added
- * says which.  with_vals: the set keeps a value per key (fixed by the
- * first call); then the value's slot is returned (NULL for a new key),
+ * Add key (NUL-terminated, n bytes, kept by reference) unless it is there;
+ * *added says which.  with_vals: the set keeps a value per key (fixed by
+ * the first call); then the value's slot is returned (NULL for a new key),
  * else the key's.  The set must live in p.  (Keys come from configuration
  * lines, which httpd and CorsAllowOriginFile keep under 8 KB.)
  */
 static void **cors_strset_slot(apr_pool_t *p, cors_strset *t,
-                               const char *key, int with_vals, int *added)
+                               const char *key, apr_size_t n, int with_vals,
+                               int *added)
 {
-    apr_size_t n = strlen(key);
     apr_uint32_t h = cors_hash(key, n), i;
 
     *added = 0;
@@ -1148,7 +1149,7 @@ static void cors_strset_reserve(apr_pool_t *p, cors_strset *t, apr_size_t n,
 static void cors_strset_add(apr_pool_t *p, cors_strset *t, const char *key,
                             int *added)
 {
-    cors_strset_slot(p, t, key, 0, added);
+    cors_strset_slot(p, t, key, strlen(key), 0, added);
 }
 
 /* Does any scheme in the array equal [s, s+len)? */
@@ -1271,7 +1272,8 @@ static void cors_psl_below_add(apr_pool_t *p, const char *line,
         }
         if (ascii) {
             /* name a suffix without a wildcard where there is one */
-            v = cors_strset_slot(p, &cors_psl_below, d, 1, &added);
+            v = cors_strset_slot(p, &cors_psl_below, d, strlen(d), 1,
+                                 &added);
             if (!*v || (*(const char *)*v == '*' && *rule != '*')) {
                 *v = rule;
             }
@@ -1434,7 +1436,7 @@ static void cors_add_sub(cmd_parms *cmd, cors_strset *t, const char *key,
                          const char *scheme, int public_suffix)
 {
     int added;
-    void **v = cors_strset_slot(cmd->pool, t, key, 1, &added);
+    void **v = cors_strset_slot(cmd->pool, t, key, strlen(key), 1, &added);
     cors_sub *sub;
 
     if (!*v) {
@@ -1618,6 +1620,34 @@ static void cors_count_labels(cors_origins *l, const char *domain)
     }
 }
 
+/*
+ * Add arg to l's exact origins if it is one origin as browsers serialise
+ * it (lowercase, no default port): then it is its own lookup key, checked
+ * in the one pass a request's Origin gets, without the rewriting of
+ * cors_parse_rule() (in .htaccess this runs for every origin of every
+ * request).  kept: arg lives in cmd->pool (a word of the directive's own
+ * copy of its line) and becomes the key itself; else the key is a copy.
+ * 0 when arg is no such origin.
+ */
+static int cors_add_serialised(cmd_parms *cmd, cors_origins *l,
+                               const char *arg, int kept)
+{
+    cors_origin o;
+    int added;
+
+    if (!cors_origin_parse(arg, &o) || o.is_null
+        || (o.len > o.host_off + o.host_len + 1
+            && arg[o.host_off + o.host_len + 1] == '0')) {
+        return 0;               /* a keyword, a pattern, port 0, ... */
+    }
+    cors_strset_slot(cmd->pool, &l->exact,
+                     kept ? arg : apr_pstrmemdup(cmd->pool, arg, o.len),
+                     o.len, 0, &added);
+    cors_count(&cors_count_exact);
+    l->rules++;
+    return 1;
+}
+
 /* Parse one configured origin or pattern (as written: arg) and add it to
  * the table of l its kind belongs in. */
 static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
@@ -1626,18 +1656,10 @@ static const char *cors_add_origin(cmd_parms *cmd, cors_origins *l,
     apr_pool_t *p = cmd->pool;
     const char *err;
     cors_rule u;
-    cors_origin o;
     int added, any_port;
 
-    /* An origin written as browsers serialise it is its own lookup key:
-     * the request-time check says so in one pass, without the rewriting
-     * below (in .htaccess this runs on every request). */
-    if (cors_origin_parse(arg, &o) && !o.is_null
-        && !(o.len > o.host_off + o.host_len + 1
-             && arg[o.host_off + o.host_len + 1] == '0')) {
-        cors_strset_add(p, &l->exact, apr_pstrmemdup(p, arg, o.len), &added);
-        cors_count(&cors_count_exact);
-        l->rules++;
+    /* where: a line of CorsAllowOriginFile, in a buffer of its own */
+    if (cors_add_serialised(cmd, l, arg, !where)) {
         return NULL;
     }
     if ((err = cors_parse_rule(cmd, arg, &u, l->deny))) {
@@ -2343,16 +2365,13 @@ static void cors_origin_line_reserve(cmd_parms *cmd, cors_dir_conf *c,
 {
     apr_size_t words;
 
-    if (c->origins && c->origins->exact.slots) {
+    if (c->origins->exact.slots) {
         return;
     }
     for (words = 1; (s = strchr(s, ' ')); s++) {
         words++;                /* (an overestimate by repeated spaces) */
     }
     if (words > 8) {
-        if (!c->origins) {
-            c->origins = cors_origins_make(cmd->pool);
-        }
         cors_strset_reserve(cmd->pool, &c->origins->exact, words, 0);
     }
 }
@@ -2383,25 +2402,165 @@ static const char *cors_next_word(apr_pool_t *p, char **line)
 }
 
 /*
+ * The CorsAllowOrigin lines of .htaccess files a child has read, parsed
+ * (README "Performance"): httpd reads an .htaccess file again for every
+ * request, and a line's origins would be checked again every time.  Only
+ * a line whose result is its text alone is kept: origins as browsers
+ * serialise them, no keyword, no pattern, no quotes, the first origin
+ * line of its section, nothing denied there.  Its set (keys in a copy of
+ * the split line) is never written once kept; a request that reads the
+ * same text again gets a copy of the set's slots.  At most
+ * CORS_HTA_CACHE_BYTES of lines and their sets a child (and the index of
+ * them), then lines are parsed as before.  Lines with an error are never
+ * kept: they are refused again each time.
+ */
+#define CORS_HTA_CACHE_BYTES (1024 * 1024)
+
+typedef struct {
+    cors_strset exact;       /* keys in the cache's copy of the line */
+    int rules;               /* the line's words */
+} cors_hta_line;
+
+static struct {
+    apr_pool_t *pool;        /* the child's; NULL: no cache */
+#if APR_HAS_THREADS
+    apr_thread_mutex_t *lock;
+#endif
+    cors_strset lines;       /* line as written -> cors_hta_line */
+    apr_size_t bytes;        /* held: lines, copies and slots */
+} cors_hta;
+
+static void cors_hta_child_init(apr_pool_t *p)
+{
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_create(&cors_hta.lock, APR_THREAD_MUTEX_DEFAULT,
+                                p) != APR_SUCCESS) {
+        return;                 /* no cache: every line parsed */
+    }
+#endif
+    memset(&cors_hta.lines, 0, sizeof(cors_hta.lines));
+    cors_hta.bytes = 0;
+    cors_hta.pool = p;
+}
+
+static void cors_hta_lock(void)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(cors_hta.lock);
+#endif
+}
+
+static void cors_hta_unlock(void)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(cors_hta.lock);
+#endif
+}
+
+/* The origins of the line args (n bytes), kept by cors_hta_put(), or
+ * NULL. */
+static const cors_hta_line *cors_hta_get(const char *args, apr_size_t n)
+{
+    const cors_hta_line *e;
+
+    cors_hta_lock();
+    e = cors_strset_get(&cors_hta.lines, args, n);
+    cors_hta_unlock();
+    return e;
+}
+
+/*
+ * Keep the origins l of the line args (n bytes) while there is room: buf
+ * is the line split in place (n + 1 bytes), which every key of l's exact
+ * set points into; the cache's copy gets keys at the same offsets.
+ */
+static void cors_hta_put(const char *args, apr_size_t n, const char *buf,
+                         const cors_origins *l)
+{
+    apr_size_t size = ((apr_size_t)l->exact.mask + 1)
+                      * sizeof(cors_strset_entry);
+    cors_hta_line *e;
+    const char *copy;
+    void **v;
+    apr_uint32_t i;
+    int added;
+
+    cors_hta_lock();
+    /* (another thread may have kept it meanwhile) */
+    if (cors_hta.bytes + 2 * n + size <= CORS_HTA_CACHE_BYTES
+        && !cors_strset_get(&cors_hta.lines, args, n)) {
+        v = cors_strset_slot(cors_hta.pool, &cors_hta.lines,
+                             apr_pstrmemdup(cors_hta.pool, args, n), n, 1,
+                             &added);
+        e = apr_palloc(cors_hta.pool, sizeof(*e));
+        e->exact = l->exact;
+        e->rules = l->rules;
+        e->exact.slots = apr_pmemdup(cors_hta.pool, l->exact.slots, size);
+        copy = apr_pmemdup(cors_hta.pool, buf, n + 1);
+        for (i = 0; i <= e->exact.mask; i++) {
+            if (e->exact.slots[i].key) {
+                e->exact.slots[i].key = copy + (e->exact.slots[i].key - buf);
+            }
+        }
+        cors_hta.bytes += 2 * n + size;
+        *v = e;
+    }
+    cors_hta_unlock();
+}
+
+/*
  * CorsAllowOrigin (deny: CorsDenyOrigin), its whole line args: each word
  * a value, the first error ends the line, as httpd's ITERATE would.
  */
 static const char *cors_origin_words(cmd_parms *cmd, cors_dir_conf *c,
                                      const char *args, int deny)
 {
-    char *line = apr_pstrdup(cmd->pool, args);
-    const char *word = cors_next_word(cmd->pool, &line), *err = NULL;
+    const cors_hta_line *e;
+    char *buf, *line;
+    const char *word, *err = NULL;
+    apr_size_t n = 0;
+    /* a line of .htaccess (cors_hta) that may be kept */
+    int keep = !deny && !c->origins && !(c->deny && c->deny->rules)
+               && cors_hta.pool
+               && ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_RUN_MPM;
 
+    if (keep && (e = cors_hta_get(args, n = strlen(args)))) {
+        c->origins = cors_origins_make(cmd->pool);
+        c->origins->exact = e->exact;
+        c->origins->exact.slots = apr_pmemdup(cmd->pool, e->exact.slots,
+                                              ((apr_size_t)e->exact.mask + 1)
+                                              * sizeof(cors_strset_entry));
+        c->origins->rules = e->rules;
+        return NULL;
+    }
+    line = buf = apr_pstrdup(cmd->pool, args);
+    word = cors_next_word(cmd->pool, &line);
     if (!*word) {
         return apr_pstrcat(cmd->pool, cmd->cmd->name, " requires at least "
                            "one argument, ", cmd->cmd->errmsg, NULL);
     }
     if (!deny) {
+        if (!c->origins) {
+            c->origins = cors_origins_make(cmd->pool);
+        }
         cors_origin_line_reserve(cmd, c, args);
     }
     do {
-        err = cors_origin_value(cmd, c, word, deny, NULL);
+        /* an origin, allowed where nothing is denied: nothing to check
+         * but the origin (cors_origin_value() for all the rest) */
+        if (!deny && !(c->deny && c->deny->rules)
+            && cors_add_serialised(cmd, c->origins, word, 1)) {
+            /* a quoted word is a copy of its own */
+            keep &= (apr_uintptr_t)word - (apr_uintptr_t)buf < n;
+        }
+        else {
+            keep = 0;
+            err = cors_origin_value(cmd, c, word, deny, NULL);
+        }
     } while (!err && *(word = cors_next_word(cmd->pool, &line)));
+    if (keep && !err) {
+        cors_hta_put(args, n, buf, c->origins);
+    }
     return cors_directive_error(cmd, err);
 }
 
@@ -5086,6 +5245,7 @@ static int cors_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void cors_child_init(apr_pool_t *p, server_rec *s)
 {
     cors_dbd_child_lock(p, s);
+    cors_hta_child_init(p);
 }
 
 /* pre_mpm (start-up and full restarts): new counters, all zero. */

@@ -233,8 +233,8 @@ def cors_configs():
                        allow_lines(origins(100000)) + '\n' + CORS_POLICY,
                        cors=True, note='mod_cors, 100,000 inline '
                                        'CorsAllowOrigin lines (start-up only)'))
-    # .htaccess: httpd reads it again for every request, so its origins are
-    # parsed per request (README "Performance")
+    # .htaccess: httpd reads it again for every request, and its line with
+    # it (README "Performance"; the module keeps the parsed origins)
     for n in SIZES_HTACCESS:
         d = os.path.join(HTDOCS, 'hta-%d' % n)
         cfgs.append(Config(

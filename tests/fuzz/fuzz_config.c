@@ -26,6 +26,11 @@
  * add up (every list since the last "CorsDenyOrigin none", fz_ref_denies()),
  * and merging three sections gives the same result however they are
  * grouped.
+ *
+ * Then reads the lines again as a child reads .htaccess files, twice (the
+ * second time finds the CorsAllowOrigin lines the first one kept, README
+ * "Performance"): the same first error, and the same origins in every
+ * section.
  */
 #include "fuzz.h"
 
@@ -352,6 +357,81 @@ static void check_associative(const fz_config *fc)
     }
 }
 
+/* Do two sets hold the same keys? */
+static int same_keys(const cors_strset *x, const cors_strset *y)
+{
+    apr_uint32_t i = 0;
+    const char *k;
+    void *v;
+
+    if (x->count != y->count) {
+        return 0;
+    }
+    while (set_next(x, &i, &k, &v)) {
+        if (!cors_strset_get(y, k, strlen(k))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int same_str(const char *x, const char *y)
+{
+    return x == y || (x && y && !strcmp(x, y));
+}
+
+/* Do two readings of a section give it the same origins? */
+static int same_origins(const cors_origins *x, const cors_origins *y)
+{
+    if (!x || !y) {
+        return x == y;
+    }
+    return same_keys(&x->exact, &y->exact)
+           && same_keys(&x->sub_port, &y->sub_port)
+           && same_keys(&x->sub_anyport, &y->sub_anyport)
+           && same_keys(&x->any_port, &y->any_port)
+           && x->min_sub_labels == y->min_sub_labels
+           && x->max_sub_labels == y->max_sub_labels && x->any == y->any
+           && x->null == y->null && x->rules == y->rules
+           && x->parse == y->parse && x->deny == y->deny
+           && same_str(x->http_sub, y->http_sub)
+           && same_str(x->psl_sub, y->psl_sub);
+}
+
+/*
+ * The lines read as .htaccess files are, by a child that keeps the
+ * CorsAllowOrigin lines of origins only: twice, so that the second reading
+ * finds them kept.  Each reading has the first error of the server's
+ * reading fc, or none, and the same origins in every section.
+ */
+static void check_htaccess(const char *in, const fz_config *fc)
+{
+    fz_config h;
+    const char *p;
+    int round, i;
+
+    cors_hta_child_init(fz_pool);
+    fuzz_main_state = AP_SQ_MS_RUN_MPM;
+    for (round = 0; round < 2; round++) {
+        p = in;
+        fz_parse_config(&h, &p, in + strlen(in), NULL);
+        FZ_CHECK(same_str(fc->error, h.error), ".htaccess reading %d: error "
+                 "'%s', not '%s'", round + 1, h.error ? h.error : "(none)",
+                 fc->error ? fc->error : "(none)");
+        for (i = 0; !fc->error && i < fc->nsec; i++) {
+            check_section(h.sec[i]);
+            FZ_CHECK(same_origins(fc->sec[i]->origins, h.sec[i]->origins),
+                     ".htaccess reading %d: the origins of section %d are "
+                     "not the server's", round + 1, i);
+            FZ_CHECK(same_origins(fc->sec[i]->deny, h.sec[i]->deny),
+                     ".htaccess reading %d: the deny list of section %d is "
+                     "not the server's", round + 1, i);
+        }
+    }
+    fuzz_main_state = AP_SQ_MS_CREATE_CONFIG;
+    cors_hta.pool = NULL;       /* its pool is cleared after this input */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in, *p;
@@ -379,6 +459,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         check_associative(&fc);
     }
+    check_htaccess(in, &fc);
     fuzz_release();
     return 0;
 }

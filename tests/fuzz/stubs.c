@@ -275,10 +275,12 @@ AP_DECLARE(char *) ap_server_root_relative(apr_pool_t *p, const char *fname)
     return apr_pstrcat(p, "/nonexistent/serverroot/", fname, NULL);
 }
 
+int fuzz_main_state = AP_SQ_MS_CREATE_CONFIG;
+
 AP_DECLARE(int) ap_state_query(int query_code)
 {
     (void)query_code;
-    return AP_SQ_MS_CREATE_CONFIG;
+    return fuzz_main_state;
 }
 
 /* RFC 9110 tchar: httpd's T_HTTP_TOKEN_STOP table, spelled out */

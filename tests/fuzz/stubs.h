@@ -13,5 +13,8 @@ extern int fuzz_filters_added;
 /* The module's pre_config hook, as its register_hooks gave it. */
 typedef int fuzz_pre_config_fn(apr_pool_t *, apr_pool_t *, apr_pool_t *);
 extern fuzz_pre_config_fn *fuzz_pre_config;
+/* What ap_state_query(AP_SQ_MAIN_STATE) answers: AP_SQ_MS_CREATE_CONFIG
+ * (reading the server's configuration), or AP_SQ_MS_RUN_MPM (.htaccess). */
+extern int fuzz_main_state;
 
 #endif
