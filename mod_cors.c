@@ -636,8 +636,7 @@ static int cors_is_ows(char c)
  * configured method list): the next item from *s on, the commas and the
  * blanks (SP, HTAB) around it dropped: its first byte and *len, or NULL at
  * the end.  Quoted strings and comments are not special: no token holds
- * them.  Nothing is copied (docs/performance.md, "httpd's and APR's own
- * tools, measured").
+ * them.  Nothing is copied (docs/performance.md, "The list splitters").
  */
 static const char *cors_list_next(const char **s, apr_size_t *len)
 {
@@ -3300,8 +3299,8 @@ static APR_INLINE int cors_header_allowed(const cors_dir_conf *c,
  * (NULL when none were requested).  One pass over the value: each name is
  * checked, lowercased and copied to the answer as it is read.  The items
  * are those cors_list_next() finds; that splitter and a second pass cost
- * the preflight 45 to 115 instructions (docs/performance.md, "httpd's and
- * APR's own tools, measured").
+ * the preflight 45 to 115 instructions (docs/performance.md, "The list
+ * splitters").
  */
 static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
                                       const char *value, const char **out,
