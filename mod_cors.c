@@ -631,6 +631,66 @@ static int cors_is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
+/*
+ * The module's one splitter of header field lists (Access-Control-Request-
+ * Headers, the Access-Control-* and Vary lines ReportOnly compares, the
+ * configured method list): the next item from *s on, the commas and the
+ * blanks (SP, HTAB) around it dropped: its first byte and *len, or NULL at
+ * the end.  Quoted strings and comments are not special: no token holds
+ * them.  Nothing is copied (docs/performance.md, "The list splitters").
+ */
+static const char *cors_list_next(const char **s, apr_size_t *len)
+{
+    const char *p = *s, *e, *end;
+
+    while (*p == ',' || cors_is_ows(*p)) {
+        p++;
+    }
+    if (!*p) {
+        return NULL;
+    }
+    for (e = p; *e && *e != ','; e++) {
+    }
+    for (end = e; cors_is_ows(end[-1]); end--) {
+    }
+    *s = e;
+    *len = end - p;
+    return p;
+}
+
+/* Is [tok, tok+n) an item of list (NULL: an empty list)?  icase: compared
+ * case-insensitively. */
+static int cors_list_has(const char *list, const char *tok, apr_size_t n,
+                         int icase)
+{
+    const char *item;
+    apr_size_t len;
+
+    while (list && (item = cors_list_next(&list, &len))) {
+        if (len == n && !(icase ? strncasecmp(item, tok, n)
+                                : memcmp(item, tok, n))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The next item of a list (NULL: an empty list) as cors_list_next() finds
+ * it, lowercased, in p; NULL at the end. */
+static char *cors_list_next_lower(apr_pool_t *p, const char **s)
+{
+    const char *item;
+    apr_size_t len;
+    char *copy;
+
+    if (!*s || !(item = cors_list_next(s, &len))) {
+        return NULL;
+    }
+    copy = apr_pstrmemdup(p, item, len);
+    ap_str_tolower(copy);
+    return copy;
+}
+
 /* Lowercase URI scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). */
 static apr_size_t cors_scheme_len(const char *s)
 {
@@ -3396,7 +3456,10 @@ static APR_INLINE int cors_header_allowed(const cors_dir_conf *c,
  * lines with ", ").  Every name must be allowed.  On success *out is the
  * list of requested names, lowercased, for Access-Control-Allow-Headers
  * (NULL when none were requested).  One pass over the value: each name is
- * checked, lowercased and copied to the answer as it is read.
+ * checked, lowercased and copied to the answer as it is read.  The items
+ * are those cors_list_next() finds; that splitter and a second pass cost
+ * the preflight 45 to 115 instructions (docs/performance.md, "The list
+ * splitters").
  */
 static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
                                       const char *value, const char **out,
@@ -3436,14 +3499,11 @@ static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
         for (t = s; cors_is_ows(*t); t++) {
         }
         if (len == 0 || (*t != ',' && *t != '\0')) {
-            /* the whole element, as sent, for the log */
-            for (t = s; *t && *t != ','; t++) {
-            }
-            while (t > item && cors_is_ows(t[-1])) {
-                t--;
-            }
+            /* the whole item, as sent, for the log */
+            s = item;
+            t = cors_list_next(&s, &len);
             *malformed = 1;
-            *bad = apr_pstrmemdup(r->pool, item, t - item);
+            *bad = apr_pstrmemdup(r->pool, t, len);
             return "Access-Control-Request-Headers is not a list of "
                    "header names";
         }
@@ -3469,16 +3529,13 @@ static const char *cors_check_headers(request_rec *r, const cors_dir_conf *c,
  * '*', and so never the refused method). */
 static const char *cors_debug_methods(apr_pool_t *p, const cors_dir_conf *c)
 {
-    const char *list = "GET, HEAD, POST";
-    char *m, *last;
+    const char *list = "GET, HEAD, POST", *s, *m;
+    apr_size_t n;
 
-    if (!c->methods || !c->methods->joined_named) {
-        return list;
-    }
-    for (m = apr_strtok(apr_pstrdup(p, c->methods->joined_named), ", ", &last);
-         m; m = apr_strtok(NULL, ", ", &last)) {
-        if (strcmp(m, "GET") && strcmp(m, "HEAD") && strcmp(m, "POST")) {
-            list = apr_pstrcat(p, list, ", ", m, NULL);
+    s = c->methods ? c->methods->joined_named : NULL;
+    while (s && (m = cors_list_next(&s, &n))) {
+        if (!cors_safelisted_method(m, n)) {
+            list = apr_pstrcat(p, list, ", ", apr_pstrmemdup(p, m, n), NULL);
         }
     }
     return list;
@@ -3501,7 +3558,7 @@ static int cors_debug_headers(request_rec *r, const cors_dir_conf *c,
     if (c->headers && c->headers->joined_named) {
         APR_ARRAY_PUSH(names, const char *) = c->headers->joined_named;
     }
-    while (s && (name = ap_get_list_item(r->pool, &s))) {
+    while ((name = cors_list_next_lower(r->pool, &s))) {
         apr_size_t len = strlen(name);
 
         if (!cors_is_token(name)) {
@@ -3659,7 +3716,7 @@ static const cors_decision *cors_chain_preflight(request_rec *r)
  * Take one response header table over: remove every Access-Control-*
  * field from it, and say whether a Vary line of it holds "*".
  */
-static int cors_take_table(request_rec *r, apr_table_t *t)
+static int cors_take_table(apr_table_t *t)
 {
     const apr_array_header_t *a = apr_table_elts(t);
     const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
@@ -3679,7 +3736,7 @@ static int cors_take_table(request_rec *r, apr_table_t *t)
             i = -1;     /* the table moved: rescan */
         }
         else if ((k[0] == 'v' || k[0] == 'V') && !strcasecmp(k, "Vary")) {
-            star |= ap_find_list_item(r->pool, e[i].val, "*");
+            star |= cors_list_has(e[i].val, "*", 1, 0);
         }
     }
     return star;
@@ -3689,9 +3746,9 @@ static int cors_take_table(request_rec *r, apr_table_t *t)
  * Access-Control-* fields in its scope); 1 when a Vary line holds "*". */
 static int cors_take_tables(request_rec *r)
 {
-    int star = cors_take_table(r, r->headers_out);
+    int star = cors_take_table(r->headers_out);
 
-    return cors_take_table(r, r->err_headers_out) || star;
+    return cors_take_table(r->err_headers_out) || star;
 }
 
 /*
@@ -3893,44 +3950,6 @@ static const char *cors_sent(request_rec *r, const char *name, int *n)
     return l.joined;
 }
 
-/* The next item of a comma-separated list from *s on, blanks around it
- * dropped: its first byte and *len, or NULL at the end. */
-static const char *cors_list_next(const char **s, apr_size_t *len)
-{
-    const char *p = *s, *e, *end;
-
-    while (*p == ',' || cors_is_ows(*p)) {
-        p++;
-    }
-    if (!*p) {
-        return NULL;
-    }
-    for (e = p; *e && *e != ','; e++) {
-    }
-    for (end = e; cors_is_ows(end[-1]); end--) {
-    }
-    *s = e;
-    *len = end - p;
-    return p;
-}
-
-/* Is [tok, tok+n) an item of list (NULL: an empty list)?  icase: compared
- * case-insensitively. */
-static int cors_list_has(const char *list, const char *tok, apr_size_t n,
-                         int icase)
-{
-    const char *item;
-    apr_size_t len;
-
-    while (list && (item = cors_list_next(&list, &len))) {
-        if (len == n && !(icase ? strncasecmp(item, tok, n)
-                                : memcmp(item, tok, n))) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /*
  * Would a browser's CORS-preflight check pass the requested method m with
  * this Access-Control-Allow-Methods value (NULL: none), in an answer that
@@ -3946,14 +3965,13 @@ static int cors_method_passes(const char *allow, const char *m, int creds)
            || (!creds && cors_list_has(allow, "*", 1, 0));
 }
 
-/* The items of a list, lowercased (httpd's ap_get_list_item()), as a
- * hash set (in p). */
+/* The items of a list, lowercased, as a hash set (in p). */
 static apr_hash_t *cors_lower_set(apr_pool_t *p, const char *list)
 {
     apr_hash_t *h = apr_hash_make(p);
     char *item;
 
-    while (list && (item = ap_get_list_item(p, &list))) {
+    while ((item = cors_list_next_lower(p, &list))) {
         apr_hash_set(h, item, APR_HASH_KEY_STRING, item);
     }
     return h;
@@ -4022,8 +4040,8 @@ static void cors_compare_origin(request_rec *r, const cors_decision *d,
 
         f[CORS_F_VARY].sent = v;
         f[CORS_F_VARY].would = "Origin";
-        f[CORS_F_VARY].differs = !ap_find_list_item(r->pool, v, "origin")
-                                 && !ap_find_list_item(r->pool, v, "*");
+        f[CORS_F_VARY].differs = !cors_list_has(v, "origin", 6, 1)
+                                 && !cors_list_has(v, "*", 1, 0);
     }
 }
 

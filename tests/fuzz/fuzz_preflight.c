@@ -15,7 +15,10 @@
  * commas with SP/HTAB trimmed and empty elements dropped, every name must
  * be a token and allowed ('*' never covers Authorization, nor a name "*"),
  * and the answer is exactly the requested names, lowercased, joined with
- * ", " (so never a '*').
+ * ", " (so never a '*'); a malformed list names its first element that is
+ * no token, as sent.  The module's list splitter (cors_list_next(),
+ * cors_list_next_lower(), cors_list_has()) finds exactly the elements of
+ * that split, in order.
  *
  * Then the same preflight from an allowed origin under CorsDebug On
  * (cors_decide_preflight()): refused for its method or a header, and not
@@ -118,11 +121,37 @@ static void check_debug(cors_dir_conf *c, const char *hargs,
     }
 }
 
+/* The module's splitter on v against the reference split: raw, the n
+ * elements as sent, lower the same lowercased. */
+static void check_splitter(const char *v, const char **raw,
+                           const char **lower, int n)
+{
+    const char *s = v, *item;
+    char *l;
+    apr_size_t len;
+    int i;
+
+    for (i = 0; s && (item = cors_list_next(&s, &len)); i++) {
+        FZ_CHECK(i < n && len == strlen(raw[i])
+                 && !memcmp(item, raw[i], len),
+                 "element %d of '%s': '%.*s'", i, v, (int)len, item);
+        FZ_CHECK(cors_list_has(v, raw[i], len, 0)
+                 && cors_list_has(v, lower[i], len, 1),
+                 "'%s' not found in '%s'", raw[i], v);
+    }
+    FZ_CHECK(i == n, "%d elements in '%s', expected %d", i, v, n);
+    for (i = 0, s = v; (l = cors_list_next_lower(fz_pool, &s)); i++) {
+        FZ_CHECK(i < n && !strcmp(l, lower[i]),
+                 "lowercased element %d of '%s': '%s'", i, v, l);
+    }
+    FZ_CHECK(i == n, "%d lowercased elements in '%s', expected %d", i, v, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in, *p, *end;
     char *margs, *hargs, *method, *hvalue = NULL;
-    const char *names[4096];
+    const char *names[4096], *raw[4096];
     fz_config fc;
     cors_dir_conf *c;
     request_rec *r;
@@ -187,13 +216,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_release();
         return 0;
     }
+    FZ_CHECK(n == (hvalue ? fz_list(hvalue, raw, 4096, 0) : 0),
+             "'%s' split twice", hvalue);
+    check_splitter(hvalue, raw, names, n);
     expect_ok = 1;
     for (i = 0; i < n && expect_ok; i++) {
         if (!cors_is_token(names[i])) {
             expect_ok = 0;
             FZ_CHECK(why && malformed, "'%s' in '%s' is no token", names[i],
                      hvalue);
-            FZ_CHECK(bad != NULL, "no bad name reported");
+            FZ_CHECK(bad && !strcmp(bad, raw[i]), "'%s' reported for '%s'",
+                     bad ? bad : "(none)", raw[i]);
         }
         else if (!header_ok(hargs, names[i])) {
             expect_ok = 0;

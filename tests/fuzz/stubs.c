@@ -10,8 +10,6 @@
  *                            (AP_REG_DEFAULT: DOTALL, DOLLAR_ENDONLY) and a
  *                            lower match limit (fuzzed expressions must not
  *                            make one input take seconds);
- *   ap_find_list_item,       httpd's list rule (comma-separated items);
- *   ap_get_list_item
  *   ap_log_*error_           format the message (so a bad format argument
  *                            is caught by ASan) and drop it;
  *   the hook, filter and protocol functions: record (the pre_config and
@@ -206,66 +204,6 @@ AP_DECLARE(int) ap_regexec(const ap_regex_t *preg, const char *string,
 }
 
 /* ---- configuration ---------------------------------------------------- */
-
-/* httpd's list rule, simplified (quoted strings and comments are not
- * special): the next comma-separated item, without the white space around
- * it, lowercased; NULL at the end. */
-AP_DECLARE(char *) ap_get_list_item(apr_pool_t *p, const char **field)
-{
-    const char *s = *field, *start, *end;
-    char *item, *q;
-
-    while (*s == ',' || *s == ' ' || *s == '\t') {
-        s++;
-    }
-    if (!*s) {
-        *field = s;
-        return NULL;
-    }
-    start = s;
-    while (*s && *s != ',') {
-        s++;
-    }
-    end = s;
-    while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
-        end--;
-    }
-    *field = s;
-    item = apr_pstrmemdup(p, start, end - start);
-    for (q = item; *q; q++) {
-        *q = apr_tolower(*q);
-    }
-    return item;
-}
-
-/* httpd's rule: a comma-separated list, items compared case-insensitively
- * without the white space around them. */
-AP_DECLARE(int) ap_find_list_item(apr_pool_t *p, const char *line,
-                                  const char *tok)
-{
-    apr_size_t n = strlen(tok);
-
-    (void)p;
-    while (line && *line) {
-        const char *start, *end;
-
-        while (*line == ',' || *line == ' ' || *line == '\t') {
-            line++;
-        }
-        start = line;
-        while (*line && *line != ',') {
-            line++;
-        }
-        end = line;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
-            end--;
-        }
-        if ((apr_size_t)(end - start) == n && !strncasecmp(start, tok, n)) {
-            return 1;
-        }
-    }
-    return 0;
-}
 
 AP_DECLARE(char *) ap_server_root_relative(apr_pool_t *p, const char *fname)
 {
