@@ -3350,8 +3350,8 @@ static APR_INLINE void cors_count_outcome(const request_rec *r,
 /*
  * Keep a decision with the request for the output filter and publish it:
  * the counters, CORS_RESULT for the access log, mod_headers and
- * mod_rewrite, the module's version as the note CORS_VERSION (LogFormat
- * %{CORS_VERSION}n), and the debug line.  A write that the cross-origin
+ * mod_rewrite, and the debug line.  (The module's version is in its
+ * start-up line and on the metrics page, not in every request's notes.)  A write that the cross-origin
  * write check refuses (or would refuse) is what CORS_RESULT and the
  * counters name; its debug line is the check's own (cors_check_write()).
  */
@@ -3367,7 +3367,6 @@ static void cors_publish(request_rec *r, const cors_decision *d,
     cors_count_outcome(r, shown);
     apr_table_setn(r->subprocess_env, "CORS_RESULT",
                    cors_outcomes[shown].result);
-    apr_table_addn(r->notes, "CORS_VERSION", CORS_VERSION);
     if (APLOGrdebug(r) && !d->write_only) {
         cors_log_decision(r, d, q->origin, d->outcome >= CORS_PREFLIGHT_OK
                                            ? q->method : NULL);
@@ -5183,6 +5182,10 @@ static int cors_metrics_page(request_rec *r)
                "# TYPE mod_cors_counters_reset_time_seconds gauge\n"
                "mod_cors_counters_reset_time_seconds %" APR_TIME_T_FMT "\n",
                apr_time_sec(k->reset));
+    ap_rputs("# HELP mod_cors_build_info The module's version, as a label "
+             "of a constant 1.\n"
+             "# TYPE mod_cors_build_info gauge\n"
+             "mod_cors_build_info{version=\"" CORS_VERSION "\"} 1\n", r);
     return OK;
 }
 

@@ -36,6 +36,9 @@ LABELS = OUTCOME_LABELS
 BY_LABELS = {v: k for k, v in LABELS.items()}
 assert len(BY_LABELS) == len(LABELS)
 ONE, TWO, THREE = 'one.example', 'two.example', 'three.example'
+# the version mod_cors_build_info names
+with open(harness.REPO + '/mod_cors.c') as _f:
+    VERSION = re.search(r'#define CORS_VERSION "([^"]+)"', _f.read()).group(1)
 THREADS = 12
 
 # several children (prefork) or two of ten threads each (event), so that
@@ -161,10 +164,13 @@ def metrics(h):
                 series[key] = s.value
             elif s.name == 'mod_cors_counters_reset_time_seconds':
                 reset = s.value
+            elif s.name == 'mod_cors_build_info':
+                assert s.labels == {'version': VERSION} and s.value == 1, s
             else:
                 raise AssertionError('unexpected sample %r' % (s,))
     assert types == {'mod_cors_requests': 'counter',
-                     'mod_cors_counters_reset_time_seconds': 'gauge'}, types
+                     'mod_cors_counters_reset_time_seconds': 'gauge',
+                     'mod_cors_build_info': 'gauge'}, types
     return series, reset
 
 
@@ -380,6 +386,10 @@ def test_metrics_page(srv):
                         r'request="preflight",outcome="denied",reason="malformed"\} \d+$',
                         l) for l in lines)
     assert '# TYPE mod_cors_counters_reset_time_seconds gauge' in lines
+    assert lines[-3:] == [
+        "# HELP mod_cors_build_info The module's version, as a label of a constant 1.",
+        '# TYPE mod_cors_build_info gauge',
+        'mod_cors_build_info{version="%s"} 1' % VERSION]
     assert text.endswith('\n')
     _, reset = metrics(srv)
     assert abs(reset - srv.started_at) < 30

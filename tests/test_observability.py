@@ -48,11 +48,16 @@ def test_actual_result(srv, origin, result):
     assert _last_access(srv).endswith('cors=' + result)
 
 
-def test_version_note(srv):
+def test_version_in_the_start_up_line_not_in_the_notes(srv):
+    """The module's version is in its start-up line (and on the metrics page:
+    test_counters.py::test_metrics_page), not a note of every request."""
     with open(os.path.join(REPO, 'mod_cors.c')) as f:
         version = re.search(r'#define CORS_VERSION "([^"]+)"', f.read()).group(1)
-    r = srv.request('GET', '/api/x.txt')
-    assert r.get_all('X-Cors-Version') == [version]
+    r = srv.request('GET', '/api/x.txt', headers=(('Origin', A),))
+    assert r.get_all('X-Cors-Result') == ['allowed']
+    assert r.get_all('X-Cors-Version') == ['']     # the note is unset
+    with open(srv.error_log) as f:
+        assert 'CORS0001: mod_cors/%s: ' % version in f.read()
 
 
 def test_result_visible_to_rewrite(srv):
