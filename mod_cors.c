@@ -3631,11 +3631,6 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     request_rec *r = f->r;
     const cors_decision *d;
 
-    if (f->ctx) {
-        /* done: the headers went with the first brigade (staying in the
-         * chain costs less than leaving it, for the usual one brigade) */
-        return ap_pass_brigade(f->next, bb);
-    }
     if (APR_BRIGADE_EMPTY(bb)) {
         return APR_SUCCESS;
     }
@@ -3668,7 +3663,8 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     else if (d) {
         cors_apply(r, d);
     }
-    f->ctx = f;
+    /* done: the headers go with this brigade */
+    ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
 }
 
