@@ -2422,95 +2422,39 @@ static const char *cors_cmd_deny(cmd_parms *cmd, void *dconf,
     return cors_origin_words(cmd, dconf, args, 1);
 }
 
-/*
- * An origin file read with httpd's ap_cfg_getline() (line numbers, blanks
- * trimmed, "line too long"), through ap_pcfg_open_custom() so that a NUL
- * byte, which ends the line httpd returns early, is still seen: the file
- * moved on by more bytes than the line has.
- */
-typedef struct {
+/* Read all of a file into memory (NUL-terminated; *len bytes before it). */
+static const char *cors_read_file(cmd_parms *cmd, const char *path,
+                                  char **buf, apr_size_t *len)
+{
     apr_file_t *f;
-    apr_off_t at;               /* where the last piece read ended */
-    int nul;                    /* a NUL byte since the flag was cleared */
-} cors_file;
-
-static apr_status_t cors_file_getc(char *ch, void *param)
-{
-    return apr_file_getc(ch, ((cors_file *)param)->f);
-}
-
-static apr_status_t cors_file_gets(void *buf, apr_size_t bufsize,
-                                   void *param)
-{
-    cors_file *cf = param;
-    apr_off_t at = 0;
-    apr_status_t rv = apr_file_gets(buf, bufsize, cf->f);
-
-    if (rv == APR_SUCCESS
-        && apr_file_seek(cf->f, APR_CUR, &at) == APR_SUCCESS) {
-        cf->nul |= (apr_size_t)(at - cf->at) != strlen(buf);
-        cf->at = at;
-    }
-    return rv;
-}
-
-static apr_status_t cors_file_close(void *param)
-{
-    return apr_file_close(((cors_file *)param)->f);
-}
-
-/* Open a file for ap_cfg_getline() (at its start again, if *cfg is
- * set). */
-static const char *cors_open_file(cmd_parms *cmd, const char *path,
-                                  cors_file *cf, ap_configfile_t **cfg)
-{
     apr_finfo_t fi;
-    apr_status_t rv = APR_SUCCESS;
+    apr_status_t rv;
     char errbuf[120];
 
-    if (*cfg) {
-        cf->at = 0;
-        rv = apr_file_seek(cf->f, APR_SET, &cf->at);
-    }
-    else {
-        rv = apr_file_open(&cf->f, path, APR_READ | APR_BUFFERED,
-                           APR_OS_DEFAULT, cmd->temp_pool);
-        if (rv == APR_SUCCESS) {
-            rv = apr_file_info_get(&fi, APR_FINFO_TYPE, cf->f);
-            if (rv == APR_SUCCESS && fi.filetype != APR_REG) {
-                apr_file_close(cf->f);
-                return apr_psprintf(cmd->pool, "%s: '%s' is not a regular "
-                                    "file", cmd->cmd->name, path);
-            }
+    rv = apr_file_open(&f, path, APR_READ, APR_OS_DEFAULT, cmd->temp_pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&fi, APR_FINFO_TYPE | APR_FINFO_SIZE, f);
+        if (rv == APR_SUCCESS && fi.filetype != APR_REG) {
+            apr_file_close(f);
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a regular file",
+                                cmd->cmd->name, path);
         }
-        cf->at = 0;
+    }
+    if (rv == APR_SUCCESS) {
+        *buf = apr_palloc(cmd->temp_pool, (apr_size_t)fi.size + 1);
+        rv = apr_file_read_full(f, *buf, (apr_size_t)fi.size, len);
+        if (rv == APR_EOF) {
+            rv = APR_SUCCESS;       /* it shrank while we read it */
+        }
+        (*buf)[*len] = '\0';
+        apr_file_close(f);
     }
     if (rv != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: cannot open '%s': %s",
                             cmd->cmd->name, path,
                             apr_strerror(rv, errbuf, sizeof(errbuf)));
     }
-    cf->nul = 0;
-    *cfg = ap_pcfg_open_custom(cmd->temp_pool, path, cf, cors_file_getc,
-                               cors_file_gets, cors_file_close);
     return NULL;
-}
-
-/* The next line of an origin file, a UTF-8 byte-order mark skipped on the
- * first one; APR_EOF after the last. */
-static apr_status_t cors_file_line(ap_configfile_t *cfg, char *buf,
-                                   const char **line)
-{
-    apr_status_t rv = ap_cfg_getline(buf, MAX_STRING_LEN + 2, cfg);
-    const char *s = buf;
-
-    if (rv == APR_SUCCESS && cfg->line_number == 1
-        && !strncmp(s, "\xEF\xBB\xBF", 3)) {
-        for (s += 3; apr_isspace(*s); s++) {
-        }
-    }
-    *line = s;
-    return rv;
 }
 
 /*
@@ -2525,6 +2469,14 @@ static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
 {
     char *copy;
 
+    if (memchr(line, '\0', len)) {
+        return "a NUL byte (is the file saved as UTF-16? save it as ASCII "
+               "or UTF-8)";
+    }
+    if (len > MAX_STRING_LEN) {
+        return apr_psprintf(cmd->temp_pool, "the line is longer than %d "
+                            "bytes", MAX_STRING_LEN);
+    }
     if (len == 0 || line[0] == '#') {
         return NULL;
     }
@@ -2555,17 +2507,21 @@ static const char *cors_origin_line(cmd_parms *cmd, void *dconf,
  * Size the section's exact-origin set once for the lines of an origin file
  * that may allow one (not blank, not '#', not '!'; a pattern among them
  * makes it an overestimate by a slot).  A file of '!' lines only sets no
- * CorsAllowOrigin list.  A line in error ends the count; the reading after
- * reports it.
+ * CorsAllowOrigin list.
  */
 static void cors_origin_file_reserve(cmd_parms *cmd, cors_dir_conf *c,
-                                     ap_configfile_t *cfg, char *buf)
+                                     const char *p, const char *end)
 {
     apr_size_t lines = 0;
-    const char *l;
 
-    while (cors_file_line(cfg, buf, &l) == APR_SUCCESS) {
-        lines += *l && *l != '#' && *l != '!';
+    while (p < end) {
+        const char *nl = memchr(p, '\n', end - p), *e = nl ? nl : end;
+
+        while (p < e && apr_isspace(*p)) {
+            p++;
+        }
+        lines += p < e && *p != '#' && *p != '!';
+        p = e + (e < end);
     }
     if (!lines) {
         return;
@@ -2588,58 +2544,50 @@ static const char *cors_cmd_origin_file(cmd_parms *cmd, void *dconf,
                                         const char *arg)
 {
     const char *path = ap_server_root_relative(cmd->temp_pool, arg);
-    const char *err = NULL, *l;
-    char *buf;
+    const char *err = NULL;
+    char *buf, *p, *end;
     apr_pool_t *temp_pool = cmd->temp_pool, *line_pool;
-    ap_configfile_t *cfg = NULL;
-    cors_file cf;
-    apr_status_t rv;
+    apr_size_t len;
+    unsigned int n;
 
     if (!path) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a valid path",
                             cmd->cmd->name, arg);
     }
-    if ((err = cors_open_file(cmd, path, &cf, &cfg))) {
+    if ((err = cors_read_file(cmd, path, &buf, &len))) {
         return err;
     }
-    buf = apr_palloc(temp_pool, MAX_STRING_LEN + 2);
-    cors_origin_file_reserve(cmd, dconf, cfg, buf);
-    if ((err = cors_open_file(cmd, path, &cf, &cfg))) {
-        return err;
+    p = buf;
+    end = buf + len;
+    if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) {
+        p += 3;
     }
+    cors_origin_file_reserve(cmd, dconf, p, end);
     /* What a line needs while it is parsed goes with the line: a million
      * lines would otherwise keep a hundred bytes each in temp_pool. */
     apr_pool_create(&line_pool, temp_pool);
     cmd->temp_pool = line_pool;
-    while ((rv = cors_file_line(cfg, buf, &l)) == APR_SUCCESS) {
-        if (cf.nul) {
-            err = "a NUL byte (is the file saved as UTF-16? save it as "
-                  "ASCII or UTF-8)";
+    for (n = 1; p < end; n++) {
+        char *nl = memchr(p, '\n', end - p), *e = nl ? nl : end;
+
+        while (p < e && apr_isspace(*p)) {
+            p++;
         }
-        else {
-            err = cors_origin_line(cmd, dconf, l, strlen(l),
-                                   apr_psprintf(cmd->temp_pool, "%s:%u",
-                                                path, cfg->line_number));
+        while (e > p && apr_isspace(e[-1])) {
+            e--;
         }
-        if (err) {
+        if ((err = cors_origin_line(cmd, dconf, p, e - p,
+                                    apr_psprintf(cmd->temp_pool, "%s:%u",
+                                                 path, n)))) {
+            err = apr_psprintf(cmd->pool, "%s: %s line %u: %s",
+                               cmd->cmd->name, path, n, err);
             break;
         }
         apr_pool_clear(line_pool);
-    }
-    if (rv == APR_ENOSPC) {
-        err = apr_psprintf(cmd->temp_pool, "the line is longer than %d "
-                           "bytes", MAX_STRING_LEN);
-    }
-    else if (!err && rv != APR_EOF) {
-        err = ap_pcfg_strerror(cmd->temp_pool, cfg, rv);
-    }
-    if (err) {
-        err = apr_psprintf(cmd->pool, "%s: %s line %u: %s", cmd->cmd->name,
-                           path, cfg->line_number, err);
+        p = nl ? nl + 1 : end;
     }
     cmd->temp_pool = temp_pool;
     apr_pool_destroy(line_pool);
-    ap_cfg_closefile(cfg);
     return err;
 }
 

@@ -275,42 +275,6 @@ AP_DECLARE(char *) ap_server_root_relative(apr_pool_t *p, const char *fname)
     return apr_pstrcat(p, "/nonexistent/serverroot/", fname, NULL);
 }
 
-/* CorsAllowOriginFile's reader (no harness reads a file): no lines */
-AP_DECLARE(ap_configfile_t *) ap_pcfg_open_custom(
-    apr_pool_t *p, const char *descr, void *param,
-    apr_status_t (*getc_func)(char *ch, void *param),
-    apr_status_t (*gets_func)(void *buf, apr_size_t bufsize, void *param),
-    apr_status_t (*close_func)(void *param))
-{
-    ap_configfile_t *cfg = apr_pcalloc(p, sizeof(*cfg));
-
-    cfg->param = param;
-    cfg->name = descr;
-    cfg->getch = getc_func;
-    cfg->getstr = gets_func;
-    cfg->close = close_func;
-    return cfg;
-}
-
-AP_DECLARE(apr_status_t) ap_cfg_getline(char *buf, apr_size_t bufsize,
-                                        ap_configfile_t *cfp)
-{
-    (void)buf; (void)bufsize; (void)cfp;
-    return APR_EOF;
-}
-
-AP_DECLARE(int) ap_cfg_closefile(ap_configfile_t *cfp)
-{
-    return cfp->close ? cfp->close(cfp->param) : 0;
-}
-
-AP_DECLARE(const char *) ap_pcfg_strerror(apr_pool_t *p, ap_configfile_t *cfp,
-                                          apr_status_t rc)
-{
-    (void)cfp;
-    return apr_psprintf(p, "error %d", rc);
-}
-
 AP_DECLARE(int) ap_state_query(int query_code)
 {
     (void)query_code;
