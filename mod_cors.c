@@ -2764,9 +2764,9 @@ static const char *cors_cmd_origin_file(cmd_parms *cmd, void *dconf,
 {
     const char *path = ap_server_root_relative(cmd->temp_pool, arg);
     const char *err = NULL;
-    char *buf, *p, *end;
+    char *buf, *p, *end, *where;
     apr_pool_t *temp_pool = cmd->temp_pool, *line_pool;
-    apr_size_t len;
+    apr_size_t len, path_len;
     unsigned int n;
 
     if (!path) {
@@ -2782,6 +2782,12 @@ static const char *cors_cmd_origin_file(cmd_parms *cmd, void *dconf,
         p += 3;
     }
     cors_origin_file_reserve(cmd, dconf, p, end);
+    /* "file:line" for the warnings a line may give: the file once, the
+     * number per line (a format per line cost a third of the reading) */
+    path_len = strlen(path);
+    where = apr_palloc(temp_pool, path_len + 1 + sizeof("4294967295"));
+    memcpy(where, path, path_len);
+    where[path_len] = ':';
     /* What a line needs while it is parsed goes with the line: a million
      * lines would otherwise keep a hundred bytes each in temp_pool. */
     apr_pool_create(&line_pool, temp_pool);
@@ -2795,9 +2801,8 @@ static const char *cors_cmd_origin_file(cmd_parms *cmd, void *dconf,
         while (e > p && apr_isspace(e[-1])) {
             e--;
         }
-        if ((err = cors_origin_line(cmd, dconf, p, e - p,
-                                    apr_psprintf(cmd->temp_pool, "%s:%u",
-                                                 path, n)))) {
+        strcpy(where + path_len + 1, apr_ltoa(cmd->temp_pool, (long)n));
+        if ((err = cors_origin_line(cmd, dconf, p, e - p, where))) {
             err = apr_psprintf(cmd->pool, "%s: %s line %u: %s",
                                cmd->cmd->name, path, n, err);
             break;
@@ -3846,11 +3851,6 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     request_rec *r = f->r;
     const cors_decision *d;
 
-    if (f->ctx) {
-        /* done: the headers went with the first brigade (staying in the
-         * chain costs less than leaving it, for the usual one brigade) */
-        return ap_pass_brigade(f->next, bb);
-    }
     if (APR_BRIGADE_EMPTY(bb)) {
         return APR_SUCCESS;
     }
@@ -3883,7 +3883,8 @@ static apr_status_t cors_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     else if (d) {
         cors_apply(r, d);
     }
-    f->ctx = f;
+    /* done: the headers go with this brigade */
+    ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
 }
 
