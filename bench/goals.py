@@ -4,7 +4,6 @@ Every limit compares figures measured side by side in the same run: the
 instruction counts of one callgrind run (a partial run's figures are not
 compared with an earlier run's), and in wrk the ratio of each pair of
 runs made right next to each other."""
-import statistics
 
 from cases import COUNTER_TWINS
 from common import fmt_int
@@ -63,9 +62,6 @@ LIMIT_FLOOR = '≤ %s + %s Ir/request'
 GOAL_FLAT = 'flat from 1 to 100,000 exact origins'
 LIMIT_FLAT = ('cost over plain: largest ≤ smallest + 5% (allowed GET, '
               'refused origin, no Origin)')
-GOAL_SUB = 'as flat with 1,000 subdomain patterns'
-LIMIT_SUB = ('cost over plain within 5% of the exact-origins figure (their '
-             'median)')
 GOAL_HEADERS = ('allowed GET at least 200 instructions cheaper than the '
                 'mod_headers recipe writing the same four fixed lines '
                 '(headers-1)')
@@ -143,8 +139,12 @@ def spread_pct(costs):
 
 
 def flat_goals(cg):
-    exact, sub = [], []
-    for path, base, names, pattern in FLAT:
+    """Flat from 1 to 100,000 exact origins.  (Patterns as flat as exact
+    origins was a goal of the budget before the guard, closed as measured:
+    docs/performance.md "The budget before the guard"; the guard bounds
+    subdomain patterns by their floor instead.)"""
+    exact = []
+    for path, base, names, _ in FLAT:
         names = [n for n in names if n in cg]
         if base not in cg or len(names) < 2:
             continue
@@ -152,18 +152,10 @@ def flat_goals(cg):
         exact.append((spread_pct(costs), '%s %s to %s (%.1f%%)' % (
             path, signed(min(costs)), signed(max(costs)),
             spread_pct(costs))))
-        if pattern in cg:
-            ref = statistics.median(costs)
-            d = 100.0 * (cg[pattern] - cg[base] - ref) / ref
-            sub.append((abs(d), '%s %s vs %s (%+.1f%%)' % (
-                path, signed(cg[pattern] - cg[base]), signed(ref), d)))
-    out = []
-    for goal_, limit, rows in ((GOAL_FLAT, LIMIT_FLAT, exact),
-                               (GOAL_SUB, LIMIT_SUB, sub)):
-        if rows:
-            out.append(goal(goal_, limit, '; '.join(r[1] for r in rows),
-                            max(r[0] for r in rows) <= FLAT_PCT))
-    return out
+    if not exact:
+        return []
+    return [goal(GOAL_FLAT, LIMIT_FLAT, '; '.join(r[1] for r in exact),
+                 max(r[0] for r in exact) <= FLAT_PCT)]
 
 
 def headers_goal(cg):
