@@ -3356,9 +3356,10 @@ static APR_INLINE void cors_count_outcome(const request_rec *r,
  * Keep a decision with the request for the output filter and publish it:
  * the counters, CORS_RESULT for the access log, mod_headers and
  * mod_rewrite, and the debug line.  (The module's version is in its
- * start-up line and on the metrics page, not in every request's notes.)  A write that the cross-origin
- * write check refuses (or would refuse) is what CORS_RESULT and the
- * counters name; its debug line is the check's own (cors_check_write()).
+ * start-up line and on the metrics page, not in every request's notes.)
+ * A write that the cross-origin write check refuses (or would refuse) is
+ * what CORS_RESULT and the counters name; its debug line is the check's
+ * own (cors_check_write()).
  */
 static void cors_publish(request_rec *r, const cors_decision *d,
                          const cors_req *q)
